@@ -1,0 +1,68 @@
+// The error-code registry: every error Octoway reports to a client, a backend or an operator.
+// docs/errors.md lists the same codes; test/errors-docs.test.ts fails when the two disagree.
+
+export interface ErrorSpec {
+  /** HTTP status sent with the error (for refused upgrades too). */
+  readonly status: number;
+  /** Default human message; a thrower may give a more specific one. */
+  readonly message: string;
+}
+
+export const ERRORS = {
+  // Publish and admin API (backend side)
+  UNAUTHORIZED: { status: 401, message: 'missing or wrong Basic credentials' },
+  NOT_FOUND: { status: 404, message: 'no such endpoint' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this endpoint' },
+  BODY_TOO_LARGE: { status: 413, message: 'request body is larger than WS_MAX_BODY' },
+  INVALID_JSON: { status: 400, message: 'request body is not valid JSON' },
+  INVALID_MESSAGE: { status: 400, message: 'message must be a JSON object' },
+  MISSING_KEY: { status: 400, message: '"key" (a non-empty string) or "keys" (a non-empty array of them) is required' },
+  INVALID_KEY: { status: 400, message: 'keys must be non-empty strings' },
+  MISSING_VALUE: { status: 400, message: '"value" is required and must not be null' },
+  INVALID_EXPIRE: { status: 400, message: '"expire" must be a duration string such as "30s", "5m" or "1h30m"' },
+  INVALID_MESSAGE_ID: { status: 400, message: '"message_id" must be a non-empty string of at most 200 characters' },
+  INVALID_BATCH: { status: 400, message: '"messages" must be a non-empty array no longer than WS_MAX_BATCH' },
+  INVALID_QUERY: { status: 400, message: 'invalid query parameters' },
+  STORE_UNAVAILABLE: { status: 503, message: 'the message store is unavailable; the message was not accepted' },
+  SHUTTING_DOWN: { status: 503, message: 'the gateway is shutting down' },
+
+  // WebSocket upgrade (browser side)
+  ORIGIN_NOT_ALLOWED: { status: 403, message: 'origin is not in WS_ALLOWED_ORIGINS' },
+  TOO_MANY_CONNECTIONS: { status: 503, message: 'the gateway holds WS_MAX_CONNECTIONS sockets already' },
+  AUTH_QUEUE_FULL: { status: 503, message: 'too many upgrades are waiting for the auth backend' },
+  AUTH_DENIED: { status: 401, message: 'the auth backend refused the request' },
+  AUTH_FORBIDDEN: { status: 403, message: 'the auth backend refused the request' },
+  AUTH_NO_KEYS: { status: 403, message: 'the auth answer maps to no routing key' },
+  AUTH_BACKEND_UNAVAILABLE: { status: 503, message: 'the auth backend is unavailable' },
+  AUTH_BACKEND_INVALID: { status: 502, message: 'the auth backend answered with a redirect or a body that is not JSON' },
+  EXPORTER_FAILED: { status: 502, message: 'the auth exporter failed on the auth answer' },
+
+  // Start-up (operator side); these stop the process with exit code 2
+  CONFIG_INVALID: { status: 500, message: 'invalid configuration' },
+  STATE_FILE_INVALID: { status: 500, message: 'WS_STATE_FILE cannot be loaded' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class OctowayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Seconds a client should wait before retrying (sent as Retry-After), where that helps. */
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, message?: string, options?: { status?: number; retryAfter?: number; cause?: unknown }) {
+    super(message ?? ERRORS[code].message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'OctowayError';
+    this.code = code;
+    this.status = options?.status ?? ERRORS[code].status;
+    this.retryAfter = options?.retryAfter;
+  }
+
+  toJSON(): { error: ErrorCode; message: string } {
+    return { error: this.code, message: this.message };
+  }
+}
+
+export function isOctowayError(err: unknown): err is OctowayError {
+  return err instanceof OctowayError;
+}
