@@ -1,0 +1,82 @@
+// Which upgrade-request headers reach the auth backend, and the X-Forwarded-* set the gateway adds.
+import type { UpgradeRequest } from './authenticator.js';
+import type { ProxyMatcher } from './proxies.js';
+
+/** Copied from every upgrade request: the usual credentials and what backends check them against. */
+const DEFAULT_COPIED = ['cookie', 'authorization', 'origin', 'user-agent', 'accept-language'] as const;
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) describe the client's connection, not the request; Host and
+ * the WebSocket handshake headers describe the gateway's side. The backend call is a bodyless GET,
+ * so body-framing headers from the client would corrupt it. */
+const NEVER_FORWARDED = new Set([
+  'connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host',
+  'content-length', 'expect',
+]);
+const NEVER_FORWARDED_PREFIXES = ['proxy-', 'sec-websocket-'];
+
+/** Set by proxies to describe the client. A client can write them too, so they are believed only
+ * from a trusted proxy. */
+function isProxyHeader(name: string): boolean {
+  return name.startsWith('x-forwarded-') || name === 'forwarded' || name === 'x-real-ip';
+}
+
+function isNeverForwarded(name: string): boolean {
+  return NEVER_FORWARDED.has(name) || NEVER_FORWARDED_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+
+export interface HeaderBuilder {
+  /** The headers for the backend call; names lower-case. */
+  (request: UpgradeRequest): Record<string, string>;
+  /** The extra names from WS_AUTH_FORWARD_HEADERS that can ever be forwarded, lower-case, deduplicated. */
+  readonly extraNames: readonly string[];
+}
+
+export function createHeaderBuilder(forwardHeaders: readonly string[], isTrusted: ProxyMatcher): HeaderBuilder {
+  const copied = new Set<string>(DEFAULT_COPIED);
+  const extraNames: string[] = [];
+  for (const raw of forwardHeaders) {
+    const name = raw.trim().toLowerCase();
+    if (name === '' || isNeverForwarded(name) || copied.has(name)) continue;
+    copied.add(name);
+    extraNames.push(name);
+  }
+  const build = (request: UpgradeRequest): Record<string, string> => {
+    const trusted = isTrusted(request.remoteAddress);
+    const listed = connectionListed(request.headers['connection']);
+    const out: Record<string, string> = {};
+    for (const name of copied) {
+      const value = request.headers[name];
+      if (value === undefined || listed.has(name)) continue;
+      if (isProxyHeader(name) && !trusted) continue;
+      out[name] = value;
+    }
+    Object.assign(out, forwardedFor(request, trusted));
+    return out;
+  };
+  return Object.assign(build, { extraNames: Object.freeze(extraNames) });
+}
+
+/** Names a client marked hop-by-hop in its own Connection header. */
+function connectionListed(connection: string | undefined): Set<string> {
+  if (connection === undefined) return new Set();
+  return new Set(connection.split(',').map((token) => token.trim().toLowerCase()).filter(Boolean));
+}
+
+/** The X-Forwarded-* set: a trusted proxy's values are kept (the peer appended to its For chain);
+ * anyone else's are replaced by what the gateway sees, so a client cannot claim another address. */
+function forwardedFor(request: UpgradeRequest, trusted: boolean): Record<string, string> {
+  const incoming = (name: string): string | undefined => (trusted ? request.headers[name] : undefined);
+  const chain = incoming('x-forwarded-for');
+  const out: Record<string, string> = {
+    'x-forwarded-for': chain === undefined ? request.remoteAddress : `${chain}, ${request.remoteAddress}`,
+    'x-forwarded-proto': incoming('x-forwarded-proto') ?? 'http',
+    'x-forwarded-uri': incoming('x-forwarded-uri') ?? requestUri(request),
+  };
+  const host = incoming('x-forwarded-host') ?? request.headers['host'];
+  if (host !== undefined) out['x-forwarded-host'] = host;
+  return out;
+}
+
+function requestUri(request: UpgradeRequest): string {
+  return request.query === '' ? request.path : `${request.path}?${request.query}`;
+}
