@@ -25,6 +25,7 @@ export const ERRORS = {
   INVALID_QUERY: { status: 400, message: 'invalid query parameters' },
   STORE_UNAVAILABLE: { status: 503, message: 'the message store is unavailable; the message was not accepted' },
   SHUTTING_DOWN: { status: 503, message: 'the gateway is shutting down' },
+  INTERNAL_ERROR: { status: 500, message: 'internal error; the gateway logged it' },
 
   // WebSocket upgrade (browser side)
   ORIGIN_NOT_ALLOWED: { status: 403, message: 'origin is not in WS_ALLOWED_ORIGINS' },

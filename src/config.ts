@@ -1,0 +1,204 @@
+// Configuration: one defaults object, parsed once from the environment, every problem reported
+// together, and the result frozen. Variable names follow Goctopus so its deployments carry over.
+import { isIP } from 'node:net';
+import { parseDuration, parseSize } from './units.js';
+
+export type DeliveryMode = 'at-most-once' | 'at-least-once';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly authUrl: URL;
+  /** Publish credentials; undefined only with WS_INSECURE_NO_AUTH=true. */
+  readonly credentials: { readonly login: string; readonly password: string } | undefined;
+  readonly msgExpireMs: number;
+  readonly workers: number;
+  readonly authQueue: number;
+  readonly authTimeoutMs: number;
+  readonly authForwardHeaders: readonly string[];
+  readonly trustedProxies: readonly string[];
+  readonly authCacheTtlMs: number;
+  readonly authCacheNegativeTtlMs: number;
+  readonly authCacheMax: number;
+  readonly authExporter: string;
+  readonly logLevel: LogLevel;
+  readonly maxBodyBytes: number;
+  readonly maxPayloadBytes: number;
+  readonly maxBatch: number;
+  readonly idleTimeoutS: number;
+  readonly allowedOrigins: readonly string[];
+  readonly maxConnections: number;
+  readonly maxBackpressureBytes: number;
+  readonly delivery: DeliveryMode;
+  readonly maxHeld: number;
+  readonly maxHeldPerKey: number;
+  readonly stateFile: string | undefined;
+  readonly shutdownTimeoutMs: number;
+  readonly redisUrl: string | undefined;
+  readonly redisCluster: boolean;
+  readonly redisPrefix: string;
+}
+
+/** Every default, as the operator would type it. The README's configuration table mirrors this. */
+export const DEFAULTS = {
+  WS_HOST: '0.0.0.0',
+  WS_PORT: '7890',
+  WS_AUTH_URL: '',
+  WS_LOGIN: '',
+  WS_PASSWORD: '',
+  WS_INSECURE_NO_AUTH: 'false',
+  WS_MSG_EXPIRE: '30m',
+  WS_WORKERS: '128',
+  WS_AUTH_QUEUE: '1024',
+  WS_AUTH_TIMEOUT: '5s',
+  WS_AUTH_FORWARD_HEADERS: '',
+  WS_TRUSTED_PROXIES: '127.0.0.0/8,::1/128',
+  WS_AUTH_CACHE_TTL: '0',
+  WS_AUTH_CACHE_NEGATIVE_TTL: '0',
+  WS_AUTH_CACHE_MAX: '10000',
+  WS_AUTH_EXPORTER: 'goctopus',
+  LOG_LEVEL: 'info',
+  WS_MAX_BODY: '1MiB',
+  WS_MAX_PAYLOAD: '64KiB',
+  WS_MAX_BATCH: '1000',
+  WS_IDLE_TIMEOUT: '60s',
+  WS_ALLOWED_ORIGINS: '',
+  WS_MAX_CONNECTIONS: '0',
+  WS_MAX_BACKPRESSURE: '1MiB',
+  WS_DELIVERY: 'at-most-once',
+  WS_MAX_HELD: '1000000',
+  WS_MAX_HELD_PER_KEY: '1000',
+  WS_STATE_FILE: '',
+  WS_SHUTDOWN_TIMEOUT: '10s',
+  WS_REDIS_URL: '',
+  WS_REDIS_CLUSTER: 'false',
+  WS_REDIS_PREFIX: 'octoway:',
+} as const;
+
+export type ConfigName = keyof typeof DEFAULTS;
+type Env = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the configuration from `env`; throws one ConfigError listing every bad variable. */
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+  const raw = (name: ConfigName): string => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? DEFAULTS[name] : value.trim();
+  };
+  const bad = <T>(name: ConfigName, expected: string, fallback: T): T => {
+    problems.push(`${name}=${JSON.stringify(isSecret(name) ? '<hidden>' : raw(name))}: expected ${expected}`);
+    return fallback;
+  };
+  const int = (name: ConfigName, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const text = raw(name);
+    const n = Number(text);
+    return /^\d+$/.test(text) && n >= min && n <= max ? n : bad(name, `a whole number from ${min} to ${max}`, min);
+  };
+  const duration = (name: ConfigName, minMs = 0): number => {
+    const ms = parseDuration(raw(name));
+    return ms !== undefined && ms >= minMs ? ms : bad(name, `a duration such as 300ms, 30s, 5m, 1h30m or 2d${minMs > 0 ? ` of at least ${minMs}ms` : ''}`, minMs);
+  };
+  const size = (name: ConfigName, min = 1): number => {
+    const bytes = parseSize(raw(name));
+    return bytes !== undefined && bytes >= min ? bytes : bad(name, `a size of at least ${min} bytes, such as 1048576, 64KiB or 1MiB`, min);
+  };
+  const bool = (name: ConfigName): boolean => {
+    const text = raw(name).toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(text)) return true;
+    if (['false', '0', 'no', 'off'].includes(text)) return false;
+    return bad(name, 'true or false', false);
+  };
+  const list = (name: ConfigName): string[] => raw(name).split(',').map((s) => s.trim()).filter((s) => s !== '');
+
+  const authUrl = parseAuthUrl(raw('WS_AUTH_URL'));
+  if (authUrl === undefined) bad('WS_AUTH_URL', 'the http(s) URL of your auth endpoint, such as http://app:8000/api/is_authenticated', 0);
+
+  const insecure = bool('WS_INSECURE_NO_AUTH');
+  const login = env.WS_LOGIN ?? '';
+  const password = env.WS_PASSWORD ?? '';
+  if (!insecure && login === '') bad('WS_LOGIN', 'the login backends use to publish (or WS_INSECURE_NO_AUTH=true)', 0);
+  if (!insecure && password === '') bad('WS_PASSWORD', 'the password backends use to publish (or WS_INSECURE_NO_AUTH=true)', 0);
+  if (login.includes(':')) bad('WS_LOGIN', 'a login without ":" (Basic auth splits on it)', 0);
+
+  const trustedProxies = list('WS_TRUSTED_PROXIES');
+  for (const entry of trustedProxies) {
+    if (!isAddressOrCidr(entry)) bad('WS_TRUSTED_PROXIES', `IP addresses or CIDRs separated by commas ("${entry}" is neither)`, 0);
+  }
+  const origins = list('WS_ALLOWED_ORIGINS').map((o) => o.replace(/\/+$/, '').toLowerCase());
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) bad('WS_ALLOWED_ORIGINS', `origins such as https://app.example.com separated by commas ("${origin}" is not one)`, 0);
+  }
+
+  const delivery = raw('WS_DELIVERY');
+  if (delivery !== 'at-most-once' && delivery !== 'at-least-once') bad('WS_DELIVERY', 'at-most-once or at-least-once', 0);
+  const logLevel = raw('LOG_LEVEL');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) bad('LOG_LEVEL', 'one of fatal, error, warn, info, debug, trace, silent', 0);
+  const redisUrl = raw('WS_REDIS_URL');
+  if (redisUrl !== '' && !redisUrl.split(',').every((u) => /^rediss?:\/\/./.test(u.trim()))) bad('WS_REDIS_URL', 'a redis:// or rediss:// URL (a comma list of them with WS_REDIS_CLUSTER=true)', 0);
+
+  const config: Config = {
+    host: raw('WS_HOST'),
+    port: int('WS_PORT', 0, 65535),
+    authUrl: authUrl ?? new URL('http://invalid.invalid/'),
+    credentials: insecure && (login === '' || password === '') ? undefined : { login, password },
+    msgExpireMs: duration('WS_MSG_EXPIRE'),
+    workers: int('WS_WORKERS', 1, 100_000),
+    authQueue: int('WS_AUTH_QUEUE', 0),
+    authTimeoutMs: duration('WS_AUTH_TIMEOUT', 1),
+    authForwardHeaders: list('WS_AUTH_FORWARD_HEADERS').map((h) => h.toLowerCase()),
+    trustedProxies,
+    authCacheTtlMs: duration('WS_AUTH_CACHE_TTL'),
+    authCacheNegativeTtlMs: duration('WS_AUTH_CACHE_NEGATIVE_TTL'),
+    authCacheMax: int('WS_AUTH_CACHE_MAX', 1),
+    authExporter: raw('WS_AUTH_EXPORTER'),
+    logLevel: logLevel as LogLevel,
+    maxBodyBytes: size('WS_MAX_BODY', 64),
+    maxPayloadBytes: size('WS_MAX_PAYLOAD', 64),
+    maxBatch: int('WS_MAX_BATCH', 1, 100_000),
+    idleTimeoutS: Math.round(duration('WS_IDLE_TIMEOUT', 8_000) / 1000),
+    allowedOrigins: origins,
+    maxConnections: int('WS_MAX_CONNECTIONS', 0),
+    maxBackpressureBytes: size('WS_MAX_BACKPRESSURE', 1024),
+    delivery: delivery as DeliveryMode,
+    maxHeld: int('WS_MAX_HELD', 1),
+    maxHeldPerKey: int('WS_MAX_HELD_PER_KEY', 1),
+    stateFile: raw('WS_STATE_FILE') === '' ? undefined : raw('WS_STATE_FILE'),
+    shutdownTimeoutMs: duration('WS_SHUTDOWN_TIMEOUT'),
+    redisUrl: redisUrl === '' ? undefined : redisUrl,
+    redisCluster: bool('WS_REDIS_CLUSTER'),
+    redisPrefix: raw('WS_REDIS_PREFIX'),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+function isSecret(name: ConfigName): boolean {
+  return name === 'WS_PASSWORD' || name === 'WS_REDIS_URL';
+}
+
+function parseAuthUrl(text: string): URL | undefined {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined; // not a URL at all: reported by the caller with the variable's name
+  }
+}
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address, bits, extra] = entry.split('/');
+  if (extra !== undefined || address === undefined) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n <= (family === 4 ? 32 : 128);
+}

@@ -1,0 +1,158 @@
+// The hub: this node's open sockets by routing key, and the one place frames are written to them.
+// Single-key fan-out goes through uWS topics (one publish, C++ does the per-socket work);
+// only multi-key messages and sockets still receiving their held messages take the JS path.
+import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+
+/** Per-socket state, kept in uWS's typed user data (never as properties on the socket). */
+export interface SocketData {
+  readonly conn: string;
+  readonly keys: readonly string[];
+  readonly claims: Readonly<Record<string, unknown>> | undefined;
+  readonly remoteAddress: string;
+  readonly openedAt: number;
+  /** Live frames that arrived while the socket's held messages were being fetched; undefined once live. */
+  pending: Array<{ readonly id: string; readonly frame: string }> | undefined;
+  closed: boolean;
+}
+
+export type Socket = WebSocket<SocketData>;
+
+/** Close code for a consumer that cannot keep up (RFC 6455 "try again later"). */
+export const CLOSE_SLOW_CONSUMER = 1013;
+
+export interface Hub {
+  /** Registers a new socket under its keys. It counts as present at once, but live frames are
+   * queued for it until goLive, so held messages always reach it first. */
+  add(ws: Socket): void;
+  /** Writes the socket's held frames, then the live frames queued meanwhile (skipping any already
+   * sent as held), then subscribes it to its keys. Returns false if the socket closed first. */
+  goLive(ws: Socket, held: ReadonlyArray<{ readonly id: string; readonly frame: string }>): boolean;
+  remove(ws: Socket): void;
+  /** Writes the frame to every socket of the keys, once per socket; returns how many. */
+  deliver(keys: readonly string[], id: string, frame: string): number;
+  /** Writes a frame to one socket, closing it as a slow consumer past the backpressure bound. */
+  send(ws: Socket, frame: string): boolean;
+  has(key: string): boolean;
+  readonly size: number;
+  sockets(): IterableIterator<Socket>;
+  /** Closes every socket whose send buffer is past the bound; returns how many. */
+  closeSlowConsumers(): number;
+}
+
+export function createHub(app: TemplatedApp, maxBackpressureBytes: number): Hub {
+  const byKey = new Map<string, Set<Socket>>();
+  /** Per key, sockets still syncing: lets deliver skip the per-socket loop in the common case. */
+  const syncingByKey = new Map<string, number>();
+  const all = new Set<Socket>();
+
+  const slow = (ws: Socket): boolean => {
+    if (ws.getBufferedAmount() <= maxBackpressureBytes) return false;
+    ws.getUserData().closed = true;
+    ws.end(CLOSE_SLOW_CONSUMER, 'slow consumer');
+    return true;
+  };
+
+  const send = (ws: Socket, frame: string): boolean => {
+    const data = ws.getUserData();
+    if (data.closed) return false;
+    if (data.pending !== undefined) throw new Error('send to a syncing socket: use deliver');
+    ws.send(frame, false, false);
+    return !slow(ws);
+  };
+
+  const queueOrSend = (ws: Socket, id: string, frame: string): void => {
+    const pending = ws.getUserData().pending;
+    if (pending !== undefined) pending.push({ id, frame });
+    else send(ws, frame);
+  };
+
+  const setSyncing = (keys: readonly string[], delta: number): void => {
+    for (const key of keys) {
+      const n = (syncingByKey.get(key) ?? 0) + delta;
+      if (n > 0) syncingByKey.set(key, n);
+      else syncingByKey.delete(key);
+    }
+  };
+
+  return {
+    add(ws) {
+      const data = ws.getUserData();
+      data.pending = [];
+      all.add(ws);
+      for (const key of data.keys) {
+        let set = byKey.get(key);
+        if (set === undefined) byKey.set(key, (set = new Set()));
+        set.add(ws);
+      }
+      setSyncing(data.keys, +1);
+    },
+
+    goLive(ws, held) {
+      const data = ws.getUserData();
+      const pending = data.pending;
+      if (pending === undefined || data.closed) return false;
+      data.pending = undefined;
+      setSyncing(data.keys, -1);
+      const sent = new Set<string>();
+      for (const { id, frame } of held) {
+        sent.add(id);
+        if (!send(ws, frame)) return true;
+      }
+      for (const { id, frame } of pending) {
+        if (!sent.has(id) && !send(ws, frame)) return true;
+      }
+      for (const key of data.keys) ws.subscribe(key);
+      return true;
+    },
+
+    remove(ws) {
+      const data = ws.getUserData();
+      data.closed = true;
+      if (!all.delete(ws)) return;
+      if (data.pending !== undefined) setSyncing(data.keys, -1);
+      for (const key of data.keys) {
+        const set = byKey.get(key);
+        if (set === undefined) continue;
+        set.delete(ws);
+        if (set.size === 0) byKey.delete(key);
+      }
+    },
+
+    deliver(keys, id, frame) {
+      if (keys.length === 1) {
+        const key = keys[0] as string;
+        const set = byKey.get(key);
+        if (set === undefined) return 0;
+        if (syncingByKey.has(key)) {
+          for (const ws of set) {
+            const pending = ws.getUserData().pending;
+            if (pending !== undefined) pending.push({ id, frame });
+          }
+        }
+        app.publish(key, frame, false, false);
+        return set.size;
+      }
+      // Several keys: a socket under two of them must get the frame once, so collect first.
+      const targets = new Set<Socket>();
+      for (const key of keys) {
+        const set = byKey.get(key);
+        if (set !== undefined) for (const ws of set) targets.add(ws);
+      }
+      for (const ws of targets) queueOrSend(ws, id, frame);
+      return targets.size;
+    },
+
+    send,
+    has: (key) => byKey.has(key),
+    get size() {
+      return all.size;
+    },
+    sockets: () => all.values(),
+
+    closeSlowConsumers() {
+      let closed = 0;
+      for (const ws of all) if (!ws.getUserData().closed && slow(ws)) closed++;
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,39 @@
+// A published message and the one text frame every socket of its keys receives.
+import { randomUUID } from 'node:crypto';
+
+export interface Message {
+  /** The backend's message_id when given (so retries keep it), else a fresh UUID. */
+  readonly id: string;
+  readonly keys: readonly string[];
+  /** `{"id":…,"payload":…}`: serialised once per message, never once per socket. */
+  readonly frame: string;
+  readonly createdAt: number;
+  /** How long to hold it for keys with no open socket; 0 = deliver to open sockets only. */
+  readonly expireMs: number;
+  /** Whether the id came from the backend (so a retry must be recognised). */
+  readonly idempotent: boolean;
+}
+
+export interface PublishResult {
+  readonly id: string;
+  /** Sockets the message was written to (a socket holding several of its keys counts once). */
+  readonly delivered: number;
+  /** Keys it was stored for. */
+  readonly held: number;
+  /** Present and true when this was a retry of a message_id already accepted. */
+  readonly duplicate?: true;
+}
+
+/** Builds the browser frame. `payloadJson` is the value already serialised as JSON. */
+export function frameOf(id: string, payloadJson: string): string {
+  return `{"id":${JSON.stringify(id)},"payload":${payloadJson}}`;
+}
+
+/** The value inside a frame built by frameOf; for the admin API, never the hot path. */
+export function payloadOf(frame: string): unknown {
+  return (JSON.parse(frame) as { payload: unknown }).payload;
+}
+
+export function newMessageId(): string {
+  return randomUUID();
+}

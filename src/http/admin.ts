@@ -1,0 +1,39 @@
+// Goctopus's admin endpoints on `/`: list and remove held messages. Behind the publish credentials.
+import { OctowayError } from '../errors.js';
+import type { HeldStore } from '../delivery/held-store.js';
+import { payloadOf } from '../delivery/message.js';
+
+export interface HeldMessageView {
+  id: string;
+  key: string;
+  payload: unknown;
+  created_at: string;
+  expires_at: string;
+}
+
+/** `GET /` lists keys with held messages; `GET /?key=K` one key's messages, oldest first. */
+export async function listHeld(store: HeldStore, query: URLSearchParams): Promise<unknown> {
+  const key = query.get('key');
+  if (key === null) return store.keys();
+  if (key === '') throw new OctowayError('INVALID_QUERY', '"key" must not be empty');
+  const messages = await store.list(key);
+  return messages.map((m): HeldMessageView => ({
+    id: m.id,
+    key: m.key,
+    payload: payloadOf(m.frame),
+    created_at: new Date(m.createdAt).toISOString(),
+    expires_at: new Date(m.expiresAt).toISOString(),
+  }));
+}
+
+/** `DELETE /`, `DELETE /?key=K`, `DELETE /?key=K&id=ID`; answers how many were removed. */
+export async function removeHeld(store: HeldStore, query: URLSearchParams): Promise<{ removed: number }> {
+  const key = query.get('key') ?? undefined;
+  const id = query.get('id') ?? undefined;
+  if (key === '' || id === '') throw new OctowayError('INVALID_QUERY', '"key" and "id" must not be empty');
+  if (id !== undefined && key === undefined) throw new OctowayError('INVALID_QUERY', '"id" needs "key"');
+  const selector: { key?: string; id?: string } = {};
+  if (key !== undefined) selector.key = key;
+  if (id !== undefined) selector.id = id;
+  return { removed: await store.remove(selector) };
+}

@@ -1,0 +1,90 @@
+// The publish API's body: one message (Goctopus's `{key, value, expire}`, plus `keys` and
+// `message_id`) or a batch `{messages: [...]}`. Validates everything before anything is published,
+// so a bad batch stores none of its messages.
+import { OctowayError, type ErrorCode } from '../errors.js';
+import { frameOf, newMessageId, type Message } from '../delivery/message.js';
+import { parseDuration } from '../units.js';
+
+export interface PublishLimits {
+  readonly maxBatch: number;
+  readonly defaultExpireMs: number;
+}
+
+export interface PublishRequest {
+  /** A batch answers with `results`; a single message with its own result. */
+  readonly batch: boolean;
+  readonly messages: readonly Message[];
+}
+
+const MAX_KEY_LENGTH = 1024;
+const MAX_MESSAGE_ID_LENGTH = 200;
+
+export function parsePublish(body: Buffer, limits: PublishLimits, now = Date.now()): PublishRequest {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new OctowayError('INVALID_JSON'); // the parser's message could echo the payload: not sent back
+  }
+  if (!isObject(parsed)) throw new OctowayError('INVALID_MESSAGE');
+  if (!('messages' in parsed)) return { batch: false, messages: [toMessage(parsed, limits, now)] };
+
+  const items = parsed.messages;
+  if (!Array.isArray(items) || items.length === 0 || items.length > limits.maxBatch) {
+    throw new OctowayError('INVALID_BATCH', `"messages" must be a non-empty array of at most ${limits.maxBatch} messages (WS_MAX_BATCH)`);
+  }
+  const messages = items.map((item: unknown, index) => {
+    try {
+      if (!isObject(item)) throw new OctowayError('INVALID_MESSAGE');
+      return toMessage(item, limits, now);
+    } catch (err) {
+      const e = err as OctowayError;
+      throw new OctowayError(e.code, `messages[${index}]: ${e.message}`);
+    }
+  });
+  return { batch: true, messages };
+}
+
+function toMessage(body: Record<string, unknown>, limits: PublishLimits, now: number): Message {
+  const keys = keysOf(body);
+  if (body.value === undefined || body.value === null) throw new OctowayError('MISSING_VALUE');
+  const expireMs = expireOf(body.expire, limits.defaultExpireMs);
+  const messageId = body.message_id;
+  if (messageId !== undefined && (typeof messageId !== 'string' || messageId === '' || messageId.length > MAX_MESSAGE_ID_LENGTH)) {
+    throw new OctowayError('INVALID_MESSAGE_ID');
+  }
+  const id = messageId ?? newMessageId();
+  return { id, keys, frame: frameOf(id, JSON.stringify(body.value)), createdAt: now, expireMs, idempotent: messageId !== undefined };
+}
+
+function keysOf(body: Record<string, unknown>): string[] {
+  const { key, keys } = body;
+  if (key === undefined && keys === undefined) throw new OctowayError('MISSING_KEY');
+  const all: unknown[] = [];
+  if (key !== undefined) all.push(key);
+  if (keys !== undefined) {
+    if (!Array.isArray(keys) || keys.length === 0) throw fail('INVALID_KEY', '"keys" must be a non-empty array of strings');
+    all.push(...(keys as unknown[]));
+  }
+  for (const k of all) {
+    if (typeof k !== 'string' || k === '' || k.length > MAX_KEY_LENGTH) {
+      throw fail('INVALID_KEY', `keys must be non-empty strings of at most ${MAX_KEY_LENGTH} characters`);
+    }
+  }
+  return [...new Set(all as string[])];
+}
+
+function expireOf(expire: unknown, defaultMs: number): number {
+  if (expire === undefined) return defaultMs;
+  const ms = typeof expire === 'string' ? parseDuration(expire) : undefined;
+  if (ms === undefined) throw new OctowayError('INVALID_EXPIRE');
+  return ms;
+}
+
+function fail(code: ErrorCode, message: string): OctowayError {
+  return new OctowayError(code, message);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,52 @@
+// Entry point: reads configuration, starts the gateway, stops it on SIGTERM/SIGINT.
+// Exit codes: 0 after a clean stop, 2 for bad configuration or state file, 1 for anything else.
+import dotenv from 'dotenv';
+import { ConfigError, loadConfig } from './config.js';
+import { isOctowayError } from './errors.js';
+import { createLogger } from './log.js';
+import { startGateway } from './server.js';
+
+dotenv.config({ quiet: true });
+
+function fatal(lines: readonly string[], code: number): never {
+  for (const line of lines) process.stderr.write(`octoway: ${line}\n`);
+  process.exit(code);
+}
+
+let config;
+try {
+  config = loadConfig(process.env);
+} catch (err) {
+  if (err instanceof ConfigError) fatal(err.problems, 2);
+  throw err;
+}
+
+const log = createLogger(config.logLevel);
+let gateway;
+try {
+  gateway = await startGateway(config, log);
+} catch (err) {
+  if (isOctowayError(err) && (err.code === 'CONFIG_INVALID' || err.code === 'STATE_FILE_INVALID')) fatal([err.message], 2);
+  fatal([`cannot start: ${(err as Error).message}`], 1);
+}
+
+let stopping = false;
+const stop = (signal: NodeJS.Signals): void => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'stopping');
+  const timer = setTimeout(() => {
+    log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took longer than WS_SHUTDOWN_TIMEOUT; exiting');
+    process.exit(1);
+  }, config.shutdownTimeoutMs);
+  timer.unref();
+  gateway.close().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      log.error({ err }, 'error during shutdown');
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,126 @@
+// The gateway: joins configuration, auth, delivery and the HTTP API on one uWS app, and owns
+// its lifecycle (listen, readiness, graceful shutdown). The only module that knows every piece.
+import uWS from 'uWebSockets.js';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import { createForwardAuthenticator } from './auth/forward.js';
+import { loadExporter } from './auth/exporters.js';
+import { createHub } from './delivery/hub.js';
+import { createDispatcher } from './delivery/dispatcher.js';
+import { MemoryStore } from './delivery/memory-store.js';
+import { markLoaded, readStateFile, saveStateFile } from './delivery/state-file.js';
+import { basicAuth } from './http/credentials.js';
+import { registerApi } from './http/api.js';
+import { createUpgradeHandler } from './socket/upgrade.js';
+import { socketBehavior } from './socket/behavior.js';
+
+export interface Gateway {
+  /** The port actually listened on (WS_PORT=0 picks a free one). */
+  readonly port: number;
+  /** Stops listening, closes sockets with 1001, saves held messages, releases everything. */
+  close(): Promise<void>;
+}
+
+/** Close code for sockets closed because the gateway stops (RFC 6455 "going away"). */
+const CLOSE_GOING_AWAY = 1001;
+const SLOW_CONSUMER_SWEEP_MS = 1_000;
+
+export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
+  const exporter = await loadExporter(config.authExporter);
+  const store = new MemoryStore({ maxHeld: config.maxHeld, maxHeldPerKey: config.maxHeldPerKey }, log.child({ component: 'store' }));
+  if (config.stateFile !== undefined) await restoreState(config.stateFile, store, log);
+
+  const authenticator = createForwardAuthenticator({
+    url: config.authUrl,
+    timeoutMs: config.authTimeoutMs,
+    workers: config.workers,
+    queueLimit: config.authQueue,
+    forwardHeaders: config.authForwardHeaders,
+    trustedProxies: config.trustedProxies,
+    cacheTtlMs: config.authCacheTtlMs,
+    cacheNegativeTtlMs: config.authCacheNegativeTtlMs,
+    cacheMax: config.authCacheMax,
+    exporter,
+  }, log.child({ component: 'auth' }));
+
+  const app = uWS.App();
+  const hub = createHub(app, config.maxBackpressureBytes);
+  const dispatcher = createDispatcher({ hub, store, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, log });
+  let listenSocket: uWS.us_listen_socket | undefined;
+  let shuttingDown = false;
+
+  const upgrade = createUpgradeHandler({
+    authenticator,
+    allowedOrigins: config.allowedOrigins,
+    maxConnections: config.maxConnections,
+    openSockets: () => hub.size,
+    shuttingDown: () => shuttingDown,
+    log,
+  });
+  const behavior = socketBehavior({
+    upgrade,
+    dispatcher,
+    maxPayloadBytes: config.maxPayloadBytes,
+    idleTimeoutS: config.idleTimeoutS,
+    maxBackpressureBytes: config.maxBackpressureBytes,
+    log,
+  });
+  app.ws('/ws', behavior);
+  app.ws('/', behavior);
+  registerApi(app, {
+    dispatcher,
+    store,
+    checkCredentials: basicAuth(config.credentials),
+    limits: { maxBatch: config.maxBatch, defaultExpireMs: config.msgExpireMs, maxBodyBytes: config.maxBodyBytes },
+    readiness: () => (shuttingDown ? { ready: false, reason: 'shutting down' } : { ready: listenSocket !== undefined }),
+    shuttingDown: () => shuttingDown,
+    log,
+  });
+
+  listenSocket = await listen(app, config.host, config.port);
+  const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
+  const sweep = setInterval(() => {
+    const closed = hub.closeSlowConsumers();
+    if (closed > 0) log.warn({ closed }, 'closed slow consumers past WS_MAX_BACKPRESSURE');
+  }, SLOW_CONSUMER_SWEEP_MS);
+  sweep.unref();
+  if (config.allowedOrigins.length === 0) log.warn('WS_ALLOWED_ORIGINS is empty: any website may open sockets with your users\' cookies');
+  if (config.credentials === undefined) log.warn('WS_INSECURE_NO_AUTH=true: anyone who reaches the port can publish and read held messages');
+  log.info({ host: config.host, port, delivery: config.delivery }, 'listening');
+
+  return {
+    port,
+    async close() {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      clearInterval(sweep);
+      if (listenSocket !== undefined) uWS.us_listen_socket_close(listenSocket);
+      listenSocket = undefined;
+      for (const ws of [...hub.sockets()]) ws.end(CLOSE_GOING_AWAY, 'server shutting down');
+      await authenticator.close();
+      if (config.stateFile !== undefined) {
+        const messages = store.dump();
+        await saveStateFile(config.stateFile, messages);
+        log.info({ messages: messages.length, file: config.stateFile }, 'held messages saved');
+      }
+      await store.close();
+      log.info('stopped');
+    },
+  };
+}
+
+async function restoreState(path: string, store: MemoryStore, log: Logger): Promise<void> {
+  const messages = await readStateFile(path);
+  for (const message of messages) store.holdSync(message, [message.key]);
+  await markLoaded(path);
+  log.info({ messages: messages.length, file: path }, 'held messages loaded');
+}
+
+function listen(app: uWS.TemplatedApp, host: string, port: number): Promise<uWS.us_listen_socket> {
+  return new Promise((resolve, reject) => {
+    app.listen(host, port, (socket) => {
+      if (socket === false) reject(new Error(`cannot listen on ${host}:${port} (in use, or not an address of this machine)`));
+      else resolve(socket);
+    });
+  });
+}

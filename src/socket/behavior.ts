@@ -1,0 +1,63 @@
+// The WebSocket behaviour shared by `/ws` and `/` (Goctopus's documented path): limits, pings,
+// and the open/message/close handlers, which hand sockets to the dispatcher.
+import type { WebSocketBehavior } from 'uWebSockets.js';
+import type { Logger } from '../log.js';
+import type { Dispatcher } from '../delivery/dispatcher.js';
+import type { SocketData } from '../delivery/hub.js';
+import type { UpgradeHandler } from './upgrade.js';
+
+export interface BehaviorOptions {
+  readonly upgrade: UpgradeHandler;
+  readonly dispatcher: Dispatcher;
+  readonly maxPayloadBytes: number;
+  readonly idleTimeoutS: number;
+  readonly maxBackpressureBytes: number;
+  readonly log: Logger;
+}
+
+const MAX_ACK_BYTES = 512;
+
+export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<SocketData> {
+  const { dispatcher, log } = options;
+  return {
+    upgrade: options.upgrade,
+    maxPayloadLength: options.maxPayloadBytes,
+    idleTimeout: options.idleTimeoutS,
+    sendPingsAutomatically: true,
+    // uWS silently drops frames past its own cap, the close frame included. Ours (the hub's
+    // slow-consumer check) must trigger first, so uWS's is set well above it.
+    maxBackpressure: options.maxBackpressureBytes * 4 + 1024 * 1024,
+    closeOnBackpressureLimit: 0,
+
+    open(ws) {
+      const data = ws.getUserData();
+      log.info({ conn: data.conn, keys: data.keys.length }, 'socket open');
+      dispatcher.connect(ws);
+    },
+
+    message(ws, message) {
+      // Goctopus clients acknowledge with {"id": "..."}; anything else is ignored, never echoed.
+      if (message.byteLength > MAX_ACK_BYTES) return;
+      const id = ackId(Buffer.from(message).toString('utf8'));
+      if (id !== undefined) dispatcher.acknowledge(ws, id);
+    },
+
+    close(ws, code) {
+      const data = ws.getUserData();
+      dispatcher.disconnect(ws);
+      log.info({ conn: data.conn, keys: data.keys.length, code, seconds: Math.round((Date.now() - data.openedAt) / 1000) }, 'socket closed');
+    },
+  };
+}
+
+function ackId(text: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { id?: unknown }).id === 'string') {
+      return (parsed as { id: string }).id;
+    }
+  } catch {
+    // Not JSON: not an acknowledgement, and not worth a log line per frame.
+  }
+  return undefined;
+}
