@@ -1,0 +1,114 @@
+// Starts the real compiled gateway (dist/src/main.js) as a child process and talks to it over
+// loopback HTTP, the way a backend and an operator would.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+export const LOGIN = 'backend';
+export const PASSWORD = 'pa55-w0rd-secret';
+export const BASIC = `Basic ${Buffer.from(`${LOGIN}:${PASSWORD}`).toString('base64')}`;
+
+export interface LogLine { level: number; msg: string; [field: string]: unknown }
+
+export interface GatewayProcess {
+  readonly port: number;
+  readonly http: string;
+  readonly child: ChildProcess;
+  /** Parsed stdout lines so far. */
+  readonly logs: LogLine[];
+  /** Raw stdout and stderr, to check that secrets never appear. */
+  output(): string;
+  ws(pathAndQuery: string): string;
+  /** Resolves with the first log line (already seen or future) that matches. */
+  waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  request(method: string, path: string, init?: { body?: string; headers?: Record<string, string>; auth?: boolean }): Promise<{ status: number; headers: Headers; json: any; text: string }>;
+  publish(body: unknown): Promise<{ status: number; json: any }>;
+  /** Sends the signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface StartResult { readonly exitCode: number | null; readonly stderr: string }
+
+/** Runs the gateway and expects it to refuse to start; resolves with its exit code and stderr. */
+export async function startExpectingFailure(env: Record<string, string>): Promise<StartResult> {
+  const child = spawn(process.execPath, [MAIN], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stdout!.resume();
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { exitCode: code, stderr };
+}
+
+export async function startGateway(env: Record<string, string>): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [MAIN], { env: cleanEnv({ WS_LOGIN: LOGIN, WS_PASSWORD: PASSWORD, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: LogLine[] = [];
+  const watchers: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
+  let raw = '';
+  let buffered = '';
+  child.stderr!.on('data', (d: Buffer) => { raw += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    raw += d.toString();
+    buffered += d.toString();
+    let newline;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const line = JSON.parse(buffered.slice(0, newline)) as LogLine;
+      buffered = buffered.slice(newline + 1);
+      logs.push(line);
+      for (const w of watchers.filter((x) => x.match(line))) {
+        watchers.splice(watchers.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  });
+  const exited = once(child, 'exit') as Promise<[number | null]>;
+
+  const waitForLog = (match: (l: LogLine) => boolean, timeoutMs = 10_000): Promise<LogLine> => {
+    const seen = logs.find(match);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching log line in ${timeoutMs} ms; output:\n${raw}`)), timeoutMs);
+      watchers.push({ match, resolve: (l) => { clearTimeout(timer); resolve(l); } });
+      void exited.then(([code]) => { clearTimeout(timer); reject(new Error(`gateway exited with ${code} before the log line; output:\n${raw}`)); });
+    });
+  };
+
+  const listening = await waitForLog((l) => l.msg === 'listening');
+  const port = listening.port as number;
+  const http = `http://127.0.0.1:${port}`;
+
+  const request: GatewayProcess['request'] = async (method, path, init = {}) => {
+    const headers: Record<string, string> = { ...(init.auth === false ? {} : { authorization: BASIC }), ...init.headers };
+    const res = await fetch(`${http}${path}`, { method, headers, ...(init.body === undefined ? {} : { body: init.body }) });
+    const text = await res.text();
+    let json: unknown;
+    try { json = JSON.parse(text); } catch { json = undefined; }
+    return { status: res.status, headers: res.headers, json, text };
+  };
+
+  return {
+    port, http, child, logs, waitForLog, request,
+    output: () => raw,
+    ws: (pathAndQuery) => `ws://127.0.0.1:${port}${pathAndQuery}`,
+    publish: async (body) => {
+      const r = await request('POST', '/', { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+      return { status: r.status, json: r.json };
+    },
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const [code] = await exited;
+      return code;
+    },
+  };
+}
+
+/** The test runner's environment minus anything Octoway reads, so a developer's .env or shell
+ * exports cannot change a test; the gateway also runs from a directory with no .env file. */
+function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!name.startsWith('WS_') && name !== 'LOG_LEVEL') base[name] = value;
+  }
+  return { ...base, WS_HOST: '127.0.0.1', WS_PORT: '0', LOG_LEVEL: 'debug', ...env };
+}
