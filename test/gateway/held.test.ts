@@ -1,0 +1,185 @@
+// Held messages against the real gateway: order, expiry, bounds, delivery modes, admin API,
+// restart through WS_STATE_FILE, slow consumers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile, access } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startAuthBackend, type AuthBackend } from '../helpers/auth-backend.js';
+import { startExpectingFailure, startGateway, type GatewayProcess } from '../helpers/gateway.js';
+import { connect } from '../helpers/client.js';
+
+async function withGateway(env: Record<string, string>, body: (gw: GatewayProcess, auth: AuthBackend) => Promise<void>): Promise<void> {
+  const auth = await startAuthBackend();
+  const gw = await startGateway({ WS_AUTH_URL: auth.url, ...env });
+  try {
+    await body(gw, auth);
+  } finally {
+    await gw.stop();
+    await auth.close();
+  }
+}
+
+const ws = (gw: GatewayProcess, email: string): string => gw.ws(`/ws?email=${encodeURIComponent(email)}`);
+
+test('held while the key is away, delivered oldest first on connect, then live ones', async () => {
+  await withGateway({}, async (gw) => {
+    for (let i = 0; i < 5; i++) {
+      const r = await gw.publish({ key: 'ann', value: i });
+      assert.deepEqual([r.json.delivered, r.json.held], [0, 1]);
+    }
+    const socket = await connect(ws(gw, 'ann'));
+    await gw.publish({ key: 'ann', value: 'live' });
+    const frames = await socket.waitForFrames(6);
+    assert.deepEqual(frames.map((f) => f.payload), [0, 1, 2, 3, 4, 'live']);
+    // at-most-once: written once, then gone
+    assert.deepEqual((await gw.request('GET', '/?key=ann')).json, []);
+    await socket.close();
+  });
+});
+
+test('nothing published while a socket connects is lost or reordered', async () => {
+  await withGateway({}, async (gw) => {
+    for (let i = 0; i < 50; i++) await gw.publish({ key: 'bo', value: i });
+    const opening = connect(ws(gw, 'bo'));
+    let n = 50;
+    const publishing = (async () => { while (n < 150) await gw.publish({ key: 'bo', value: n++ }); })();
+    const socket = await opening;
+    await publishing;
+    const frames = await socket.waitForFrames(150);
+    assert.deepEqual(frames.map((f) => f.payload), Array.from({ length: 150 }, (_, i) => i));
+    await socket.close();
+  });
+});
+
+test('an expired message is never delivered and is reclaimed without a reader', async () => {
+  await withGateway({}, async (gw) => {
+    await gw.publish({ key: 'cy', value: 'stale', expire: '200ms' });
+    const listed = await gw.request('GET', '/?key=cy');
+    assert.equal(listed.json.length, 1);
+    assert.ok(Date.parse(listed.json[0].expires_at) - Date.parse(listed.json[0].created_at) === 200);
+    // Reclaimed by the sweep: the key list empties without anyone reading the key.
+    for (let i = 0; i < 50 && (await gw.request('GET', '/')).json.length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual((await gw.request('GET', '/')).json, []);
+    const socket = await connect(ws(gw, 'cy'));
+    await gw.publish({ key: 'cy', value: 'marker' });
+    assert.deepEqual((await socket.waitForFrames(1)).map((f) => f.payload), ['marker']);
+    await socket.close();
+  });
+});
+
+test('past WS_MAX_HELD_PER_KEY the oldest of that key is dropped; past WS_MAX_HELD the oldest overall', async () => {
+  await withGateway({ WS_MAX_HELD_PER_KEY: '3', WS_MAX_HELD: '5' }, async (gw) => {
+    for (let i = 0; i < 5; i++) await gw.publish({ key: 'dee', value: i });
+    assert.deepEqual((await gw.request('GET', '/?key=dee')).json.map((m: { payload: number }) => m.payload), [2, 3, 4]);
+    for (let i = 0; i < 3; i++) await gw.publish({ key: 'eve', value: i });
+    // 6 held > 5: the oldest overall (dee's 2) goes.
+    assert.deepEqual((await gw.request('GET', '/?key=dee')).json.map((m: { payload: number }) => m.payload), [3, 4]);
+    assert.deepEqual((await gw.request('GET', '/')).json, [{ key: 'dee', count: 2 }, { key: 'eve', count: 3 }]);
+  });
+});
+
+test('admin API lists and removes held messages', async () => {
+  await withGateway({}, async (gw) => {
+    const a = await gw.publish({ key: 'k1', value: { a: 1 }, expire: '1h' });
+    await gw.publish({ key: 'k1', value: 2 });
+    await gw.publish({ key: 'k2', value: 3 });
+    const list = (await gw.request('GET', '/?key=k1')).json;
+    assert.equal(list.length, 2);
+    assert.deepEqual(Object.keys(list[0]).sort(), ['created_at', 'expires_at', 'id', 'key', 'payload']);
+    assert.deepEqual([list[0].id, list[0].key, list[0].payload], [a.json.id, 'k1', { a: 1 }]);
+    assert.match(list[0].created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.deepEqual((await gw.request('DELETE', `/?key=k1&id=${a.json.id}`)).json, { removed: 1 });
+    assert.deepEqual((await gw.request('DELETE', '/?key=k1')).json, { removed: 1 });
+    assert.deepEqual((await gw.request('DELETE', '/')).json, { removed: 1 });
+    assert.deepEqual((await gw.request('GET', '/')).json, []);
+    assert.equal((await gw.request('DELETE', '/?id=x')).status, 400);
+  });
+});
+
+test('at-least-once: redelivered to the next connection until acknowledged', async () => {
+  await withGateway({ WS_DELIVERY: 'at-least-once' }, async (gw) => {
+    const live = await connect(ws(gw, 'fay'));
+    const r = await gw.publish({ key: 'fay', value: 'important' });
+    assert.deepEqual([r.json.delivered, r.json.held], [1, 1]);
+    await live.waitForFrames(1);
+    await live.close(); // no ack
+
+    const second = await connect(ws(gw, 'fay'));
+    const [again] = await second.waitForFrames(1);
+    assert.deepEqual(again, { id: r.json.id, payload: 'important' });
+    second.send({ id: r.json.id });
+    for (let i = 0; i < 50 && (await gw.request('GET', '/?key=fay')).json.length > 0; i++) await new Promise((res) => setTimeout(res, 20));
+    assert.deepEqual((await gw.request('GET', '/?key=fay')).json, []);
+    await second.close();
+
+    const third = await connect(ws(gw, 'fay'));
+    await gw.publish({ key: 'fay', value: 'marker', expire: '0' });
+    assert.deepEqual((await third.waitForFrames(1)).map((f) => f.payload), ['marker']);
+    await third.close();
+  });
+});
+
+test('an idempotent retry is stored once', async () => {
+  await withGateway({}, async (gw) => {
+    await gw.publish({ key: 'gil', value: 1, message_id: 'm-1' });
+    const retry = await gw.publish({ key: 'gil', value: 1, message_id: 'm-1' });
+    assert.equal(retry.json.duplicate, true);
+    assert.equal((await gw.request('GET', '/?key=gil')).json.length, 1);
+  });
+});
+
+test('SIGTERM then restart with WS_STATE_FILE delivers every held message', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'octoway-state-'));
+  const file = join(dir, 'held.json');
+  const auth = await startAuthBackend();
+  try {
+    const first = await startGateway({ WS_AUTH_URL: auth.url, WS_STATE_FILE: file });
+    for (let i = 0; i < 20; i++) await first.publish({ key: i % 2 ? 'odd' : 'even', value: i });
+    await first.publish({ key: 'short', value: 'gone', expire: '100ms' });
+    assert.equal(await first.stop('SIGTERM'), 0);
+    assert.match(await readFile(file, 'utf8'), /octoway-held-messages/);
+
+    // The short one expires while the gateway is down: it must not come back.
+    await new Promise((r) => setTimeout(r, 150));
+    const second = await startGateway({ WS_AUTH_URL: auth.url, WS_STATE_FILE: file });
+    try {
+      await access(`${file}.loaded`);
+      await assert.rejects(access(file));
+      const even = await connect(second.ws('/ws?email=even&org=odd'));
+      const frames = await even.waitForFrames(20);
+      assert.deepEqual(frames.map((f) => f.payload), Array.from({ length: 20 }, (_, i) => i));
+      assert.deepEqual((await second.request('GET', '/?key=short')).json, []);
+      await even.close();
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    await auth.close();
+  }
+});
+
+test('a corrupt state file stops the start with exit 2 and is left as it was', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'octoway-state-'));
+  const file = join(dir, 'held.json');
+  const corrupt = '{"format":"octoway-held-messages","version":1,"messages":[{"id":';
+  await writeFile(file, corrupt);
+  const { exitCode, stderr } = await startExpectingFailure({ WS_AUTH_URL: 'http://127.0.0.1:9/', WS_LOGIN: 'a', WS_PASSWORD: 'b', WS_STATE_FILE: file });
+  assert.equal(exitCode, 2);
+  assert.match(stderr, /WS_STATE_FILE .*held\.json.*not valid JSON/);
+  assert.equal(await readFile(file, 'utf8'), corrupt);
+});
+
+test('a consumer that stops reading is closed with 1013 past WS_MAX_BACKPRESSURE', async () => {
+  await withGateway({ WS_MAX_BACKPRESSURE: '64KiB', WS_MAX_BODY: '128KiB' }, async (gw) => {
+    const socket = await connect(ws(gw, 'slow'));
+    (socket.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const value = 'x'.repeat(100_000);
+    let closed = false;
+    const waiting = gw.waitForLog((l) => l.msg === 'socket closed' && l.code === 1013, 15_000).then(() => { closed = true; });
+    // Enough to fill the loopback buffers and pass the bound; bounded in count.
+    for (let i = 0; i < 400 && !closed; i++) await gw.publish({ key: 'slow', value, expire: '0' });
+    await waiting;
+    socket.ws.terminate();
+  });
+});
