@@ -1,0 +1,103 @@
+// Run records, their medians, and the project's goals evaluated on them.
+import { median } from './stats.js';
+import type { Metrics, Target } from './scenarios/types.js';
+
+export interface RunRecord {
+  scenario: string;
+  variant: string;
+  target: Target;
+  round: number;
+  ok: boolean;
+  error?: string;
+  metrics: Metrics;
+  startedAt: string;
+  seconds: number;
+}
+
+/** Median of a metric over the successful runs of (scenario, variant, target). */
+export class Medians {
+  constructor(private readonly runs: readonly RunRecord[]) {}
+
+  get(scenario: string, variant: string, target: Target, metric: string): number | undefined {
+    const xs = this.runs
+      .filter((r) => r.ok && r.scenario === scenario && r.variant === variant && r.target === target)
+      .map((r) => r.metrics[metric])
+      .filter((x): x is number => typeof x === 'number');
+    return xs.length === 0 ? undefined : median(xs);
+  }
+
+  /** The reference figure for a row: same variant if the reference has it, else its only (plain) variant. */
+  ref(scenario: string, variant: string, target: Target, metric: string): number | undefined {
+    return this.get(scenario, variant, target, metric) ?? this.get(scenario, '', target, metric);
+  }
+
+  ratio(scenario: string, variant: string, metric: string, over: Target = 'bare', of: Target = 'octoway'): number | undefined {
+    const a = this.get(scenario, variant, of, metric);
+    const b = this.ref(scenario, variant, over, metric);
+    return a === undefined || b === undefined || b === 0 ? undefined : a / b;
+  }
+}
+
+export interface GoalResult {
+  goal: string;
+  value: string;
+  status: 'PASS' | 'MISS' | 'n/a';
+}
+
+interface Goal {
+  goal: string;
+  /** The compared figure (a ratio or an absolute), undefined when the runs needed are missing. */
+  value(m: Medians): number | undefined;
+  pass(v: number): boolean;
+  show(v: number): string;
+}
+
+const x = (v: number): string => `${v.toFixed(2)}×`;
+const ratioGoal = (goal: string, scenario: string, variant: string, metric: string, ok: (r: number) => boolean, over: Target = 'bare'): Goal => ({
+  goal,
+  value: (m) => m.ratio(scenario, variant, metric, over),
+  pass: ok,
+  show: x,
+});
+const absGoal = (goal: string, scenario: string, metric: string, ok: (v: number) => boolean, show: (v: number) => string, variant = ''): Goal => ({
+  goal,
+  value: (m) => m.get(scenario, variant, 'octoway', metric),
+  pass: ok,
+  show,
+});
+
+export const GOALS: readonly Goal[] = [
+  ratioGoal('fanout deliveries/s ≥ 0.9× bare', 'fanout', '', 'deliveriesPerSec', (r) => r >= 0.9),
+  ratioGoal('fanout p99 latency ≤ 1.2× bare', 'fanout', '', 'p99Ms', (r) => r <= 1.2),
+  ratioGoal('fanout server CPU/delivery ≤ 1.1× bare', 'fanout', '', 'serverCpuUsPerDelivery', (r) => r <= 1.1),
+  ratioGoal('unicast deliveries/s ≥ 0.8× bare', 'unicast', '', 'deliveriesPerSec', (r) => r >= 0.8),
+  ratioGoal('unicast server CPU/POST ≤ 1.25× bare', 'unicast', '', 'serverCpuUsPerPost', (r) => r <= 1.25),
+  {
+    goal: 'batch deliveries/s ≥ 4× unicast deliveries/s',
+    value: (m) => {
+      const b = m.get('batch', '', 'octoway', 'deliveriesPerSec');
+      const u = m.get('unicast', '', 'octoway', 'deliveriesPerSec');
+      return b === undefined || u === undefined ? undefined : b / u;
+    },
+    pass: (r) => r >= 4,
+    show: x,
+  },
+  absGoal('scale p99 latency ≤ 100 ms', 'scale', 'p99Ms', (v) => v <= 100, (v) => `${v.toFixed(1)} ms`),
+  absGoal('scale RSS/socket ≤ 3 KB', 'scale', 'memPerSocketBytes', (v) => v <= 3000, (v) => `${(v / 1000).toFixed(2)} KB`),
+  ratioGoal('connect (auth cache on) upgrades/s ≥ 0.8× bare', 'connect', 'cache-on', 'upgradesPerSec', (r) => r >= 0.8),
+  absGoal('idle RSS/connection ≤ 3 KB', 'idle-mem', 'memPerConnBytes', (v) => v <= 3000, (v) => `${(v / 1000).toFixed(2)} KB`),
+  absGoal('offline: 10,000 held delivered ≤ 0.2 s', 'offline', 'deliverAllS', (v) => v <= 0.2, (v) => `${v.toFixed(3)} s`),
+  absGoal('held-mem: 1,000,000 held ≤ 300 MB RSS', 'held-mem', 'rssMB', (v) => v <= 300, (v) => `${v.toFixed(0)} MB`),
+  ratioGoal('fanout deliveries/s ≥ 2× ws reference', 'fanout', '', 'deliveriesPerSec', (r) => r >= 2, 'ws'),
+  ratioGoal('unicast deliveries/s ≥ 2× ws reference', 'unicast', '', 'deliveriesPerSec', (r) => r >= 2, 'ws'),
+];
+
+export function evaluateGoals(runs: readonly RunRecord[]): GoalResult[] {
+  const m = new Medians(runs);
+  return GOALS.map((g) => {
+    const v = g.value(m);
+    return v === undefined || !Number.isFinite(v)
+      ? { goal: g.goal, value: '—', status: 'n/a' as const }
+      : { goal: g.goal, value: g.show(v), status: g.pass(v) ? ('PASS' as const) : ('MISS' as const) };
+  });
+}

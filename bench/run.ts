@@ -1,0 +1,175 @@
+// `npm run bench -- [--compare] [--only a,b] [--target octoway|bare|ws] [--rounds N] [--selfcheck] [--prof]`
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpus, release } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { evaluateGoals, type RunRecord } from './goals.js';
+import { markdown, rows, svg, type Machine } from './report.js';
+import { SCENARIOS, scenarioByName } from './scenarios/index.js';
+import { TARGETS, type ClientConfig, type Scenario, type Target, type Variant } from './scenarios/types.js';
+import { CLIENT_CORE, REPO, RESULTS_DIR, SERVER_CORE, freshPort, killAll, serverArgs, serverEnv, spawnNode, startAuthMock, stop, waitReady } from './servers.js';
+import { fmt } from './stats.js';
+import { selfcheck } from './client/selfcheck.js';
+
+interface Options {
+  compare: boolean;
+  only: string[] | undefined;
+  target: Target;
+  rounds: number;
+  selfcheck: boolean;
+  prof: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { compare: false, only: undefined, target: 'octoway', rounds: 0, selfcheck: false, prof: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const val = (): string => {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--compare') o.compare = true;
+    else if (a === '--selfcheck') o.selfcheck = true;
+    else if (a === '--prof') o.prof = true;
+    else if (a.startsWith('--only')) o.only = val().split(',').map((s) => s.trim()).filter((s) => s !== '');
+    else if (a.startsWith('--target')) {
+      const t = val();
+      if (!(TARGETS as readonly string[]).includes(t)) throw new Error(`--target must be one of ${TARGETS.join(', ')}`);
+      o.target = t as Target;
+    } else if (a.startsWith('--rounds')) o.rounds = Math.max(1, Number(val()) | 0);
+    else throw new Error(`unknown option ${a}`);
+  }
+  if (o.rounds === 0) o.rounds = o.compare ? 3 : 1;
+  return o;
+}
+
+function machine(): Machine {
+  const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'latin1'))?.[1] ?? cpus()[0]?.model ?? 'unknown';
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO }).toString().trim();
+  } catch {
+    /* not a git checkout: the page says so */
+  }
+  return { cores: cpus().length, cpu, node: process.version, kernel: release(), commit, date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC' };
+}
+
+const line = (r: RunRecord, s: Scenario): string => {
+  const head = `${r.scenario}${r.variant ? `[${r.variant}]` : ''} ${r.target} #${r.round}`.padEnd(30);
+  if (!r.ok) return `${head} FAILED: ${r.error}`;
+  const parts = s.metrics.filter((d) => r.metrics[d.key] !== undefined).map((d) => `${d.label} ${fmt(r.metrics[d.key]!)}${d.unit === '/s' ? '/s' : d.unit ? ' ' + d.unit : ''}`);
+  return `${head} ${parts.join(' · ')}  (${r.seconds.toFixed(0)} s)`;
+};
+
+/** One run: fresh server on core 1, client process on core 0, result from the client's @@RESULT line. */
+async function runOne(s: Scenario, target: Target, variant: Variant, round: number, auth: { pid: number; port: number }, prof: boolean): Promise<RunRecord> {
+  const started = Date.now();
+  const rec: RunRecord = { scenario: s.name, variant: variant.name, target, round, ok: false, metrics: {}, startedAt: new Date().toISOString(), seconds: 0 };
+  const port = freshPort();
+  const tag = `${s.name}${variant.name ? '-' + variant.name : ''}-${target}-${round}`;
+  const profArgs = prof ? ['--prof', `--logfile=${path.join(RESULTS_DIR, 'prof', tag + '.v8.log')}`, '--no-logfile-per-isolate'] : [];
+  if (prof) mkdirSync(path.join(RESULTS_DIR, 'prof'), { recursive: true });
+  const server = spawnNode(SERVER_CORE, [...profArgs, ...serverArgs(target)], serverEnv(target, port, auth.port, variant.env), `${tag}-server`);
+  try {
+    await waitReady(server, port, '/readyz');
+    const cfg: ClientConfig = { scenario: s.name, variant: variant.name, target, host: '127.0.0.1', port, serverPid: server.pid, authPid: auth.pid, authPort: auth.port, round };
+    const client = spawnNode(CLIENT_CORE, ['dist/bench/client/main.js'], { BENCH_CLIENT_CONFIG: JSON.stringify(cfg) }, `${tag}-client`, 'pipe');
+    let result: string | undefined;
+    let error: string | undefined;
+    createInterface({ input: client.proc.stdout! }).on('line', (l) => {
+      if (l.startsWith('@@RESULT ')) result = l.slice(9);
+      else if (l.startsWith('@@ERROR ')) error = JSON.parse(l.slice(8)) as string;
+      else console.log(l);
+    });
+    const kill = setTimeout(() => {
+      error = `client killed after ${(s.timeoutMs + 30_000) / 1000} s`;
+      client.proc.kill('SIGKILL');
+    }, s.timeoutMs + 30_000);
+    const code = await client.exited;
+    clearTimeout(kill);
+    if (server.proc.exitCode !== null || server.proc.signalCode !== null) {
+      error = `server exited during the run (${server.proc.exitCode ?? server.proc.signalCode}); see ${server.logFile}${error ? ' — client: ' + error : ''}`;
+    }
+    if (error !== undefined || result === undefined) throw new Error(error ?? `client exited ${code} without a result; see ${client.logFile}`);
+    rec.metrics = JSON.parse(result) as RunRecord['metrics'];
+    rec.ok = true;
+  } catch (e) {
+    rec.error = e instanceof Error ? e.message : String(e);
+  } finally {
+    await stop(server);
+    rec.seconds = (Date.now() - started) / 1000;
+  }
+  return rec;
+}
+
+function printSummary(runs: readonly RunRecord[]): void {
+  console.log('\nmedians (ratio to bare):');
+  for (const r of rows(runs)) {
+    const v = (t: Target): string => (r.med[t] === undefined ? '—' : fmt(r.med[t]!));
+    const x = (t: Target): string => (r.vsBare[t] === undefined ? '' : ` (${r.vsBare[t]!.toFixed(2)}×)`);
+    const name = `${r.scenario}${r.variant ? `[${r.variant}]` : ''} ${r.def.label} ${r.def.unit}`.padEnd(48);
+    console.log(`  ${name} octoway ${v('octoway')}${x('octoway')} · bare ${v('bare')} · ws ${v('ws')}${x('ws')}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  // The orchestrator and everything it runs in-process stay off the server's core.
+  spawnSync('taskset', ['-a', '-p', '-c', String(CLIENT_CORE), String(process.pid)], { stdio: 'ignore' });
+  if (o.selfcheck) {
+    await selfcheck();
+    return;
+  }
+  const scenarios = o.only === undefined ? SCENARIOS : o.only.map(scenarioByName);
+  const targets: readonly Target[] = o.compare ? TARGETS : [o.target];
+  if (targets.includes('octoway') && !existsSync(path.join(REPO, 'dist/src/main.js'))) {
+    throw new Error('dist/src/main.js is missing: build the gateway first (npm run build), or use --target bare|ws');
+  }
+  const auth = await startAuthMock();
+  const runs: RunRecord[] = [];
+  for (const s of scenarios) {
+    const mine = targets.filter((t) => s.targets.includes(t));
+    if (mine.length === 0) console.log(`${s.name}: skipped (runs on ${s.targets.join(', ')} only)`);
+    for (let round = 1; round <= o.rounds; round++) {
+      for (const t of mine) {
+        for (const v of s.variants(t)) {
+          const r = await runOne(s, t, v, round, { pid: auth.spawned.pid, port: auth.port }, o.prof);
+          runs.push(r);
+          console.log(JSON.stringify(r));
+          console.log(line(r, s));
+        }
+      }
+    }
+  }
+  await stop(auth.spawned);
+
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const rawFile = path.join(RESULTS_DIR, `${stamp}.json`);
+  const m = machine();
+  writeFileSync(rawFile, JSON.stringify({ machine: m, argv: process.argv.slice(2), runs }, null, 2));
+  console.log(`\nraw results: ${path.relative(REPO, rawFile)}`);
+  console.log('\ngoals (medians):');
+  for (const g of evaluateGoals(runs)) console.log(`  ${g.status.padEnd(4)}  ${g.goal}: ${g.value}`);
+  if (o.compare) {
+    const cmd = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+    printSummary(runs);
+    mkdirSync(path.join(REPO, 'docs'), { recursive: true });
+    writeFileSync(path.join(REPO, 'docs', 'benchmarks.md'), markdown(runs, m, cmd, o.rounds, 'bench/results/<timestamp>.json'));
+    writeFileSync(path.join(REPO, 'docs', 'benchmarks-ratios.svg'), svg(runs));
+    console.log('wrote docs/benchmarks.md and docs/benchmarks-ratios.svg');
+  }
+  const failed = runs.filter((r) => !r.ok).length;
+  if (failed > 0) {
+    console.error(`${failed} of ${runs.length} runs failed`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  killAll();
+  process.exit(1);
+});

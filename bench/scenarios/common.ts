@@ -1,0 +1,92 @@
+// Helpers the scenarios share: payloads, publish responses, measurement windows.
+import { performance } from 'node:perf_hooks';
+import { cpuUs, rssBytes } from '../proc.js';
+import { HttpConn } from '../client/http-publisher.js';
+import type { Ctx } from './types.js';
+
+export const nowUs = (): number => performance.now() * 1000;
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The published value, exactly `size` bytes of JSON: message index, per-key sequence, send time (µs), padding. */
+export function value(m: number, q: number, size: number): string {
+  const head = `{"m":${m},"q":${q},"t":${Math.round(nowUs())},"p":"`;
+  return head + 'x'.repeat(Math.max(0, size - head.length - 2)) + '"}';
+}
+
+export const singleBody = (key: string, v: string): string => `{"key":"${key}","value":${v}}`;
+
+export function batchBody(items: readonly { key: string; value: string }[]): string {
+  return `{"messages":[${items.map((i) => `{"key":"${i.key}","value":${i.value}}`).join(',')}]}`;
+}
+
+export interface PubResult {
+  id: string;
+  delivered: number;
+  held: number;
+}
+
+export function parseSingle(status: number, body: string): PubResult {
+  if (status !== 202) throw new Error(`publish answered ${status}: ${body.slice(0, 200)}`);
+  const r = JSON.parse(body) as PubResult;
+  if (typeof r.id !== 'string') throw new Error(`publish answer without id: ${body.slice(0, 200)}`);
+  return r;
+}
+
+export function parseBatch(status: number, body: string, n: number): PubResult[] {
+  if (status !== 202) throw new Error(`batch publish answered ${status}: ${body.slice(0, 200)}`);
+  const r = JSON.parse(body) as { results?: PubResult[] };
+  if (!Array.isArray(r.results) || r.results.length !== n) throw new Error(`batch answer without ${n} results: ${body.slice(0, 200)}`);
+  return r.results;
+}
+
+export function publishers(ctx: Ctx, n: number): HttpConn[] {
+  return Array.from({ length: n }, () => new HttpConn(ctx.host, ctx.port));
+}
+
+/** CPU of server, auth mock and this client over a measured window. */
+export class Window {
+  private readonly s0: number;
+  private readonly a0: number;
+  private readonly c0: NodeJS.CpuUsage;
+  readonly t0 = nowUs();
+  constructor(private readonly ctx: Ctx) {
+    this.s0 = cpuUs(ctx.serverPid);
+    this.a0 = ctx.authPid > 0 ? cpuUs(ctx.authPid) : 0;
+    this.c0 = process.cpuUsage();
+  }
+  end(): { wallS: number; serverCpuUs: number; authCpuUs: number; clientCpuUs: number; clientSysUs: number } {
+    const wallS = (nowUs() - this.t0) / 1e6;
+    const c = process.cpuUsage(this.c0);
+    return {
+      wallS,
+      serverCpuUs: cpuUs(this.ctx.serverPid) - this.s0,
+      authCpuUs: this.ctx.authPid > 0 ? cpuUs(this.ctx.authPid) - this.a0 : 0,
+      clientCpuUs: c.user + c.system,
+      clientSysUs: c.system,
+    };
+  }
+}
+
+export const serverRss = (ctx: Ctx): number => rssBytes(ctx.serverPid);
+
+/** Requests the auth mock has answered so far (0 when the target doesn't use it). */
+export async function authRequests(ctx: Ctx): Promise<number> {
+  const c = new HttpConn(ctx.host, ctx.authPort);
+  try {
+    const r = await c.request('GET', '/__stats');
+    return (JSON.parse(r.body) as { requests: number }).requests;
+  } finally {
+    c.close();
+  }
+}
+
+/** Path a socket of key `key` connects to. */
+export const wsPath = (key: string): string => `/ws?key=${encodeURIComponent(key)}`;
+
+/** Socket states at the end of a scenario: every one should still be open. */
+export function assertAllOpen(conns: readonly { state: string; error: string | null; index: number }[]): void {
+  const bad = conns.filter((c) => c.state !== 'open');
+  if (bad.length > 0) {
+    throw new Error(`${bad.length} sockets closed during the run, e.g. ${bad.slice(0, 3).map((c) => `socket ${c.index}: ${c.error ?? c.state}`).join('; ')}`);
+  }
+}

@@ -1,0 +1,111 @@
+// fanout: many sockets on one key, messages published one at a time; also the engine of `scale`.
+import { assertOpened, openMany } from '../client/ws-client.js';
+import { HttpConn } from '../client/http-publisher.js';
+import { Tracker } from '../client/tracker.js';
+import { percentiles } from '../stats.js';
+import { assertAllOpen, parseSingle, serverRss, singleBody, sleep, value, Window, wsPath } from './common.js';
+import { PLAIN, TARGETS, type Ctx, type MetricDef, type Metrics, type Scenario } from './types.js';
+
+export interface WaveOptions {
+  sockets: number;
+  warmup: number;
+  messages: number;
+  size: number;
+  /** Quiet time after the last socket opened, before RSS is read (garbage of the burst counts). */
+  settleMs: number;
+  waveTimeoutMs: number;
+}
+
+/** Opens the sockets on one key, then publishes closed-loop: message n+1 leaves only when every socket got n. */
+export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
+  const total = o.warmup + o.messages;
+  const key = 'fan';
+  const tracker = new Tracker({
+    messages: total,
+    perKey: total,
+    keyOf: () => 0,
+    qOf: (m) => m,
+    strictOrder: true,
+    latencySamples: o.sockets * total,
+  });
+  await sleep(1000);
+  const rss0 = serverRss(ctx);
+  const opened = await openMany({
+    host: ctx.host,
+    port: ctx.port,
+    count: o.sockets,
+    path: () => wsPath(key),
+    inFlight: 200,
+    sink: tracker,
+    init: (c) => tracker.register(c, 0),
+    totalTimeoutMs: 180_000,
+  });
+  assertOpened(opened, 'fanout sockets');
+  const conns = opened.conns;
+  ctx.log(`${o.sockets} sockets open in ${((opened.endUs - opened.startUs) / 1e6).toFixed(2)} s`);
+  await sleep(o.settleMs);
+  const rss1 = serverRss(ctx);
+  for (let m = 0; m < total; m++) tracker.expect(m, o.sockets);
+
+  const pub = new HttpConn(ctx.host, ctx.port);
+  const postIds: string[] = [];
+  const wrongDelivered: string[] = [];
+  const publish = async (m: number): Promise<void> => {
+    const wave = tracker.waitMessage(m, o.waveTimeoutMs, conns);
+    const r = await pub.request('POST', ctx.pubPath, singleBody(key, value(m, m, o.size)));
+    const res = parseSingle(r.status, r.body);
+    postIds[m] = res.id;
+    if (res.delivered !== o.sockets) wrongDelivered.push(`m=${m}: delivered=${res.delivered}`);
+    await wave;
+  };
+  // Warm-up waves are checked like the others but left out of the figures (JIT, first-use allocations).
+  for (let m = 0; m < o.warmup; m++) await publish(m);
+  const latFrom = tracker.nLat;
+  const win = new Window(ctx);
+  for (let m = o.warmup; m < total; m++) await publish(m);
+  const w = win.end();
+  pub.close();
+  tracker.verify(conns, postIds);
+  assertAllOpen(conns);
+  if (wrongDelivered.length > 0) throw new Error(`publish answers with delivered ≠ ${o.sockets}: ${wrongDelivered.slice(0, 3).join(', ')}`);
+
+  const deliveries = o.sockets * o.messages;
+  const [p50, p99, max] = percentiles(tracker.lat.subarray(latFrom), tracker.nLat - latFrom, [50, 99, 100]);
+  return {
+    deliveriesPerSec: deliveries / w.wallS,
+    p50Ms: p50! / 1000,
+    p99Ms: p99! / 1000,
+    maxMs: max! / 1000,
+    serverCpuUsPerDelivery: w.serverCpuUs / deliveries,
+    clientCpuUsPerDelivery: w.clientCpuUs / deliveries,
+    clientSysShare: w.clientSysUs / w.clientCpuUs,
+    clientCpuShare: w.clientCpuUs / 1e6 / w.wallS,
+    serverCpuShare: w.serverCpuUs / 1e6 / w.wallS,
+    memPerSocketBytes: (rss1 - rss0) / o.sockets,
+    connectPerSec: o.sockets / ((opened.endUs - opened.startUs) / 1e6),
+    deliveries,
+  };
+}
+
+export const waveMetrics: readonly MetricDef[] = [
+  { key: 'deliveriesPerSec', label: 'deliveries/s', unit: '/s', better: 'higher' },
+  { key: 'p50Ms', label: 'p50 latency', unit: 'ms', better: 'lower' },
+  { key: 'p99Ms', label: 'p99 latency', unit: 'ms', better: 'lower' },
+  { key: 'serverCpuUsPerDelivery', label: 'server CPU/delivery', unit: 'µs', better: 'lower' },
+  { key: 'clientCpuUsPerDelivery', label: 'client CPU/delivery', unit: 'µs', better: 'none' },
+  { key: 'memPerSocketBytes', label: 'server RSS/socket', unit: 'B', better: 'lower' },
+];
+
+export const fanout: Scenario = {
+  name: 'fanout',
+  description:
+    '2,000 sockets on one key; 20 warm-up then 200 measured messages of 100 bytes, published closed-loop on one keep-alive ' +
+    'connection: message n+1 is POSTed only once all 2,000 sockets got message n. deliveries/s = 400,000 / window; latency = ' +
+    'frame arrival (client clock) − send time written into the value just before the POST; server CPU = utime+stime from ' +
+    '/proc over the window ÷ deliveries.',
+  targets: TARGETS,
+  variants: () => PLAIN,
+  metrics: waveMetrics,
+  timeoutMs: 240_000,
+  run: (ctx) => runWaves(ctx, { sockets: 2000, warmup: 20, messages: 200, size: 100, settleMs: 500, waveTimeoutMs: 10_000 }),
+};

@@ -1,0 +1,49 @@
+// idle-mem: server memory held per idle connection.
+import { assertOpened, openMany, type FrameSink } from '../client/ws-client.js';
+import { assertAllOpen, serverRss, sleep, wsPath } from './common.js';
+import { PLAIN, TARGETS, type Ctx, type Metrics, type Scenario } from './types.js';
+
+const SOCKETS = 5000;
+
+async function run(ctx: Ctx): Promise<Metrics> {
+  let frames = 0;
+  const sink: FrameSink = { onText: () => void frames++ };
+  await sleep(1000);
+  const rss0 = serverRss(ctx);
+  const opened = await openMany({
+    host: ctx.host,
+    port: ctx.port,
+    count: SOCKETS,
+    path: (i) => wsPath(`k${i}`),
+    inFlight: 200,
+    sink,
+    totalTimeoutMs: 120_000,
+  });
+  assertOpened(opened, 'idle sockets');
+  // No forced GC: the garbage of the connect burst is what a real server carries too.
+  await sleep(3000);
+  const rss1 = serverRss(ctx);
+  assertAllOpen(opened.conns);
+  if (frames > 0) throw new Error(`${frames} unexpected frames on idle sockets`);
+  return {
+    memPerConnBytes: (rss1 - rss0) / SOCKETS,
+    rssBeforeMB: rss0 / 1e6,
+    rssAfterMB: rss1 / 1e6,
+    upgradesPerSec: SOCKETS / ((opened.endUs - opened.startUs) / 1e6),
+  };
+}
+
+export const idleMem: Scenario = {
+  name: 'idle-mem',
+  description:
+    '5,000 idle sockets (one key each) opened through forward auth (cache off), 200 handshakes in flight. Server RSS from ' +
+    '/proc 1 s after readiness and 3 s after the last socket opened, no forced GC; (after − before) / 5,000.',
+  targets: TARGETS,
+  variants: (t) => (t === 'octoway' ? [{ name: '', env: { WS_AUTH_CACHE_TTL: '0' } }] : PLAIN),
+  metrics: [
+    { key: 'memPerConnBytes', label: 'RSS/connection', unit: 'B', better: 'lower' },
+    { key: 'rssAfterMB', label: 'RSS with 5,000 sockets', unit: 'MB', better: 'lower' },
+  ],
+  timeoutMs: 180_000,
+  run,
+};

@@ -1,0 +1,18 @@
+// The scenario registry, in the order `npm run bench` runs them.
+import { batch } from './batch.js';
+import { connect } from './connect.js';
+import { fanout } from './fanout.js';
+import { heldMem } from './held-mem.js';
+import { idleMem } from './idle-mem.js';
+import { offline } from './offline.js';
+import { scale } from './scale.js';
+import type { Scenario } from './types.js';
+import { unicast } from './unicast.js';
+
+export const SCENARIOS: readonly Scenario[] = [fanout, unicast, batch, connect, idleMem, scale, offline, heldMem];
+
+export function scenarioByName(name: string): Scenario {
+  const s = SCENARIOS.find((x) => x.name === name);
+  if (s === undefined) throw new Error(`unknown scenario "${name}" (known: ${SCENARIOS.map((x) => x.name).join(', ')})`);
+  return s;
+}

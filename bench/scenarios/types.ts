@@ -1,0 +1,51 @@
+// What a scenario is, as seen by the runner (metadata) and by the client process (run).
+export type Target = 'octoway' | 'bare' | 'ws';
+export const TARGETS: readonly Target[] = ['octoway', 'bare', 'ws'];
+
+/** A server configuration a scenario runs under (e.g. auth cache off / on). */
+export interface Variant {
+  readonly name: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface MetricDef {
+  readonly key: string;
+  readonly label: string;
+  readonly unit: string;
+  readonly better: 'higher' | 'lower' | 'none';
+}
+
+/** Everything the client process is told about one run. */
+export interface ClientConfig {
+  scenario: string;
+  variant: string;
+  target: Target;
+  host: string;
+  port: number;
+  serverPid: number;
+  authPid: number;
+  authPort: number;
+  round: number;
+}
+
+export interface Ctx extends ClientConfig {
+  /** Publish path: `/` on Octoway, `/pub` on the references. */
+  readonly pubPath: string;
+  log(msg: string): void;
+}
+
+export type Metrics = Record<string, number>;
+
+export interface Scenario {
+  readonly name: string;
+  /** One paragraph for docs/benchmarks.md: what exactly is measured. */
+  readonly description: string;
+  readonly targets: readonly Target[];
+  variants(target: Target): Variant[];
+  readonly metrics: readonly MetricDef[];
+  /** Whole-run limit enforced by the client (and, with a margin, by the runner). */
+  readonly timeoutMs: number;
+  run(ctx: Ctx): Promise<Metrics>;
+}
+
+export const PLAIN: Variant[] = [{ name: '', env: {} }];
