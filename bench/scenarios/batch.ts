@@ -65,6 +65,8 @@ async function run(ctx: Ctx): Promise<Metrics> {
     p99Ms: p99! / 1000,
     serverCpuUsPerDelivery: w.serverCpuUs / n,
     clientCpuUsPerDelivery: w.clientCpuUs / n,
+    serverCoreBusy: w.serverCpuUs / 1e6 / w.wallS,
+    clientCoreBusy: w.clientCpuUs / 1e6 / w.wallS,
     outOfOrder: tracker.outOfOrder,
   };
 }
@@ -83,6 +85,8 @@ export const batch: Scenario = {
     { key: 'p50Ms', label: 'p50 latency', unit: 'ms', better: 'lower' },
     { key: 'p99Ms', label: 'p99 latency', unit: 'ms', better: 'lower' },
     { key: 'serverCpuUsPerDelivery', label: 'server CPU/delivery', unit: 'µs', better: 'lower' },
+    { key: 'serverCoreBusy', label: 'server core busy', unit: 'core', better: 'none' },
+    { key: 'clientCoreBusy', label: 'client core busy', unit: 'core', better: 'none' },
   ],
   timeoutMs: 300_000,
   run,

@@ -79,8 +79,8 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
     serverCpuUsPerDelivery: w.serverCpuUs / deliveries,
     clientCpuUsPerDelivery: w.clientCpuUs / deliveries,
     clientSysShare: w.clientSysUs / w.clientCpuUs,
-    clientCpuShare: w.clientCpuUs / 1e6 / w.wallS,
-    serverCpuShare: w.serverCpuUs / 1e6 / w.wallS,
+    clientCoreBusy: w.clientCpuUs / 1e6 / w.wallS,
+    serverCoreBusy: w.serverCpuUs / 1e6 / w.wallS,
     memPerSocketBytes: (rss1 - rss0) / o.sockets,
     connectPerSec: o.sockets / ((opened.endUs - opened.startUs) / 1e6),
     deliveries,
@@ -94,6 +94,8 @@ export const waveMetrics: readonly MetricDef[] = [
   { key: 'serverCpuUsPerDelivery', label: 'server CPU/delivery', unit: 'µs', better: 'lower' },
   { key: 'clientCpuUsPerDelivery', label: 'client CPU/delivery', unit: 'µs', better: 'none' },
   { key: 'memPerSocketBytes', label: 'server RSS/socket', unit: 'B', better: 'lower' },
+  { key: 'serverCoreBusy', label: 'server core busy', unit: 'core', better: 'none' },
+  { key: 'clientCoreBusy', label: 'client core busy', unit: 'core', better: 'none' },
 ];
 
 export const fanout: Scenario = {

@@ -74,6 +74,8 @@ async function run(ctx: Ctx): Promise<Metrics> {
     p99Ms: p99! / 1000,
     serverCpuUsPerPost: w.serverCpuUs / n,
     clientCpuUsPerPost: w.clientCpuUs / n,
+    serverCoreBusy: w.serverCpuUs / 1e6 / w.wallS,
+    clientCoreBusy: w.clientCpuUs / 1e6 / w.wallS,
     outOfOrder: tracker.outOfOrder,
   };
 }
@@ -93,6 +95,8 @@ export const unicast: Scenario = {
     { key: 'p99Ms', label: 'p99 latency', unit: 'ms', better: 'lower' },
     { key: 'serverCpuUsPerPost', label: 'server CPU/POST', unit: 'µs', better: 'lower' },
     { key: 'clientCpuUsPerPost', label: 'client CPU/POST', unit: 'µs', better: 'none' },
+    { key: 'serverCoreBusy', label: 'server core busy', unit: 'core', better: 'none' },
+    { key: 'clientCoreBusy', label: 'client core busy', unit: 'core', better: 'none' },
   ],
   timeoutMs: 300_000,
   run,
