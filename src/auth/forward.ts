@@ -25,6 +25,9 @@ export interface ForwardAuthOptions {
 
 /** An auth answer is a small JSON document; anything bigger is a misconfigured URL or an attack. */
 const MAX_BODY_BYTES = 64 * 1024;
+/** Error bodies up to this size are read and dropped so the connection stays pooled; past it, closing
+ * the connection is cheaper than reading on. */
+const MAX_DISCARD_BYTES = 256 * 1024;
 /** Seconds a client is told to wait when the backend gives no usable Retry-After. */
 const DEFAULT_RETRY_AFTER = 2;
 const MAX_RETRY_AFTER = 300;
@@ -127,7 +130,7 @@ function responseInterpreter(exporter: Exporter, logger: Logger) {
       }
       return runExporter(exporter, body.value, request, logger);
     }
-    await response.body.dump({ limit: MAX_BODY_BYTES });
+    await response.body.dump({ limit: MAX_DISCARD_BYTES });
     if (status === 401) return { result: fail('AUTH_DENIED'), cacheable: true };
     if (status === 403) return { result: fail('AUTH_FORBIDDEN'), cacheable: true };
     if (status === 429 || (status >= 500 && status < 600)) {
