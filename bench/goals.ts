@@ -32,7 +32,7 @@ export class Medians {
   }
 
   ratio(scenario: string, variant: string, metric: string, over: Target = 'bare', of: Target = 'octoway'): number | undefined {
-    const a = this.get(scenario, variant, of, metric);
+    const a = of === 'octoway' ? this.get(scenario, variant, of, metric) : this.ref(scenario, variant, of, metric);
     const b = this.ref(scenario, variant, over, metric);
     return a === undefined || b === undefined || b === 0 ? undefined : a / b;
   }

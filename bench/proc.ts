@@ -36,3 +36,16 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Non-idle time of one core (user, nice, system, irq, softirq, steal) in µs. Loopback receive work runs in
+ * softirq on the sending core and is not charged to the sending process, so a server's per-process CPU
+ * misses part of what its sends cost; its pinned core's total shows it (along with anything else that ran there).
+ */
+export function coreBusyUs(core: number): number {
+  const stat = readFileSync('/proc/stat', 'latin1');
+  const m = new RegExp(`^cpu${core} (.*)$`, 'm').exec(stat);
+  if (m === null) throw new Error(`no cpu${core} in /proc/stat`);
+  const f = m[1]!.trim().split(/\s+/).map(Number);
+  return ((f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) * 1e6) / CLK_TCK;
+}

@@ -1,8 +1,11 @@
 // Helpers the scenarios share: payloads, publish responses, measurement windows.
 import { performance } from 'node:perf_hooks';
-import { cpuUs, rssBytes } from '../proc.js';
+import { coreBusyUs, cpuUs, rssBytes } from '../proc.js';
 import { HttpConn } from '../client/http-publisher.js';
 import type { Ctx } from './types.js';
+
+/** The core bench/servers.ts pins servers to (not imported from there: that module spawns and traps signals). */
+const SERVER_CORE = 1;
 
 export const nowUs = (): number => performance.now() * 1000;
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -48,18 +51,21 @@ export class Window {
   private readonly s0: number;
   private readonly a0: number;
   private readonly c0: NodeJS.CpuUsage;
+  private readonly core0: number;
   readonly t0 = nowUs();
   constructor(private readonly ctx: Ctx) {
     this.s0 = cpuUs(ctx.serverPid);
     this.a0 = ctx.authPid > 0 ? cpuUs(ctx.authPid) : 0;
     this.c0 = process.cpuUsage();
+    this.core0 = coreBusyUs(SERVER_CORE);
   }
-  end(): { wallS: number; serverCpuUs: number; authCpuUs: number; clientCpuUs: number; clientSysUs: number } {
+  end(): { wallS: number; serverCpuUs: number; serverCoreUs: number; authCpuUs: number; clientCpuUs: number; clientSysUs: number } {
     const wallS = (nowUs() - this.t0) / 1e6;
     const c = process.cpuUsage(this.c0);
     return {
       wallS,
       serverCpuUs: cpuUs(this.ctx.serverPid) - this.s0,
+      serverCoreUs: coreBusyUs(SERVER_CORE) - this.core0,
       authCpuUs: this.ctx.authPid > 0 ? cpuUs(this.ctx.authPid) - this.a0 : 0,
       clientCpuUs: c.user + c.system,
       clientSysUs: c.system,

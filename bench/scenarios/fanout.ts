@@ -77,6 +77,7 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
     p99Ms: p99! / 1000,
     maxMs: max! / 1000,
     serverCpuUsPerDelivery: w.serverCpuUs / deliveries,
+    serverCoreUsPerDelivery: w.serverCoreUs / deliveries,
     clientCpuUsPerDelivery: w.clientCpuUs / deliveries,
     clientSysShare: w.clientSysUs / w.clientCpuUs,
     clientCoreBusy: w.clientCpuUs / 1e6 / w.wallS,
@@ -92,10 +93,11 @@ export const waveMetrics: readonly MetricDef[] = [
   { key: 'p50Ms', label: 'p50 latency', unit: 'ms', better: 'lower' },
   { key: 'p99Ms', label: 'p99 latency', unit: 'ms', better: 'lower' },
   { key: 'serverCpuUsPerDelivery', label: 'server CPU/delivery', unit: 'µs', better: 'lower' },
+  { key: 'serverCoreUsPerDelivery', label: 'server core busy/delivery (incl. softirq)', unit: 'µs', better: 'lower' },
   { key: 'clientCpuUsPerDelivery', label: 'client CPU/delivery', unit: 'µs', better: 'none' },
   { key: 'memPerSocketBytes', label: 'server RSS/socket', unit: 'B', better: 'lower' },
-  { key: 'serverCoreBusy', label: 'server core busy', unit: 'core', better: 'none' },
-  { key: 'clientCoreBusy', label: 'client core busy', unit: 'core', better: 'none' },
+  { key: 'serverCoreBusy', label: 'server process CPU', unit: 'cores', better: 'none' },
+  { key: 'clientCoreBusy', label: 'client process CPU', unit: 'cores', better: 'none' },
 ];
 
 export const fanout: Scenario = {

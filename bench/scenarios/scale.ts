@@ -33,6 +33,7 @@ export const scale: Scenario = {
     { key: 'deliveriesPerSec', label: 'deliveries/s', unit: '/s', better: 'higher' },
     { key: 'memPerSocketBytes', label: 'server RSS/socket', unit: 'B', better: 'lower' },
     { key: 'serverCpuUsPerDelivery', label: 'server CPU/delivery', unit: 'µs', better: 'lower' },
+    { key: 'serverCoreUsPerDelivery', label: 'server core busy/delivery (incl. softirq)', unit: 'µs', better: 'lower' },
   ],
   timeoutMs: 300_000,
   run,
