@@ -1,0 +1,201 @@
+// The held-message store in Redis, shared by every node: per routing key a ZSET by delivery order,
+// a ZSET by expiry and a HASH of the messages, all under one hash tag (see redis/keyspace.ts).
+// Expired messages are pruned on every access and Redis expires a key's structures with its last
+// message. WS_MAX_HELD_PER_KEY is enforced here; WS_MAX_HELD is not (counting across Cluster slots
+// is not cheap): Redis's maxmemory and its eviction policy bound the total.
+import { Cluster, type Redis } from 'ioredis';
+import { OctowayError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { RedisClient } from '../redis/connect.js';
+import type { Keyspace } from '../redis/keyspace.js';
+import { ACK, CLEAR, FETCH, HOLD, run } from '../redis/scripts.js';
+import type { HeldMessage, HeldStore, HeldStoreStats } from './held-store.js';
+
+export interface RedisStoreOptions {
+  readonly client: RedisClient;
+  readonly keyspace: Keyspace;
+  /** Redis Cluster: one script call per routing key, since keys of other slots cannot be combined. */
+  readonly cluster: boolean;
+  readonly maxHeldPerKey: number;
+}
+
+const DROP_LOG_INTERVAL_MS = 60_000;
+
+export class RedisStore implements HeldStore {
+  readonly #client: RedisClient;
+  readonly #keyspace: Keyspace;
+  readonly #cluster: boolean;
+  readonly #maxPerKey: number;
+  readonly #drops: DropLog;
+
+  constructor(options: RedisStoreOptions, log: Logger) {
+    this.#client = options.client;
+    this.#keyspace = options.keyspace;
+    this.#cluster = options.cluster;
+    this.#maxPerKey = options.maxHeldPerKey;
+    this.#drops = new DropLog(log);
+  }
+
+  get maxPerKey(): number {
+    return this.#maxPerKey;
+  }
+
+  /** Per routing key under Cluster, all together on one server (one atomic call). */
+  groups(keys: readonly string[]): ReadonlyArray<readonly string[]> {
+    return this.#cluster ? keys.map((k) => [k]) : [keys];
+  }
+
+  /** Counts drops past the per-key bound reported by any script, logged once a minute per key. */
+  noteDropped(keys: readonly string[], dropped: number): void {
+    if (dropped > 0) this.#drops.note(keys, dropped);
+  }
+
+  async hold(message: Omit<HeldMessage, 'key'>, keys: readonly string[]): Promise<void> {
+    const { id, createdAt, expiresAt, frame } = message;
+    await unavailableOnError(Promise.all(this.groups(keys).map(async (group) => {
+      const dropped = await run(this.#client, HOLD, group.flatMap((k) => this.#keyspace.held(k)),
+        [id, createdAt, expiresAt, frame, Date.now(), this.#maxPerKey]);
+      this.noteDropped(group, Number(dropped));
+    })));
+  }
+
+  async fetch(keys: readonly string[], remove: boolean): Promise<HeldMessage[]> {
+    const replies = await unavailableOnError(Promise.all(this.groups(keys).map(async (group) => {
+      const perKey = await run(this.#client, FETCH, group.flatMap((k) => this.#keyspace.held(k)), [Date.now(), remove ? 1 : 0]);
+      return { group, perKey: perKey as string[][] };
+    })));
+    return mergeHeld(replies.flatMap(({ group, perKey }) => group.map((key, i) => ({ key, flat: perKey[i] ?? [] }))));
+  }
+
+  async ack(keys: readonly string[], id: string): Promise<number> {
+    const counts = await unavailableOnError(Promise.all(this.groups(keys).map((group) =>
+      run(this.#client, ACK, group.flatMap((k) => this.#keyspace.held(k)), [id]))));
+    return counts.reduce<number>((sum, n) => sum + Number(n), 0);
+  }
+
+  async keys(): Promise<Array<{ key: string; count: number }>> {
+    const names = await unavailableOnError(this.#scanSeq());
+    const now = Date.now();
+    const counts = await unavailableOnError(Promise.all(names.map((name) =>
+      this.#client.zcount(this.#keyspace.of(this.#keyspace.keyOfSeq(name)).exp, `(${now}`, '+inf'))));
+    const out: Array<{ key: string; count: number }> = [];
+    names.forEach((name, i) => {
+      const count = counts[i] ?? 0;
+      if (count > 0) out.push({ key: this.#keyspace.keyOfSeq(name), count });
+    });
+    return out;
+  }
+
+  async list(key: string): Promise<HeldMessage[]> {
+    return this.fetch([key], false);
+  }
+
+  async remove(selector: { key?: string; id?: string }): Promise<number> {
+    if (selector.key !== undefined && selector.id !== undefined) return this.ack([selector.key], selector.id);
+    const keys = selector.key !== undefined
+      ? [selector.key]
+      : (await unavailableOnError(this.#scanSeq())).map((name) => this.#keyspace.keyOfSeq(name));
+    const now = Date.now();
+    const counts = await unavailableOnError(Promise.all(keys.map((k) => run(this.#client, CLEAR, this.#keyspace.held(k), [now]))));
+    return counts.reduce<number>((sum, n) => sum + Number(n), 0);
+  }
+
+  async rememberMessageId(messageId: string, ttlMs: number): Promise<boolean> {
+    const set = await unavailableOnError(this.#client.set(this.#keyspace.messageId(messageId), '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'));
+    return set === 'OK';
+  }
+
+  async forgetMessageId(messageId: string): Promise<void> {
+    await unavailableOnError(this.#client.del(this.#keyspace.messageId(messageId)));
+  }
+
+  /** `held` is not counted in Redis (see the header): -1. */
+  stats(): HeldStoreStats {
+    return { held: -1, droppedPerKey: this.#drops.total, droppedTotal: 0 };
+  }
+
+  async close(): Promise<void> {
+    this.#drops.close();
+  }
+
+  /** Every key's `seq` set name, from every master under Cluster. */
+  async #scanSeq(): Promise<string[]> {
+    const servers: Redis[] = this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client];
+    const names = new Set<string>();
+    for (const server of servers) {
+      const stream = server.scanStream({ match: this.#keyspace.seqPattern, count: 1000 });
+      for await (const batch of stream) for (const name of batch as string[]) names.add(name);
+    }
+    return [...names];
+  }
+}
+
+/** Entries of several keys, oldest first by their order scores (which keep each key's publish
+ * order), each message once. `flat` is a script's [id, order, "createdAt:expiresAt:frame", …]. */
+export function mergeHeld(perKey: ReadonlyArray<{ key: string; flat: readonly string[] }>): HeldMessage[] {
+  const entries: Array<{ order: number; message: HeldMessage }> = [];
+  for (const { key, flat } of perKey) {
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      const value = flat[i + 2] as string;
+      const first = value.indexOf(':');
+      const second = value.indexOf(':', first + 1);
+      entries.push({
+        order: Number(flat[i + 1]),
+        message: {
+          id: flat[i] as string,
+          key,
+          createdAt: Number(value.slice(0, first)),
+          expiresAt: Number(value.slice(first + 1, second)),
+          frame: value.slice(second + 1),
+        },
+      });
+    }
+  }
+  if (perKey.length > 1) entries.sort((a, b) => a.order - b.order);
+  const seen = new Set<string>();
+  const out: HeldMessage[] = [];
+  for (const { message } of entries) {
+    if (seen.has(message.id)) continue;
+    seen.add(message.id);
+    out.push(message);
+  }
+  return out;
+}
+
+/** Any Redis failure becomes STORE_UNAVAILABLE: the publisher gets 503, never a 202 for it. */
+export async function unavailableOnError<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    throw new OctowayError('STORE_UNAVAILABLE', undefined, { cause: err, retryAfter: 1 });
+  }
+}
+
+/** Drops past WS_MAX_HELD_PER_KEY, logged once per key per minute rather than per drop. */
+class DropLog {
+  readonly #pending = new Map<string, number>();
+  readonly #timer: NodeJS.Timeout;
+  total = 0;
+
+  constructor(private readonly log: Logger) {
+    this.#timer = setInterval(() => this.flush(), DROP_LOG_INTERVAL_MS);
+    this.#timer.unref();
+  }
+
+  note(keys: readonly string[], dropped: number): void {
+    this.total += dropped;
+    // A script reports one total for its keys: attributed to the first, which is what the log names.
+    const key = keys[0] as string;
+    this.#pending.set(key, (this.#pending.get(key) ?? 0) + dropped);
+  }
+
+  flush(): void {
+    for (const [key, dropped] of this.#pending) this.log.warn({ key, dropped }, 'held messages dropped: WS_MAX_HELD_PER_KEY reached');
+    this.#pending.clear();
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+    this.flush();
+  }
+}

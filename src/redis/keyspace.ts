@@ -1,0 +1,63 @@
+// Names of Octoway's Redis keys. Everything of one routing key shares the hash tag `{key}`, so it
+// lives in one Cluster slot and one Lua script can touch all of it atomically.
+
+/** The Redis keys of one routing key, in the order the scripts take them. */
+export interface KeyNames {
+  /** ZSET id -> delivery order (publish order per key). */
+  readonly seq: string;
+  /** ZSET id -> expiresAt (ms), for pruning. */
+  readonly exp: string;
+  /** HASH id -> "createdAt:expiresAt:frame". */
+  readonly msg: string;
+  /** ZSET node id -> lease deadline (Redis clock, ms). */
+  readonly nodes: string;
+  /** HASH node id -> that node's open sockets for the key. */
+  readonly socks: string;
+}
+
+const SEQ_SUFFIX = '}:seq';
+
+export class Keyspace {
+  constructor(readonly prefix: string) {}
+
+  /** No suffix is the end of another, so two routing keys never share a Redis key. */
+  of(key: string): KeyNames {
+    const base = `${this.prefix}{${key}}:`;
+    return { seq: `${base}seq`, exp: `${base}exp`, msg: `${base}msg`, nodes: `${base}nodes`, socks: `${base}socks` };
+  }
+
+  /** The held-message keys of `key`, as the held-message scripts take them. */
+  held(key: string): [string, string, string] {
+    const k = this.of(key);
+    return [k.seq, k.exp, k.msg];
+  }
+
+  /** Held-message and presence keys, as the publish and join scripts take them. */
+  all(key: string): [string, string, string, string, string] {
+    const k = this.of(key);
+    return [k.seq, k.exp, k.msg, k.nodes, k.socks];
+  }
+
+  presence(key: string): [string, string] {
+    const k = this.of(key);
+    return [k.nodes, k.socks];
+  }
+
+  messageId(id: string): string {
+    return `${this.prefix}mid:${id}`;
+  }
+
+  get channel(): string {
+    return `${this.prefix}bus`;
+  }
+
+  /** SCAN pattern matching every key's `seq` set: one per routing key with held messages. */
+  get seqPattern(): string {
+    return `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}{*${SEQ_SUFFIX}`;
+  }
+
+  /** The routing key of a name matched by seqPattern. */
+  keyOfSeq(name: string): string {
+    return name.slice(this.prefix.length + 1, -SEQ_SUFFIX.length);
+  }
+}
