@@ -1,4 +1,4 @@
-// `npm run bench -- [--compare] [--only a,b] [--target octoway|bare|ws] [--rounds N] [--selfcheck] [--prof]`
+// `npm run bench -- [--compare] [--only a,b] [--target octoway|bare|ws] [--rounds N] [--selfcheck] [--prof] [--perf]`
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, release } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,10 +19,11 @@ interface Options {
   rounds: number;
   selfcheck: boolean;
   prof: boolean;
+  perf: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { compare: false, only: undefined, target: 'octoway', rounds: 0, selfcheck: false, prof: false };
+  const o: Options = { compare: false, only: undefined, target: 'octoway', rounds: 0, selfcheck: false, prof: false, perf: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = (): string => {
@@ -33,6 +34,7 @@ function parseArgs(argv: string[]): Options {
     if (a === '--compare') o.compare = true;
     else if (a === '--selfcheck') o.selfcheck = true;
     else if (a === '--prof') o.prof = true;
+    else if (a === '--perf') o.perf = true;
     else if (a.startsWith('--only')) o.only = val().split(',').map((s) => s.trim()).filter((s) => s !== '');
     else if (a.startsWith('--target')) {
       const t = val();
@@ -64,18 +66,19 @@ const line = (r: RunRecord, s: Scenario): string => {
 };
 
 /** One run: fresh server on core 1, client process on core 0, result from the client's @@RESULT line. */
-async function runOne(s: Scenario, target: Target, variant: Variant, round: number, auth: { pid: number; port: number }, prof: boolean): Promise<RunRecord> {
+async function runOne(s: Scenario, target: Target, variant: Variant, round: number, auth: { pid: number; port: number }, o: Options): Promise<RunRecord> {
   const started = Date.now();
   const rec: RunRecord = { scenario: s.name, variant: variant.name, target, round, ok: false, metrics: {}, startedAt: new Date().toISOString(), seconds: 0 };
   const port = freshPort();
   const tag = `${s.name}${variant.name ? '-' + variant.name : ''}-${target}-${round}`;
-  const profArgs = prof ? ['--prof', `--logfile=${path.join(RESULTS_DIR, 'prof', tag + '.v8.log')}`, '--no-logfile-per-isolate'] : [];
-  if (prof) mkdirSync(path.join(RESULTS_DIR, 'prof'), { recursive: true });
+  const profArgs = o.prof ? ['--prof', `--logfile=${path.join(RESULTS_DIR, 'prof', tag + '.v8.log')}`, '--no-logfile-per-isolate'] : [];
+  if (o.perf) profArgs.push('--perf-basic-prof', '--interpreted-frames-native-stack');
+  if (o.prof || o.perf) mkdirSync(path.join(RESULTS_DIR, 'prof'), { recursive: true });
   const server = spawnNode(SERVER_CORE, [...profArgs, ...serverArgs(target)], serverEnv(target, port, auth.port, variant.env), `${tag}-server`);
   try {
     await waitReady(server, port, '/readyz');
     const cfg: ClientConfig = { scenario: s.name, variant: variant.name, target, host: '127.0.0.1', port, serverPid: server.pid, authPid: auth.pid, authPort: auth.port, round };
-    const client = spawnNode(CLIENT_CORE, ['dist/bench/client/main.js'], { BENCH_CLIENT_CONFIG: JSON.stringify(cfg) }, `${tag}-client`, 'pipe');
+    const client = spawnNode(CLIENT_CORE, ['dist/bench/client/main.js'], { BENCH_CLIENT_CONFIG: JSON.stringify(cfg), ...(o.perf ? { BENCH_PERF_DIR: path.join(RESULTS_DIR, 'prof') } : {}) }, `${tag}-client`, 'pipe');
     let result: string | undefined;
     let error: string | undefined;
     createInterface({ input: client.proc.stdout! }).on('line', (l) => {
@@ -135,7 +138,7 @@ async function main(): Promise<void> {
     for (let round = 1; round <= o.rounds; round++) {
       for (const t of mine) {
         for (const v of s.variants(t)) {
-          const r = await runOne(s, t, v, round, { pid: auth.spawned.pid, port: auth.port }, o.prof);
+          const r = await runOne(s, t, v, round, { pid: auth.spawned.pid, port: auth.port }, o);
           runs.push(r);
           console.log(JSON.stringify(r));
           console.log(line(r, s));

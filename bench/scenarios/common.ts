@@ -1,4 +1,5 @@
 // Helpers the scenarios share: payloads, publish responses, measurement windows.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { coreBusyUs, cpuUs, rssBytes } from '../proc.js';
 import { HttpConn } from '../client/http-publisher.js';
@@ -52,16 +53,21 @@ export class Window {
   private readonly a0: number;
   private readonly c0: NodeJS.CpuUsage;
   private readonly core0: number;
+  private readonly perf: ChildProcess | undefined;
   readonly t0 = nowUs();
   constructor(private readonly ctx: Ctx) {
     this.s0 = cpuUs(ctx.serverPid);
     this.a0 = ctx.authPid > 0 ? cpuUs(ctx.authPid) : 0;
     this.c0 = process.cpuUsage();
     this.core0 = coreBusyUs(SERVER_CORE);
+    // `--perf`: sample the server during this window only (startup and connect bursts stay out of the profile).
+    const dir = process.env.BENCH_PERF_DIR;
+    this.perf = dir === undefined ? undefined : spawn('perf', ['record', '-F', '499', '-g', '-p', String(ctx.serverPid), '-o', `${dir}/${ctx.scenario}${ctx.variant ? '-' + ctx.variant : ''}-${ctx.target}-${ctx.round}.perf.data`], { stdio: 'ignore', detached: true });
   }
   end(): { wallS: number; serverCpuUs: number; serverCoreUs: number; authCpuUs: number; clientCpuUs: number; clientSysUs: number } {
     const wallS = (nowUs() - this.t0) / 1e6;
     const c = process.cpuUsage(this.c0);
+    this.perf?.kill('SIGINT');
     return {
       wallS,
       serverCpuUs: cpuUs(this.ctx.serverPid) - this.s0,
