@@ -24,9 +24,10 @@ export interface PublishResult {
   readonly duplicate?: true;
 }
 
-/** Builds the browser frame. `payloadJson` is the value already serialised as JSON. */
-export function frameOf(id: string, payloadJson: string): string {
-  return `{"id":${JSON.stringify(id)},"payload":${payloadJson}}`;
+/** Builds the browser frame in one JSON.stringify: one pass over the value, and a flat string
+ * (concatenation would leave a rope of several heap objects in every held message). */
+export function frameOf(id: string, value: unknown): string {
+  return JSON.stringify({ id, payload: value });
 }
 
 /** The value inside a frame built by frameOf; for the admin API, never the hot path. */

@@ -40,14 +40,13 @@ function route(res: HttpResponse, req: HttpRequest, options: ApiOptions): void {
   if (!options.checkCredentials(req.getHeader('authorization'))) {
     return replyError(exchange, new OctowayError('UNAUTHORIZED'), options.log, method === 'POST');
   }
-  const query = new URLSearchParams(req.getQuery() ?? '');
   switch (method) {
     case 'POST':
       return publish(exchange, req.getHeader('content-length'), options);
     case 'GET':
-      return answer(exchange, listHeld(options.store, query), 200, options.log);
+      return answer(exchange, listHeld(options.store, new URLSearchParams(req.getQuery() ?? '')), 200, options.log);
     case 'DELETE':
-      return answer(exchange, removeHeld(options.store, query), 200, options.log);
+      return answer(exchange, removeHeld(options.store, new URLSearchParams(req.getQuery() ?? '')), 200, options.log);
     default:
       return replyError(exchange, methodNotAllowed('GET, POST, DELETE'), options.log);
   }

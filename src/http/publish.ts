@@ -1,7 +1,7 @@
 // The publish API's body: one message (Goctopus's `{key, value, expire}`, plus `keys` and
 // `message_id`) or a batch `{messages: [...]}`. Validates everything before anything is published,
 // so a bad batch stores none of its messages.
-import { OctowayError, type ErrorCode } from '../errors.js';
+import { OctowayError } from '../errors.js';
 import { frameOf, newMessageId, type Message } from '../delivery/message.js';
 import { parseDuration } from '../units.js';
 
@@ -54,7 +54,7 @@ function toMessage(body: Record<string, unknown>, limits: PublishLimits, now: nu
     throw new OctowayError('INVALID_MESSAGE_ID');
   }
   const id = messageId ?? newMessageId();
-  return { id, keys, frame: frameOf(id, JSON.stringify(body.value)), createdAt: now, expireMs, idempotent: messageId !== undefined };
+  return { id, keys, frame: frameOf(id, body.value), createdAt: now, expireMs, idempotent: messageId !== undefined };
 }
 
 function keysOf(body: Record<string, unknown>): string[] {
@@ -63,12 +63,12 @@ function keysOf(body: Record<string, unknown>): string[] {
   const all: unknown[] = [];
   if (key !== undefined) all.push(key);
   if (keys !== undefined) {
-    if (!Array.isArray(keys) || keys.length === 0) throw fail('INVALID_KEY', '"keys" must be a non-empty array of strings');
+    if (!Array.isArray(keys) || keys.length === 0) throw new OctowayError('INVALID_KEY', '"keys" must be a non-empty array of strings');
     all.push(...(keys as unknown[]));
   }
   for (const k of all) {
     if (typeof k !== 'string' || k === '' || k.length > MAX_KEY_LENGTH) {
-      throw fail('INVALID_KEY', `keys must be non-empty strings of at most ${MAX_KEY_LENGTH} characters`);
+      throw new OctowayError('INVALID_KEY', `keys must be non-empty strings of at most ${MAX_KEY_LENGTH} characters`);
     }
   }
   return [...new Set(all as string[])];
@@ -79,10 +79,6 @@ function expireOf(expire: unknown, defaultMs: number): number {
   const ms = typeof expire === 'string' ? parseDuration(expire) : undefined;
   if (ms === undefined) throw new OctowayError('INVALID_EXPIRE');
   return ms;
-}
-
-function fail(code: ErrorCode, message: string): OctowayError {
-  return new OctowayError(code, message);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
