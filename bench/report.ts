@@ -75,6 +75,22 @@ export function markdown(runs: readonly RunRecord[], machine: Machine, command: 
       'server CPU per delivery is the figure that isolates the server.',
     '',
   );
+  const m = new Medians(runs);
+  const busy = (t: Target, k: string): string => {
+    const v = m.get('fanout', '', t, k);
+    return v === undefined ? '?' : v.toFixed(2);
+  };
+  const perDelivery = m.get('fanout', '', 'bare', 'serverCpuUsPerDelivery');
+  if (perDelivery !== undefined) {
+    L.push(
+      `Reading the figures: in fanout the client process kept ${busy('bare', 'clientCoreBusy')} of its core busy against bare ` +
+        `(server ${busy('bare', 'serverCoreBusy')}), so the faster servers' deliveries/s and latencies are largely the client's limit; ` +
+        `even bare uWebSockets.js spends ${perDelivery.toFixed(1)} µs of server CPU per delivery here, mostly in the kernel's loopback send path. ` +
+        'Compare servers by CPU per delivery/POST/upgrade and by RSS; absolute throughput on a faster or less shared machine will be higher for all three. ' +
+        '"server core busy … (incl. softirq)" is the whole server core from /proc/stat, for loopback work not charged to the process.',
+      '',
+    );
+  }
   L.push('## Goals', '');
   L.push('| goal | measured (medians) | status |', '| --- | --- | --- |');
   for (const g of goals) L.push(`| ${g.goal} | ${g.value} | ${g.status === 'PASS' ? '✅ PASS' : g.status === 'MISS' ? '❌ MISS' : 'n/a'} |`);
