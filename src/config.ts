@@ -38,6 +38,8 @@ export interface Config {
   readonly redisUrl: string | undefined;
   readonly redisCluster: boolean;
   readonly redisPrefix: string;
+  /** How long a node's sockets keep counting in cluster-wide presence after its last heartbeat. */
+  readonly presenceTtlMs: number;
 }
 
 /** Every default, as the operator would type it. The README's configuration table mirrors this. */
@@ -74,6 +76,7 @@ export const DEFAULTS = {
   WS_REDIS_URL: '',
   WS_REDIS_CLUSTER: 'false',
   WS_REDIS_PREFIX: 'octoway:',
+  WS_PRESENCE_TTL: '15s',
 } as const;
 
 export type ConfigName = keyof typeof DEFAULTS;
@@ -143,6 +146,8 @@ export function loadConfig(env: Env): Config {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) bad('LOG_LEVEL', 'one of fatal, error, warn, info, debug, trace, silent', 0);
   const redisUrl = raw('WS_REDIS_URL');
   if (redisUrl !== '' && !redisUrl.split(',').every((u) => /^rediss?:\/\/./.test(u.trim()))) bad('WS_REDIS_URL', 'a redis:// or rediss:// URL (a comma list of them with WS_REDIS_CLUSTER=true)', 0);
+  const redisCluster = bool('WS_REDIS_CLUSTER');
+  if (redisUrl.includes(',') && !redisCluster) bad('WS_REDIS_URL', 'one URL (a comma list of seeds needs WS_REDIS_CLUSTER=true)', 0);
 
   const config: Config = {
     host: raw('WS_HOST'),
@@ -173,8 +178,9 @@ export function loadConfig(env: Env): Config {
     stateFile: raw('WS_STATE_FILE') === '' ? undefined : raw('WS_STATE_FILE'),
     shutdownTimeoutMs: duration('WS_SHUTDOWN_TIMEOUT'),
     redisUrl: redisUrl === '' ? undefined : redisUrl,
-    redisCluster: bool('WS_REDIS_CLUSTER'),
+    redisCluster,
     redisPrefix: raw('WS_REDIS_PREFIX'),
+    presenceTtlMs: duration('WS_PRESENCE_TTL', 1_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -7,7 +7,14 @@ import { createForwardAuthenticator } from './auth/forward.js';
 import { loadExporter } from './auth/exporters.js';
 import { createHub } from './delivery/hub.js';
 import { createDispatcher } from './delivery/dispatcher.js';
+import type { Broker } from './delivery/broker.js';
+import type { Hub } from './delivery/hub.js';
+import { createMemoryBroker } from './delivery/memory-broker.js';
 import { MemoryStore } from './delivery/memory-store.js';
+import { createRedisBroker } from './delivery/redis-broker.js';
+import { RedisStore } from './delivery/redis-store.js';
+import { connectRedis, type RedisConnection } from './redis/connect.js';
+import { Keyspace } from './redis/keyspace.js';
 import { markLoaded, readStateFile, saveStateFile } from './delivery/state-file.js';
 import { basicAuth } from './http/credentials.js';
 import { registerApi } from './http/api.js';
@@ -27,8 +34,14 @@ const SLOW_CONSUMER_SWEEP_MS = 1_000;
 
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   const exporter = await loadExporter(config.authExporter);
-  const store = new MemoryStore({ maxHeld: config.maxHeld, maxHeldPerKey: config.maxHeldPerKey }, log.child({ component: 'store' }));
-  if (config.stateFile !== undefined) await restoreState(config.stateFile, store, log);
+  // With WS_REDIS_URL, held messages and delivery are shared by every node through Redis.
+  const redis = config.redisUrl === undefined ? undefined : connectRedis({ url: config.redisUrl, cluster: config.redisCluster }, log.child({ component: 'redis' }));
+  const keyspace = new Keyspace(config.redisPrefix);
+  const store = redis === undefined
+    ? new MemoryStore({ maxHeld: config.maxHeld, maxHeldPerKey: config.maxHeldPerKey }, log.child({ component: 'store' }))
+    : new RedisStore({ client: redis.client, keyspace, cluster: redis.cluster, maxHeldPerKey: config.maxHeldPerKey }, log.child({ component: 'store' }));
+  if (config.stateFile !== undefined && store instanceof MemoryStore) await restoreState(config.stateFile, store, log);
+  if (config.stateFile !== undefined && redis !== undefined) log.warn('WS_STATE_FILE is ignored with WS_REDIS_URL: held messages stay in Redis');
 
   const authenticator = createForwardAuthenticator({
     url: config.authUrl,
@@ -45,7 +58,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 
   const app = uWS.App();
   const hub = createHub(app, config.maxBackpressureBytes);
-  const dispatcher = createDispatcher({ hub, store, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, log });
+  const broker = createBroker(config, { hub, store, redis, keyspace }, log);
+  const dispatcher = createDispatcher({ hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, log });
   let listenSocket: uWS.us_listen_socket | undefined;
   let shuttingDown = false;
 
@@ -72,7 +86,11 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     store,
     checkCredentials: basicAuth(config.credentials),
     limits: { maxBatch: config.maxBatch, defaultExpireMs: config.msgExpireMs, maxBodyBytes: config.maxBodyBytes },
-    readiness: () => (shuttingDown ? { ready: false, reason: 'shutting down' } : { ready: listenSocket !== undefined }),
+    readiness: () => {
+      if (shuttingDown) return { ready: false, reason: 'shutting down' };
+      const reason = broker.unavailable();
+      return reason === undefined ? { ready: listenSocket !== undefined } : { ready: false, reason };
+    },
     shuttingDown: () => shuttingDown,
     log,
   });
@@ -98,15 +116,25 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       listenSocket = undefined;
       for (const ws of [...hub.sockets()]) ws.end(CLOSE_GOING_AWAY, 'server shutting down');
       await authenticator.close();
-      if (config.stateFile !== undefined) {
+      await broker.close();
+      if (config.stateFile !== undefined && store instanceof MemoryStore) {
         const messages = store.dump();
         await saveStateFile(config.stateFile, messages);
         log.info({ messages: messages.length, file: config.stateFile }, 'held messages saved');
       }
       await store.close();
+      await redis?.close();
       log.info('stopped');
     },
   };
+}
+
+function createBroker(config: Config, parts: { hub: Hub; store: MemoryStore | RedisStore; redis: RedisConnection | undefined; keyspace: Keyspace }, log: Logger): Broker {
+  const { hub, store, redis, keyspace } = parts;
+  if (redis === undefined || !(store instanceof RedisStore)) return createMemoryBroker({ hub, store, mode: config.delivery });
+  return createRedisBroker({
+    connection: redis, keyspace, store, hub, mode: config.delivery, presenceTtlMs: config.presenceTtlMs, log: log.child({ component: 'broker' }),
+  });
 }
 
 async function restoreState(path: string, store: MemoryStore, log: Logger): Promise<void> {

@@ -1,8 +1,9 @@
-// The dispatcher: decides deliver-or-hold for each published message, brings a connecting socket
-// its held messages before live ones, and applies acknowledgements. Delivery semantics live here.
+// The dispatcher: publishes through the broker (deliver or hold), brings a connecting socket its held
+// messages before live ones, and applies acknowledgements and message_id idempotency.
 import type { DeliveryMode } from '../config.js';
 import type { Logger } from '../log.js';
-import type { HeldStore } from './held-store.js';
+import type { Broker } from './broker.js';
+import type { HeldMessage, HeldStore } from './held-store.js';
 import type { Hub, Socket } from './hub.js';
 import type { Message, PublishResult } from './message.js';
 
@@ -22,33 +23,51 @@ export interface Dispatcher {
 export interface DispatcherOptions {
   readonly hub: Hub;
   readonly store: HeldStore;
+  readonly broker: Broker;
   readonly mode: DeliveryMode;
   /** How long a message_id is remembered when its message is never held (expire "0"). */
   readonly defaultIdempotencyTtlMs: number;
   readonly log: Logger;
 }
 
-export function createDispatcher({ hub, store, mode, defaultIdempotencyTtlMs, log }: DispatcherOptions): Dispatcher {
+export function createDispatcher({ hub, store, broker, mode, defaultIdempotencyTtlMs, log }: DispatcherOptions): Dispatcher {
   const atLeastOnce = mode === 'at-least-once';
+  /** The latest join each socket waits for: one started after Redis came back supersedes an older one. */
+  const joins = new WeakMap<Socket, number>();
 
-  const holdFor = async (message: Message, keys: readonly string[]): Promise<number> => {
-    if (message.expireMs <= 0 || keys.length === 0) return 0;
-    const { id, frame, createdAt } = message;
-    await store.hold({ id, frame, createdAt, expiresAt: createdAt + message.expireMs }, keys);
-    return keys.length;
-  };
-
-  const route = async (message: Message): Promise<PublishResult> => {
-    const { id, keys, frame } = message;
-    if (atLeastOnce) {
-      // Stored before it is written, so an acknowledgement can never arrive for an unknown id.
-      const held = await holdFor(message, keys);
-      return { id, delivered: hub.deliver(keys, id, frame), held };
+  const putBack = (held: readonly HeldMessage[]): void => {
+    for (const m of held) {
+      store.hold(m, [m.key]).catch((err: unknown) => log.error({ err, key: m.key }, 'could not re-hold messages of a socket that closed'));
     }
-    const delivered = hub.deliver(keys, id, frame);
-    const absent = delivered === 0 ? keys : keys.filter((key) => !hub.has(key));
-    return { id, delivered, held: await holdFor(message, absent) };
   };
+
+  const sync = (ws: Socket, fresh: boolean): void => {
+    const data = ws.getUserData();
+    const attempt = (joins.get(ws) ?? 0) + 1;
+    joins.set(ws, attempt);
+    broker.join(data.keys, fresh).then(
+      (held) => {
+        if (joins.get(ws) === attempt && hub.goLive(ws, held)) {
+          log.debug({ conn: data.conn, held: held.length }, 'socket synced');
+          return;
+        }
+        // Closed (or superseded) before anything was written: put the taken messages back for the next socket.
+        if (!atLeastOnce && held.length > 0) putBack(held);
+      },
+      (err: unknown) => {
+        if (joins.get(ws) !== attempt) return;
+        log.warn({ err, conn: data.conn }, 'could not fetch held messages; the socket gets live messages only until the store is back');
+        hub.goLive(ws, []);
+      },
+    );
+  };
+
+  broker.onRecovered(() => {
+    for (const ws of hub.sockets()) {
+      hub.resync(ws);
+      sync(ws, false);
+    }
+  });
 
   return {
     async publish(message) {
@@ -58,35 +77,23 @@ export function createDispatcher({ hub, store, mode, defaultIdempotencyTtlMs, lo
           return { id: message.id, delivered: 0, held: 0, duplicate: true };
         }
         try {
-          return await route(message);
+          return await broker.publish(message);
         } catch (err) {
           await store.forgetMessageId(message.id).catch(() => undefined); // the store is down: it has nothing to forget
           throw err;
         }
       }
-      return route(message);
+      return broker.publish(message);
     },
 
     connect(ws) {
       hub.add(ws);
-      const data = ws.getUserData();
-      store.fetch(data.keys, !atLeastOnce).then(
-        (held) => {
-          if (hub.goLive(ws, held) || atLeastOnce || held.length === 0) return;
-          // Closed before anything was written: put the taken messages back for the next socket.
-          for (const m of held) {
-            store.hold(m, [m.key]).catch((err: unknown) => log.error({ err, key: m.key }, 'could not re-hold messages of a socket that closed'));
-          }
-        },
-        (err: unknown) => {
-          log.error({ err, conn: data.conn }, 'could not fetch held messages; the socket gets live messages only');
-          hub.goLive(ws, []);
-        },
-      );
+      sync(ws, true);
     },
 
     disconnect(ws) {
       hub.remove(ws);
+      broker.leave(ws.getUserData().keys);
     },
 
     acknowledge(ws, id) {

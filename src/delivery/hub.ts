@@ -27,6 +27,8 @@ export interface Hub {
   /** Writes the socket's held frames, then the live frames queued meanwhile (skipping any already
    * sent as held), then subscribes it to its keys. Returns false if the socket closed first. */
   goLive(ws: Socket, held: ReadonlyArray<{ readonly id: string; readonly frame: string }>): boolean;
+  /** Puts a live socket back to syncing, as after add: live frames queue until the next goLive. */
+  resync(ws: Socket): void;
   remove(ws: Socket): void;
   /** Writes the frame to every socket of the keys, once per socket; returns how many. */
   deliver(keys: readonly string[], id: string, frame: string): number;
@@ -103,6 +105,15 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number): Hub 
       }
       for (const key of data.keys) ws.subscribe(key);
       return true;
+    },
+
+    resync(ws) {
+      const data = ws.getUserData();
+      if (data.closed || data.pending !== undefined) return;
+      data.pending = [];
+      setSyncing(data.keys, +1);
+      // Subscribed sockets get topic publishes directly; unsubscribed, they take the queueing path.
+      for (const key of data.keys) ws.unsubscribe(key);
     },
 
     remove(ws) {

@@ -104,8 +104,8 @@ function watch(client: RedisClient, log: Logger): void {
     else log.debug(line, 'redis reconnecting');
   });
   client.on('error', (err: Error) => {
-    if (attempts <= 1) log.warn({ err: { message: err.message } }, 'redis error');
-    else log.debug({ err: { message: err.message } }, 'redis error');
+    if (attempts <= 1) log.warn({ reason: err.message }, 'redis error');
+    else log.debug({ reason: err.message }, 'redis error');
   });
   client.on('end', () => log.info('redis connection closed'));
 }

@@ -1,0 +1,199 @@
+// The cluster-wide broker over Redis. Presence: per key, each node's socket count under a lease its
+// heartbeat renews, so a node that dies stops counting after WS_PRESENCE_TTL. Deliver-or-hold: one
+// Lua script per key (all keys at once on a single server) checks presence and holds or publishes.
+// Bus: one PUBLISH per message on one channel every node subscribes to; each node's subscriber
+// hands it to its hub, in the order Redis ran the scripts.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { DeliveryMode } from '../config.js';
+import { OctowayError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { RedisConnection } from '../redis/connect.js';
+import type { Keyspace } from '../redis/keyspace.js';
+import { BUS, JOIN, LEASE, PUBLISH, run } from '../redis/scripts.js';
+import type { Broker } from './broker.js';
+import type { Hub } from './hub.js';
+import { mergeHeld, unavailableOnError, type RedisStore } from './redis-store.js';
+
+export interface RedisBrokerOptions {
+  readonly connection: RedisConnection;
+  readonly keyspace: Keyspace;
+  readonly store: RedisStore;
+  readonly hub: Hub;
+  readonly mode: DeliveryMode;
+  readonly presenceTtlMs: number;
+  readonly log: Logger;
+}
+
+/** Keys per LEASE call on a single server: large enough to be cheap, small enough not to stall Redis. */
+const LEASE_BATCH = 256;
+
+type PublishReply = [delivered: number, held: number, dropped: number, present: string];
+
+export function createRedisBroker(options: RedisBrokerOptions): Broker {
+  const { connection, keyspace, store, hub, log } = options;
+  const { client, subscriber } = connection;
+  const ttl = options.presenceTtlMs;
+  const atLeastOnce = options.mode === 'at-least-once';
+  const node = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const channel = keyspace.channel;
+  /** This node's open sockets per key; every heartbeat sends these counts whole. */
+  const counts = new Map<string, number>();
+  /** Keys left while Redis was unreachable, where Redis may still count this node. */
+  const unreleased = new Set<string>();
+  const recovered: Array<() => void> = [];
+  const inFlight = new Set<Promise<void>>();
+  let subscribed = false;
+  let live = false;
+  let closing = false;
+
+  const commandsReady = (): boolean => client.status === 'ready';
+
+  const lease = async (keys: readonly string[], release = false): Promise<void> => {
+    const batches = connection.cluster ? keys.map((k) => [k]) : chunks(keys, LEASE_BATCH);
+    await Promise.all(batches.map(async (batch) => {
+      try {
+        await run(client, LEASE, batch.flatMap((k) => keyspace.presence(k)), [node, ttl, ...batch.map((k) => (release ? 0 : counts.get(k) ?? 0))]);
+        for (const k of batch) unreleased.delete(k);
+      } catch (err) {
+        for (const k of batch) if (!counts.has(k)) unreleased.add(k);
+        log.debug({ reason: (err as Error).message, keys: batch.length }, 'presence lease failed; retried by the next heartbeat');
+      }
+    }));
+  };
+
+  const track = (work: Promise<void>): void => {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  };
+
+  const update = (): void => {
+    const now = commandsReady() && subscribed;
+    if (now === live || closing) return;
+    live = now;
+    if (now) {
+      log.info({ node, keys: counts.size }, 'redis delivery live; open sockets join again');
+      for (const listener of recovered) listener();
+      return;
+    }
+    log.warn({ node }, 'redis delivery down; publishes get 503 until it is back');
+    // Without the bus this node would miss its sockets' messages: stop counting it, so they are held.
+    if (commandsReady()) track(lease([...counts.keys()], true));
+  };
+
+  const fromBus = (text: string): void => {
+    const bar = text.indexOf('|');
+    const newline = text.indexOf('\n', bar);
+    let id: string;
+    let keys: string[];
+    try {
+      [id, keys] = JSON.parse(text.slice(bar + 1, newline)) as [string, string[]];
+    } catch (err) {
+      log.error({ err }, 'malformed message on the delivery bus (another program using WS_REDIS_PREFIX?)');
+      return;
+    }
+    const present = text.slice(0, bar);
+    const targets = present === '1' && keys.length === 1 ? keys : present.split(',').map((i) => keys[Number(i) - 1] as string);
+    hub.deliver(targets, id, text.slice(newline + 1));
+  };
+
+  subscriber.on('message', (from: string, text: string) => {
+    if (from === channel) fromBus(text);
+  });
+  subscriber.on('ready', () => {
+    (subscriber.subscribe(channel) as Promise<unknown>).then(
+      () => {
+        subscribed = true;
+        update();
+      },
+      (err: unknown) => log.error({ err }, 'could not subscribe to the delivery bus; retried when Redis reconnects'),
+    );
+  });
+  for (const event of ['close', 'end']) {
+    subscriber.on(event, () => {
+      subscribed = false;
+      update();
+    });
+    client.on(event, update);
+  }
+  client.on('ready', update);
+
+  const heartbeat = setInterval(() => {
+    if (live) track(lease([...counts.keys(), ...unreleased]));
+  }, Math.max(100, Math.floor(ttl / 3)));
+  heartbeat.unref();
+
+  return {
+    async publish(message) {
+      if (!commandsReady()) throw new OctowayError('STORE_UNAVAILABLE', undefined, { retryAfter: 1 });
+      const { id, keys, frame, createdAt, expireMs } = message;
+      const header = JSON.stringify([id, keys]);
+      const args = (first: number, publishOn: string): Array<string | number> =>
+        [id, createdAt, expireMs > 0 ? createdAt + expireMs : 0, frame, Date.now(), store.maxPerKey, atLeastOnce ? 1 : 0, publishOn, header, first];
+      if (!connection.cluster || keys.length === 1) {
+        const reply = await unavailableOnError(run(client, PUBLISH, keys.flatMap((k) => keyspace.all(k)), args(1, channel)));
+        const [delivered, held, dropped] = reply as PublishReply;
+        store.noteDropped(keys, dropped);
+        return { id, delivered, held };
+      }
+      // Cluster, keys in several slots: decide per key, then publish once, from the first key's slot
+      // (so the message keeps its order with the other messages of that key).
+      const replies = await unavailableOnError(Promise.all(keys.map((k, i) => run(client, PUBLISH, keyspace.all(k), args(i + 1, '')))));
+      let delivered = 0;
+      let held = 0;
+      const present: string[] = [];
+      (replies as PublishReply[]).forEach(([d, h, dropped, indexes], i) => {
+        delivered += d;
+        held += h;
+        store.noteDropped([keys[i] as string], dropped);
+        if (indexes !== '') present.push(indexes);
+      });
+      if (present.length > 0) {
+        await unavailableOnError(run(client, BUS, [keyspace.of(keys[0] as string).seq], [channel, `${present.join(',')}|${header}\n${frame}`]));
+      }
+      return { id, delivered, held };
+    },
+
+    async join(keys, fresh) {
+      if (fresh) for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
+      // Counted locally already; onRecovered joins it again once Redis and the bus are back.
+      if (!live) throw new OctowayError('STORE_UNAVAILABLE', 'redis is unavailable');
+      const groups = store.groups(keys);
+      const replies = await unavailableOnError(Promise.all(groups.map((group) =>
+        run(client, JOIN, group.flatMap((k) => keyspace.all(k)), [node, ttl, Date.now(), atLeastOnce ? 0 : 1, ...group.map((k) => counts.get(k) ?? 0)]))));
+      return mergeHeld(groups.flatMap((group, g) => group.map((key, i) => ({ key, flat: (replies[g] as string[][])[i] ?? [] }))));
+    },
+
+    leave(keys) {
+      for (const k of keys) {
+        const n = (counts.get(k) ?? 0) - 1;
+        if (n > 0) counts.set(k, n);
+        else counts.delete(k);
+      }
+      track(lease(keys));
+    },
+
+    onRecovered(listener) {
+      recovered.push(listener);
+    },
+
+    unavailable() {
+      if (live) return undefined;
+      return commandsReady() ? 'redis: not subscribed to the delivery bus yet' : 'redis is unreachable';
+    },
+
+    async close() {
+      closing = true;
+      clearInterval(heartbeat);
+      // Stop counting at once rather than after the lease: messages for these keys are held from now on.
+      if (commandsReady() && counts.size > 0) track(lease([...counts.keys()], true));
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
