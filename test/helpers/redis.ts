@@ -1,11 +1,12 @@
 // Redis for tests: the shared server on 127.0.0.1:6379 (never stopped; each test uses its own key
 // prefix and deletes its keys), or a throwaway redis-server of a test's own on a free port.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 
 export const SHARED_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -61,18 +62,7 @@ export async function ownRedis(password: string): Promise<OwnRedis> {
   let child: ChildProcess | undefined;
   const url = `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}`;
 
-  const ping = async (): Promise<boolean> => {
-    const client = new Redis({ port, host: '127.0.0.1', password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => undefined); // refused while it starts: the caller polls
-    try {
-      await client.connect();
-      return (await client.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      client.disconnect();
-    }
-  };
+  const ping = (): Promise<boolean> => answers(port, password);
 
   const own: OwnRedis = {
     port,
@@ -80,11 +70,7 @@ export async function ownRedis(password: string): Promise<OwnRedis> {
     async start() {
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
         '--dir', dir, '--requirepass', password], { stdio: 'ignore' });
-      const deadline = Date.now() + 5_000;
-      while (!(await ping())) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`redis-server on port ${port} did not start`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await untilAnswers(port, child, password);
     },
     async stop() {
       const running = child;
@@ -105,4 +91,72 @@ export async function ownRedis(password: string): Promise<OwnRedis> {
     },
   };
   return own;
+}
+
+async function answers(port: number, password?: string): Promise<boolean> {
+  const client = new Redis({ port, host: '127.0.0.1', password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => undefined); // refused while it starts: the caller polls
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function untilAnswers(port: number, child: ChildProcess, password?: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!(await answers(port, password))) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`redis-server on port ${port} did not start`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export interface OwnRedisCluster {
+  /** The seeds, as WS_REDIS_URL takes them with WS_REDIS_CLUSTER=true. */
+  readonly url: string;
+  dispose(): Promise<void>;
+}
+
+/** A Redis Cluster of the test's own: `masters` redis-servers, no replicas, all slots covered. */
+export async function ownRedisCluster(masters = 3): Promise<OwnRedisCluster> {
+  const dir = await mkdtemp(join(tmpdir(), 'octoway-redis-cluster-'));
+  const children: ChildProcess[] = [];
+  const dispose = async (): Promise<void> => {
+    for (const child of children) {
+      if (child.exitCode !== null) continue;
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < masters; i++) {
+      const port = await freePort();
+      ports.push(port);
+      children.push(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
+        '--cluster-config-file', `nodes-${port}.conf`, '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' }));
+    }
+    for (const [i, port] of ports.entries()) await untilAnswers(port, children[i]!);
+    await promisify(execFile)('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
+    const deadline = Date.now() + 10_000;
+    for (const port of ports) {
+      const client = new Redis({ port, host: '127.0.0.1' });
+      try {
+        while (!String(await client.call('CLUSTER', 'INFO')).includes('cluster_state:ok')) {
+          if (Date.now() > deadline) throw new Error('the Redis Cluster did not become ready');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      } finally {
+        client.disconnect();
+      }
+    }
+    return { url: ports.map((p) => `redis://127.0.0.1:${p}`).join(','), dispose };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
 }
