@@ -10,7 +10,7 @@ import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RedisConnection } from '../redis/connect.js';
 import type { Keyspace } from '../redis/keyspace.js';
-import { BUS, JOIN, LEASE, PUBLISH, run } from '../redis/scripts.js';
+import { BUS, JOIN, LEASE, loadScripts, PUBLISH, run } from '../redis/scripts.js';
 import type { Broker } from './broker.js';
 import type { Hub } from './hub.js';
 import { mergeHeld, unavailableOnError, type RedisStore } from './redis-store.js';
@@ -44,6 +44,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   const recovered: Array<() => void> = [];
   const inFlight = new Set<Promise<void>>();
   let subscribed = false;
+  let scriptsLoaded = false;
   let live = false;
   let closing = false;
 
@@ -68,7 +69,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   };
 
   const update = (): void => {
-    const now = commandsReady() && subscribed;
+    const now = commandsReady() && scriptsLoaded && subscribed;
     if (now === live || closing) return;
     live = now;
     if (now) {
@@ -109,14 +110,25 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       (err: unknown) => log.error({ err }, 'could not subscribe to the delivery bus; retried when Redis reconnects'),
     );
   });
+  client.on('ready', () => {
+    loadScripts(client).then(
+      () => {
+        scriptsLoaded = true;
+        update();
+      },
+      (err: unknown) => log.error({ err }, 'could not load the Lua scripts; retried when Redis reconnects'),
+    );
+  });
   for (const event of ['close', 'end']) {
     subscriber.on(event, () => {
       subscribed = false;
       update();
     });
-    client.on(event, update);
+    client.on(event, () => {
+      scriptsLoaded = false;
+      update();
+    });
   }
-  client.on('ready', update);
 
   const heartbeat = setInterval(() => {
     if (live) track(lease([...counts.keys(), ...unreleased]));

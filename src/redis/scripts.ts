@@ -3,6 +3,7 @@
 // Held-message expiry (createdAt, expiresAt, `now`) uses the nodes' clocks; delivery order and
 // presence leases use Redis's own (TIME), so nodes whose clocks differ still agree on both.
 import { createHash } from 'node:crypto';
+import { Cluster, type Redis } from 'ioredis';
 import type { RedisClient } from './connect.js';
 
 export interface Script {
@@ -182,6 +183,15 @@ return 0`);
 
 /** KEYS: any key, only to choose the Cluster node. ARGV: channel, message. */
 export const BUS = script(`return redis.call('PUBLISH', ARGV[1], ARGV[2])`);
+
+const ALL = [HOLD, FETCH, ACK, CLEAR, PUBLISH, JOIN, LEASE, BUS];
+
+/** Loads every script on every master, so that after a (re)connect none needs the NOSCRIPT
+ * fallback in run(), whose resend could overtake commands sent after it. */
+export async function loadScripts(client: RedisClient): Promise<void> {
+  const servers: Redis[] = client instanceof Cluster ? client.nodes('master') : [client];
+  await Promise.all(servers.flatMap((server) => ALL.map((s) => server.script('LOAD', s.lua))));
+}
 
 function script(body: string): Script {
   const lua = `${LIB}\n${body}`;
