@@ -114,6 +114,27 @@ async function untilAnswers(port: number, child: ChildProcess, password?: string
   }
 }
 
+/** Starts one cluster node on free ports. A port found free can be taken by another process before
+ * redis-server binds it (the machine runs other servers too): then redis-server exits at once, and
+ * the node is started again on other ports, a bounded number of times. */
+async function startClusterNode(dir: string, children: ChildProcess[]): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    // The cluster bus defaults to port + 10000, which may be taken or past 65535: name a free one.
+    let busPort = await freePort();
+    while (busPort === port) busPort = await freePort();
+    const child = spawn('redis-server', ['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
+      '--cluster-config-file', `nodes-${port}.conf`, '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    children.push(child);
+    try {
+      await untilAnswers(port, child);
+      return port;
+    } catch (err) {
+      if (child.exitCode === null || attempt >= 5) throw err;
+    }
+  }
+}
+
 export interface OwnRedisCluster {
   /** The seeds, as WS_REDIS_URL takes them with WS_REDIS_CLUSTER=true. */
   readonly url: string;
@@ -134,13 +155,7 @@ export async function ownRedisCluster(masters = 3): Promise<OwnRedisCluster> {
   };
   try {
     const ports: number[] = [];
-    for (let i = 0; i < masters; i++) {
-      const port = await freePort();
-      ports.push(port);
-      children.push(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
-        '--cluster-config-file', `nodes-${port}.conf`, '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' }));
-    }
-    for (const [i, port] of ports.entries()) await untilAnswers(port, children[i]!);
+    for (let i = 0; i < masters; i++) ports.push(await startClusterNode(dir, children));
     await promisify(execFile)('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
     const deadline = Date.now() + 10_000;
     for (const port of ports) {
