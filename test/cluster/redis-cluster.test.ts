@@ -13,8 +13,9 @@ before(async () => {
   cluster = await startCluster(2, { WS_REDIS_CLUSTER: 'true' }, redis.url);
 });
 after(async () => {
-  await cluster.close();
-  await redis.dispose();
+  // Either may be missing when before() failed: its error is the one to see.
+  await (cluster as TestCluster | undefined)?.close();
+  await (redis as OwnRedisCluster | undefined)?.dispose();
 });
 
 test('on Redis Cluster: fan-out in order, multi-key messages once per socket, held messages shared', async () => {

@@ -15,8 +15,9 @@ before(async () => {
   cluster = await startCluster(2, {}, redis.url);
 });
 after(async () => {
-  await cluster.close();
-  await redis.dispose();
+  // Either may be missing when before() failed: its error is the one to see.
+  await (cluster as TestCluster | undefined)?.close();
+  await (redis as OwnRedis | undefined)?.dispose();
 });
 
 const lines = (node: TestCluster['nodes'][number], msg: string): number => node.logs.filter((l) => l.msg.startsWith(msg)).length;
