@@ -12,7 +12,12 @@ export interface RunRecord {
   metrics: Metrics;
   startedAt: string;
   seconds: number;
+  /** Runs of this slot, when it was repeated because of other load or a failure. */
+  attempts?: number;
 }
+
+/** Share of a core taken by other processes above which a run is repeated (the machine is shared). */
+export const FOREIGN_LIMIT = 0.15;
 
 /** Median of a metric over the successful runs of (scenario, variant, target). */
 export class Medians {

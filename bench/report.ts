@@ -1,5 +1,5 @@
 // docs/benchmarks.md and the SVG chart of ratios against bare uWebSockets.js, made from the run records.
-import { evaluateGoals, Medians, type RunRecord } from './goals.js';
+import { evaluateGoals, FOREIGN_LIMIT, Medians, type RunRecord } from './goals.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { TARGETS, type MetricDef, type Target } from './scenarios/types.js';
 import { fmt } from './stats.js';
@@ -49,7 +49,7 @@ export function rows(runs: readonly RunRecord[]): { scenario: string; variant: s
   return out;
 }
 
-export function markdown(runs: readonly RunRecord[], machine: Machine, command: string, rounds: number, rawFile: string): string {
+export function markdown(runs: readonly RunRecord[], discarded: readonly RunRecord[], machine: Machine, command: string, rounds: number, rawFile: string): string {
   const goals = evaluateGoals(runs);
   const L: string[] = [];
   L.push('# Benchmarks', '');
@@ -110,12 +110,20 @@ export function markdown(runs: readonly RunRecord[], machine: Machine, command: 
     }
     L.push('');
   }
-  const failed = runs.filter((r) => !r.ok);
+  const failed = [...runs, ...discarded].filter((r) => !r.ok);
   if (failed.length > 0) {
-    L.push('## Failed runs', '');
+    L.push('## Failed runs', '', 'Every failed attempt, including those that a repeat replaced:', '');
     for (const f of failed) L.push(`- ${f.scenario}${f.variant ? ` [${f.variant}]` : ''} on ${f.target}, round ${f.round}: ${(f.error ?? '').replace(/\|/g, '\\|').slice(0, 600)}`);
     L.push('');
   }
+  const repeated = discarded.filter((r) => r.ok).length;
+  L.push(
+    'The machine is shared with other sessions\' builds and tests. Each run starts once both cores have been idle for a second (waiting up to ' +
+      `120 s); other load during its measured window is computed from /proc/stat (core time not spent by the server, client or auth mock), ` +
+      `and a CPU- or time-sensitive run where it exceeded ${FOREIGN_LIMIT * 100}% of a core, or a run that failed, was repeated up to twice, ` +
+      `keeping the least disturbed attempt (${discarded.length} attempt${discarded.length === 1 ? '' : 's'} replaced, ${repeated} of them complete runs).`,
+    '',
+  );
   return L.join('\n');
 }
 

@@ -4,11 +4,11 @@ import { cpus, release } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { evaluateGoals, type RunRecord } from './goals.js';
+import { evaluateGoals, FOREIGN_LIMIT, type RunRecord } from './goals.js';
 import { markdown, rows, svg, type Machine } from './report.js';
 import { SCENARIOS, scenarioByName } from './scenarios/index.js';
 import { TARGETS, type ClientConfig, type Scenario, type Target, type Variant } from './scenarios/types.js';
-import { CLIENT_CORE, REPO, RESULTS_DIR, SERVER_CORE, freshPort, killAll, serverArgs, serverEnv, spawnNode, startAuthMock, stop, waitReady } from './servers.js';
+import { CLIENT_CORE, REPO, RESULTS_DIR, SERVER_CORE, freshPort, killAll, serverArgs, serverEnv, spawnNode, startAuthMock, stop, waitQuiet, waitReady } from './servers.js';
 import { fmt } from './stats.js';
 import { selfcheck } from './client/selfcheck.js';
 
@@ -62,11 +62,13 @@ const line = (r: RunRecord, s: Scenario): string => {
   const head = `${r.scenario}${r.variant ? `[${r.variant}]` : ''} ${r.target} #${r.round}`.padEnd(30);
   if (!r.ok) return `${head} FAILED: ${r.error}`;
   const parts = s.metrics.filter((d) => r.metrics[d.key] !== undefined).map((d) => `${d.label} ${fmt(r.metrics[d.key]!)}${d.unit === '/s' ? '/s' : d.unit ? ' ' + d.unit : ''}`);
-  return `${head} ${parts.join(' · ')}  (${r.seconds.toFixed(0)} s)`;
+  return `${head} ${parts.join(' · ')}  (${r.seconds.toFixed(0)} s; ${foreign(r)})`;
 };
 
 /** One run: fresh server on core 1, client process on core 0, result from the client's @@RESULT line. */
 async function runOne(s: Scenario, target: Target, variant: Variant, round: number, auth: { pid: number; port: number }, o: Options): Promise<RunRecord> {
+  const waited = await waitQuiet();
+  if (waited < 0 || waited > 5000) console.log(`  · ${waited < 0 ? 'machine still busy after 120 s; running anyway' : `waited ${(waited / 1000).toFixed(0)} s for the machine to be quiet`}`);
   const started = Date.now();
   const rec: RunRecord = { scenario: s.name, variant: variant.name, target, round, ok: false, metrics: {}, startedAt: new Date().toISOString(), seconds: 0 };
   const port = freshPort();
@@ -107,6 +109,14 @@ async function runOne(s: Scenario, target: Target, variant: Variant, round: numb
   return rec;
 }
 
+const MAX_RETRIES = 2;
+const disturbed = (r: RunRecord, s: Scenario): boolean =>
+  !r.ok || (s.cpuSensitive && ((r.metrics.foreignServerCore ?? 0) > FOREIGN_LIMIT || (r.metrics.foreignClientCore ?? 0) > FOREIGN_LIMIT));
+const foreign = (r: RunRecord): string =>
+  r.ok
+    ? `other load: ${((r.metrics.foreignServerCore ?? 0) * 100).toFixed(0)}% of the server core, ${((r.metrics.foreignClientCore ?? 0) * 100).toFixed(0)}% of the client core`
+    : 'failed';
+
 function printSummary(runs: readonly RunRecord[]): void {
   console.log('\nmedians (ratio to bare):');
   for (const r of rows(runs)) {
@@ -132,14 +142,30 @@ async function main(): Promise<void> {
   }
   const auth = await startAuthMock();
   const runs: RunRecord[] = [];
+  const discarded: RunRecord[] = [];
   for (const s of scenarios) {
     const mine = targets.filter((t) => s.targets.includes(t));
     if (mine.length === 0) console.log(`${s.name}: skipped (runs on ${s.targets.join(', ')} only)`);
     for (let round = 1; round <= o.rounds; round++) {
       for (const t of mine) {
         for (const v of s.variants(t)) {
-          const r = await runOne(s, t, v, round, { pid: auth.spawned.pid, port: auth.port }, o);
+          let r = await runOne(s, t, v, round, { pid: auth.spawned.pid, port: auth.port }, o);
+          // The machine is shared: a run during which something else took a sizeable part of a core measures
+          // that, not the server. Repeat it (twice at most) and keep the least disturbed; failed attempts are
+          // kept in the record and reported, never dropped.
+          let last = r;
+          for (let retry = 1; retry <= MAX_RETRIES && disturbed(last, s); retry++) {
+            console.log(line(last, s));
+            console.log(`  · ${last.ok ? foreign(last) : 'failed'} — repeating (${retry}/${MAX_RETRIES})`);
+            const again = await runOne(s, t, v, round, { pid: auth.spawned.pid, port: auth.port }, o);
+            again.attempts = retry + 1;
+            last = again;
+            const better = again.ok && (!r.ok || (again.metrics.foreignServerCore ?? 1) < (r.metrics.foreignServerCore ?? 1));
+            discarded.push(better ? r : again);
+            if (better) r = again;
+          }
           runs.push(r);
+          if (last !== r) console.log(`${line(last, s)}\n  · kept attempt ${r.attempts ?? 1}, the least disturbed:`);
           console.log(JSON.stringify(r));
           console.log(line(r, s));
         }
@@ -152,7 +178,7 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const rawFile = path.join(RESULTS_DIR, `${stamp}.json`);
   const m = machine();
-  writeFileSync(rawFile, JSON.stringify({ machine: m, argv: process.argv.slice(2), runs }, null, 2));
+  writeFileSync(rawFile, JSON.stringify({ machine: m, argv: process.argv.slice(2), runs, discarded }, null, 2));
   console.log(`\nraw results: ${path.relative(REPO, rawFile)}`);
   console.log('\ngoals (medians):');
   for (const g of evaluateGoals(runs)) console.log(`  ${g.status.padEnd(4)}  ${g.goal}: ${g.value}`);
@@ -160,10 +186,12 @@ async function main(): Promise<void> {
     const cmd = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
     printSummary(runs);
     mkdirSync(path.join(REPO, 'docs'), { recursive: true });
-    writeFileSync(path.join(REPO, 'docs', 'benchmarks.md'), markdown(runs, m, cmd, o.rounds, 'bench/results/<timestamp>.json'));
+    writeFileSync(path.join(REPO, 'docs', 'benchmarks.md'), markdown(runs, discarded, m, cmd, o.rounds, 'bench/results/<timestamp>.json'));
     writeFileSync(path.join(REPO, 'docs', 'benchmarks-ratios.svg'), svg(runs));
     console.log('wrote docs/benchmarks.md and docs/benchmarks-ratios.svg');
   }
+  const failedAttempts = discarded.filter((r) => !r.ok).length;
+  if (failedAttempts > 0) console.error(`${failedAttempts} failed attempts were repeated (see the raw results and docs/benchmarks.md)`);
   const failed = runs.filter((r) => !r.ok).length;
   if (failed > 0) {
     console.error(`${failed} of ${runs.length} runs failed`);

@@ -5,6 +5,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Target } from './scenarios/types.js';
+import { coreBusyUs } from './proc.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const RESULTS_DIR = path.join(REPO, 'bench', 'results');
@@ -132,4 +133,18 @@ export async function startAuthMock(): Promise<{ spawned: Spawned; port: number 
   const spawned = spawnNode(CLIENT_CORE, ['dist/bench/auth-mock.js'], { PORT: String(port) }, 'auth-mock');
   await waitReady(spawned, port, '/__stats');
   return { spawned, port };
+}
+
+/**
+ * Waits (bounded) until both cores are nearly idle for a second: other sessions' builds and tests share this
+ * machine, and a run started under them measures them. Returns how long it waited, or -1 when it gave up.
+ */
+export async function waitQuiet(maxMs = 120_000, limit = 0.1): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start < maxMs) {
+    const a = [coreBusyUs(0), coreBusyUs(1)];
+    await new Promise((r) => setTimeout(r, 1000));
+    if (coreBusyUs(0) - a[0]! < limit * 1e6 && coreBusyUs(1) - a[1]! < limit * 1e6) return Date.now() - start;
+  }
+  return -1;
 }

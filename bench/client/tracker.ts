@@ -165,12 +165,12 @@ export class Tracker implements FrameSink {
   }
 
   /** Resolves once `count` deliveries in total arrived; rejects with a diagnosis after timeoutMs. */
-  waitCount(count: number, timeoutMs: number, conns: readonly WsConn[]): Promise<void> {
+  waitCount(count: number, timeoutMs: number, conns: readonly WsConn[], uptoQ = this.o.perKey): Promise<void> {
     if (this.delivered >= count) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.allResolve = null;
-        reject(new Error(`${this.delivered} of ${count} deliveries after ${timeoutMs} ms; ${this.missing(conns)}`));
+        reject(new Error(`${this.delivered} of ${count} deliveries after ${timeoutMs} ms; ${this.missing(conns, uptoQ)}`));
       }, timeoutMs);
       this.allTarget = count;
       this.allResolve = () => {
@@ -181,17 +181,18 @@ export class Tracker implements FrameSink {
     });
   }
 
-  /** Which sockets miss which messages (first few), for a failure message. */
-  missing(conns: readonly WsConn[]): string {
+  /** Which sockets miss which of their messages q < uptoQ (first few), for a failure message. */
+  missing(conns: readonly WsConn[], uptoQ = this.o.perKey): string {
     const lines: string[] = [];
     let short = 0;
     for (const c of conns) {
-      if (c === undefined || c.count >= c.got.length) continue;
+      if (c === undefined) continue;
+      const miss: number[] = [];
+      for (let q = 0; q < Math.min(uptoQ, c.got.length); q++) if (c.got[q] === 0) miss.push(q);
+      if (miss.length === 0) continue;
       short++;
       if (lines.length < 5) {
-        const miss: number[] = [];
-        for (let q = 0; q < c.got.length && miss.length < 8; q++) if (c.got[q] === 0) miss.push(q);
-        lines.push(`socket ${c.index} key ${c.key} (${c.state}${c.error ? ': ' + c.error : ''}) has ${c.count}/${c.got.length}, missing q=${miss.join(',')}`);
+        lines.push(`socket ${c.index} key ${c.key} (${c.state}${c.error ? ': ' + c.error : ''}) has ${c.count}/${Math.min(uptoQ, c.got.length)}, missing q=${miss.slice(0, 8).join(',')}`);
       }
     }
     return `${short} sockets short${lines.length > 0 ? ': ' + lines.join('; ') : ''}${this.problemText()}`;

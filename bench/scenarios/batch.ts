@@ -43,7 +43,7 @@ async function run(ctx: Ctx): Promise<Metrics> {
     });
   };
   await runPool(pubs, WARMUP_POSTS, post, 60_000);
-  await tracker.waitCount(WARMUP_POSTS * PER_POST, 10_000, conns);
+  await tracker.waitCount(WARMUP_POSTS * PER_POST, 10_000, conns, (WARMUP_POSTS * PER_POST) / KEYS);
   const latFrom = tracker.nLat;
 
   const win = new Window(ctx);
@@ -90,6 +90,7 @@ export const batch: Scenario = {
     { key: 'serverCoreBusy', label: 'server process CPU', unit: 'cores', better: 'none' },
     { key: 'clientCoreBusy', label: 'client process CPU', unit: 'cores', better: 'none' },
   ],
+  cpuSensitive: true,
   timeoutMs: 300_000,
   run,
 };

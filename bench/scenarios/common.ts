@@ -7,6 +7,7 @@ import type { Ctx } from './types.js';
 
 /** The core bench/servers.ts pins servers to (not imported from there: that module spawns and traps signals). */
 const SERVER_CORE = 1;
+const CLIENT_CORE = 0;
 
 export const nowUs = (): number => performance.now() * 1000;
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -47,12 +48,16 @@ export function publishers(ctx: Ctx, n: number): HttpConn[] {
   return Array.from({ length: n }, () => new HttpConn(ctx.host, ctx.port));
 }
 
+/** Other processes' share of each core during the last measured window (the machine is shared). */
+export const lastWindow = { foreignServerCore: NaN, foreignClientCore: NaN };
+
 /** CPU of server, auth mock and this client over a measured window. */
 export class Window {
   private readonly s0: number;
   private readonly a0: number;
   private readonly c0: NodeJS.CpuUsage;
   private readonly core0: number;
+  private readonly clientCore0: number;
   private readonly perf: ChildProcess | undefined;
   readonly t0 = nowUs();
   constructor(private readonly ctx: Ctx) {
@@ -60,6 +65,7 @@ export class Window {
     this.a0 = ctx.authPid > 0 ? cpuUs(ctx.authPid) : 0;
     this.c0 = process.cpuUsage();
     this.core0 = coreBusyUs(SERVER_CORE);
+    this.clientCore0 = coreBusyUs(CLIENT_CORE);
     // `--perf`: sample the server during this window only (startup and connect bursts stay out of the profile).
     const dir = process.env.BENCH_PERF_DIR;
     this.perf = dir === undefined ? undefined : spawn('perf', ['record', '-F', '499', '-g', '-p', String(ctx.serverPid), '-o', `${dir}/${ctx.scenario}${ctx.variant ? '-' + ctx.variant : ''}-${ctx.target}-${ctx.round}.perf.data`], { stdio: 'ignore', detached: true });
@@ -68,7 +74,7 @@ export class Window {
     const wallS = (nowUs() - this.t0) / 1e6;
     const c = process.cpuUsage(this.c0);
     this.perf?.kill('SIGINT');
-    return {
+    const r = {
       wallS,
       serverCpuUs: cpuUs(this.ctx.serverPid) - this.s0,
       serverCoreUs: coreBusyUs(SERVER_CORE) - this.core0,
@@ -76,6 +82,11 @@ export class Window {
       clientCpuUs: c.user + c.system,
       clientSysUs: c.system,
     };
+    const clientCoreUs = coreBusyUs(CLIENT_CORE) - this.clientCore0;
+    // Loopback softirq of our own traffic also lands on the cores: a few percent is normal.
+    lastWindow.foreignServerCore = Math.max(0, r.serverCoreUs - r.serverCpuUs) / 1e6 / wallS;
+    lastWindow.foreignClientCore = Math.max(0, clientCoreUs - r.clientCpuUs - r.authCpuUs) / 1e6 / wallS;
+    return r;
   }
 }
 

@@ -72,6 +72,7 @@ export const connect: Scenario = {
     { key: 'authCpuUsPerUpgrade', label: 'auth-mock CPU/upgrade', unit: 'µs', better: 'none' },
     { key: 'authCallsPerUpgrade', label: 'auth calls/upgrade', unit: '', better: 'none' },
   ],
+  cpuSensitive: true,
   timeoutMs: 180_000,
   run,
 };

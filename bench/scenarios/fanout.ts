@@ -110,6 +110,7 @@ export const fanout: Scenario = {
   targets: TARGETS,
   variants: () => PLAIN,
   metrics: waveMetrics,
+  cpuSensitive: true,
   timeoutMs: 240_000,
   run: (ctx) => runWaves(ctx, { sockets: 2000, warmup: 20, messages: 200, size: 100, settleMs: 500, waveTimeoutMs: 10_000 }),
 };

@@ -93,6 +93,7 @@ export const heldMem: Scenario = {
     { key: 'bytesPerHeld', label: 'RSS growth/held message', unit: 'B', better: 'lower' },
     { key: 'heldPerSec', label: 'held messages/s', unit: '/s', better: 'higher' },
   ],
+  cpuSensitive: false,
   timeoutMs: 360_000,
   run,
 };

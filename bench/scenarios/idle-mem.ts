@@ -62,6 +62,7 @@ export const idleMem: Scenario = {
     { key: 'marginalMemPerConnBytes', label: 'RSS/connection, 5,001st–10,000th', unit: 'B', better: 'lower' },
     { key: 'rssAfterMB', label: 'RSS with 5,000 sockets', unit: 'MB', better: 'lower' },
   ],
+  cpuSensitive: false,
   timeoutMs: 180_000,
   run,
 };

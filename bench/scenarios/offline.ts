@@ -77,6 +77,7 @@ export const offline: Scenario = {
     { key: 'deliverAllS', label: 'connect → all delivered', unit: 's', better: 'lower' },
     { key: 'upgradesS', label: 'connect → last 101', unit: 's', better: 'lower' },
   ],
+  cpuSensitive: true,
   timeoutMs: 180_000,
   run,
 };

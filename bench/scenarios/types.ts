@@ -43,6 +43,8 @@ export interface Scenario {
   readonly targets: readonly Target[];
   variants(target: Target): Variant[];
   readonly metrics: readonly MetricDef[];
+  /** Whether its figures are times or CPU (other load on the machine skews them) rather than memory only. */
+  readonly cpuSensitive: boolean;
   /** Whole-run limit enforced by the client (and, with a margin, by the runner). */
   readonly timeoutMs: number;
   run(ctx: Ctx): Promise<Metrics>;

@@ -52,7 +52,7 @@ async function run(ctx: Ctx): Promise<Metrics> {
   };
   const warm = WARMUP_ROUNDS * KEYS;
   await runPool(pubs, warm, post, 60_000);
-  await tracker.waitCount(warm, 10_000, conns);
+  await tracker.waitCount(warm, 10_000, conns, WARMUP_ROUNDS);
   const latFrom = tracker.nLat;
 
   const win = new Window(ctx);
@@ -100,6 +100,7 @@ export const unicast: Scenario = {
     { key: 'serverCoreBusy', label: 'server process CPU', unit: 'cores', better: 'none' },
     { key: 'clientCoreBusy', label: 'client process CPU', unit: 'cores', better: 'none' },
   ],
+  cpuSensitive: true,
   timeoutMs: 300_000,
   run,
 };
