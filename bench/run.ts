@@ -1,4 +1,4 @@
-// `npm run bench -- [--compare] [--only a,b] [--target octoway|bare|ws] [--rounds N] [--selfcheck] [--prof] [--perf]`
+// `npm run bench -- [--compare] [--only a,b] [--target octoway|bare|ws] [--rounds N] [--selfcheck] [--prof] [--perf] [--report results.json]`
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, release } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,10 +20,12 @@ interface Options {
   selfcheck: boolean;
   prof: boolean;
   perf: boolean;
+  /** Rebuild docs/benchmarks.md and the chart from a raw results file instead of running. */
+  report: string | undefined;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { compare: false, only: undefined, target: 'octoway', rounds: 0, selfcheck: false, prof: false, perf: false };
+  const o: Options = { compare: false, only: undefined, target: 'octoway', rounds: 0, selfcheck: false, prof: false, perf: false, report: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = (): string => {
@@ -35,6 +37,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--selfcheck') o.selfcheck = true;
     else if (a === '--prof') o.prof = true;
     else if (a === '--perf') o.perf = true;
+    else if (a.startsWith('--report')) o.report = val();
     else if (a.startsWith('--only')) o.only = val().split(',').map((s) => s.trim()).filter((s) => s !== '');
     else if (a.startsWith('--target')) {
       const t = val();
@@ -127,12 +130,25 @@ function printSummary(runs: readonly RunRecord[]): void {
   }
 }
 
+function writeDocs(runs: readonly RunRecord[], discarded: readonly RunRecord[], m: Machine, cmd: string, rounds: number): void {
+  mkdirSync(path.join(REPO, 'docs'), { recursive: true });
+  writeFileSync(path.join(REPO, 'docs', 'benchmarks.md'), markdown(runs, discarded, m, cmd, rounds, 'bench/results/<timestamp>.json'));
+  writeFileSync(path.join(REPO, 'docs', 'benchmarks-ratios.svg'), svg(runs));
+  console.log('wrote docs/benchmarks.md and docs/benchmarks-ratios.svg');
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   // The orchestrator and everything it runs in-process stay off the server's core.
   spawnSync('taskset', ['-a', '-p', '-c', String(CLIENT_CORE), String(process.pid)], { stdio: 'ignore' });
   if (o.selfcheck) {
     await selfcheck();
+    return;
+  }
+  if (o.report !== undefined) {
+    const raw = JSON.parse(readFileSync(o.report, 'utf8')) as { machine: Machine; argv: string[]; runs: RunRecord[]; discarded?: RunRecord[] };
+    const rounds = Math.max(...raw.runs.map((r) => r.round));
+    writeDocs(raw.runs, raw.discarded ?? [], raw.machine, `npm run bench -- ${raw.argv.join(' ')}`.trim(), rounds);
     return;
   }
   const scenarios = o.only === undefined ? SCENARIOS : o.only.map(scenarioByName);
@@ -185,10 +201,7 @@ async function main(): Promise<void> {
   if (o.compare) {
     const cmd = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
     printSummary(runs);
-    mkdirSync(path.join(REPO, 'docs'), { recursive: true });
-    writeFileSync(path.join(REPO, 'docs', 'benchmarks.md'), markdown(runs, discarded, m, cmd, o.rounds, 'bench/results/<timestamp>.json'));
-    writeFileSync(path.join(REPO, 'docs', 'benchmarks-ratios.svg'), svg(runs));
-    console.log('wrote docs/benchmarks.md and docs/benchmarks-ratios.svg');
+    writeDocs(runs, discarded, m, cmd, o.rounds);
   }
   const failedAttempts = discarded.filter((r) => !r.ok).length;
   if (failedAttempts > 0) console.error(`${failedAttempts} failed attempts were repeated (see the raw results and docs/benchmarks.md)`);

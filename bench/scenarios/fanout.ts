@@ -95,7 +95,7 @@ export const waveMetrics: readonly MetricDef[] = [
   { key: 'serverCpuUsPerDelivery', label: 'server CPU/delivery', unit: 'µs', better: 'lower' },
   { key: 'serverCoreUsPerDelivery', label: 'server core busy/delivery (incl. softirq)', unit: 'µs', better: 'lower' },
   { key: 'clientCpuUsPerDelivery', label: 'client CPU/delivery', unit: 'µs', better: 'none' },
-  { key: 'memPerSocketBytes', label: 'server RSS/socket', unit: 'B', better: 'lower' },
+  { key: 'memPerSocketBytes', label: 'server RSS growth/socket, right after connecting', unit: 'B', better: 'lower' },
   { key: 'serverCoreBusy', label: 'server process CPU', unit: 'cores', better: 'none' },
   { key: 'clientCoreBusy', label: 'client process CPU', unit: 'cores', better: 'none' },
 ];
