@@ -5,20 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile, access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAuthBackend, type AuthBackend } from '../helpers/auth-backend.js';
-import { startExpectingFailure, startGateway, type GatewayProcess } from '../helpers/gateway.js';
+import { startAuthBackend } from '../helpers/auth-backend.js';
+import { startExpectingFailure, startGateway, withGateway, type GatewayProcess } from '../helpers/gateway.js';
 import { connect } from '../helpers/client.js';
-
-async function withGateway(env: Record<string, string>, body: (gw: GatewayProcess, auth: AuthBackend) => Promise<void>): Promise<void> {
-  const auth = await startAuthBackend();
-  const gw = await startGateway({ WS_AUTH_URL: auth.url, ...env });
-  try {
-    await body(gw, auth);
-  } finally {
-    await gw.stop();
-    await auth.close();
-  }
-}
 
 const ws = (gw: GatewayProcess, email: string): string => gw.ws(`/ws?email=${encodeURIComponent(email)}`);
 

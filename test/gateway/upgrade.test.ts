@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConnection } from 'node:net';
 import { json, startAuthBackend, type AuthBackend } from '../helpers/auth-backend.js';
-import { startGateway, type GatewayProcess } from '../helpers/gateway.js';
+import { startGateway, withGateway, type GatewayProcess } from '../helpers/gateway.js';
 import { connect, refusal } from '../helpers/client.js';
 
 describe('upgrade and forward auth', () => {
@@ -107,9 +107,7 @@ test('a backend that is down gives 503', async () => {
 });
 
 test('a client that leaves during auth frees its WS_WORKERS slot at once', async () => {
-  const auth = await startAuthBackend();
-  const gw = await startGateway({ WS_AUTH_URL: auth.url, WS_WORKERS: '1', WS_AUTH_TIMEOUT: '30s' });
-  try {
+  await withGateway({ WS_WORKERS: '1', WS_AUTH_TIMEOUT: '30s' }, async (gw, auth) => {
     auth.setHandler((req, res) => {
       // The first caller hangs; every later one is answered.
       if ((req.headers['x-forwarded-uri'] ?? '').includes('hang')) return;
@@ -123,16 +121,11 @@ test('a client that leaves during auth frees its WS_WORKERS slot at once', async
     const socket = await connect(gw.ws('/ws?email=b@example.com'));
     await socket.close();
     assert.equal(auth.requests.length, 2);
-  } finally {
-    await gw.stop();
-    await auth.close();
-  }
+  });
 });
 
 test('WS_MAX_CONNECTIONS refuses the next upgrade with 503', async () => {
-  const auth = await startAuthBackend();
-  const gw = await startGateway({ WS_AUTH_URL: auth.url, WS_MAX_CONNECTIONS: '2' });
-  try {
+  await withGateway({ WS_MAX_CONNECTIONS: '2' }, async (gw) => {
     const a = await connect(gw.ws('/ws?email=a@example.com'));
     const b = await connect(gw.ws('/ws?email=b@example.com'));
     const r = await refusal(gw.ws('/ws?email=c@example.com'));
@@ -142,45 +135,31 @@ test('WS_MAX_CONNECTIONS refuses the next upgrade with 503', async () => {
     await gw.waitForLog((l) => l.msg === 'socket closed');
     const c = await connect(gw.ws('/ws?email=c@example.com'));
     await Promise.all([b.close(), c.close()]);
-  } finally {
-    await gw.stop();
-    await auth.close();
-  }
+  });
 });
 
 test('SIGTERM closes sockets with 1001 and exits 0', async () => {
-  const auth = await startAuthBackend();
-  const gw = await startGateway({ WS_AUTH_URL: auth.url });
-  const socket = await connect(gw.ws('/ws?email=a@example.com'));
-  const code = gw.stop('SIGTERM');
-  assert.equal(await socket.closed, 1001);
-  assert.equal(await code, 0);
-  await auth.close();
+  await withGateway({}, async (gw) => {
+    const socket = await connect(gw.ws('/ws?email=a@example.com'));
+    const code = gw.stop('SIGTERM');
+    assert.equal(await socket.closed, 1001);
+    assert.equal(await code, 0);
+  });
 });
 
 test('idle sockets are pinged automatically (WS_IDLE_TIMEOUT at its 8 s minimum)', async () => {
-  const auth = await startAuthBackend();
-  const gw = await startGateway({ WS_AUTH_URL: auth.url, WS_IDLE_TIMEOUT: '8s' });
-  try {
+  await withGateway({ WS_IDLE_TIMEOUT: '8s' }, async (gw) => {
     const socket = await connect(gw.ws('/ws?email=a@example.com'));
     await new Promise<void>((resolve) => socket.ws.once('ping', () => resolve()));
     await socket.close();
-  } finally {
-    await gw.stop();
-    await auth.close();
-  }
+  });
 });
 
 test('oversized inbound frames close the socket (WS_MAX_PAYLOAD)', async () => {
-  const auth = await startAuthBackend();
-  const gw = await startGateway({ WS_AUTH_URL: auth.url, WS_MAX_PAYLOAD: '1KiB' });
-  try {
+  await withGateway({ WS_MAX_PAYLOAD: '1KiB' }, async (gw) => {
     const socket = await connect(gw.ws('/ws?email=a@example.com'));
     socket.ws.send('x'.repeat(2048));
     const code = await socket.closed;
     assert.notEqual(code, 1000);
-  } finally {
-    await gw.stop();
-    await auth.close();
-  }
+  });
 });

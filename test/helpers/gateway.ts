@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { startAuthBackend, type AuthBackend } from './auth-backend.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 export const LOGIN = 'backend';
@@ -111,4 +112,20 @@ function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
     if (!name.startsWith('WS_') && name !== 'LOG_LEVEL') base[name] = value;
   }
   return { ...base, WS_HOST: '127.0.0.1', WS_PORT: '0', LOG_LEVEL: 'debug', ...env };
+}
+
+/** Runs `body` against a fresh auth backend (default handler) and a gateway pointed at it;
+ * stops both afterwards, whatever happens. */
+export async function withGateway(env: Record<string, string>, body: (gw: GatewayProcess, auth: AuthBackend) => Promise<void>): Promise<void> {
+  const auth = await startAuthBackend();
+  try {
+    const gw = await startGateway({ WS_AUTH_URL: auth.url, ...env });
+    try {
+      await body(gw, auth);
+    } finally {
+      await gw.stop();
+    }
+  } finally {
+    await auth.close();
+  }
 }
