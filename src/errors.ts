@@ -28,6 +28,7 @@ export const ERRORS = {
   INTERNAL_ERROR: { status: 500, message: 'internal error; the gateway logged it' },
 
   // WebSocket upgrade (browser side)
+  INVALID_HANDSHAKE: { status: 400, message: 'the upgrade request\'s Connection header must include the token "Upgrade" (RFC 6455)' },
   ORIGIN_NOT_ALLOWED: { status: 403, message: 'origin is not in WS_ALLOWED_ORIGINS' },
   TOO_MANY_CONNECTIONS: { status: 503, message: 'the gateway holds WS_MAX_CONNECTIONS sockets already' },
   AUTH_QUEUE_FULL: { status: 503, message: 'too many upgrades are waiting for the auth backend' },
@@ -50,13 +51,16 @@ export class OctowayError extends Error {
   readonly status: number;
   /** Seconds a client should wait before retrying (sent as Retry-After), where that helps. */
   readonly retryAfter: number | undefined;
+  /** The methods the endpoint takes (sent as Allow with a 405, as RFC 9110 requires). */
+  readonly allow: string | undefined;
 
-  constructor(code: ErrorCode, message?: string, options?: { status?: number; retryAfter?: number; cause?: unknown }) {
+  constructor(code: ErrorCode, message?: string, options?: { status?: number; retryAfter?: number; allow?: string; cause?: unknown }) {
     super(message ?? ERRORS[code].message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'OctowayError';
     this.code = code;
     this.status = options?.status ?? ERRORS[code].status;
     this.retryAfter = options?.retryAfter;
+    this.allow = options?.allow;
   }
 
   toJSON(): { error: ErrorCode; message: string } {

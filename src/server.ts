@@ -35,7 +35,7 @@ const SLOW_CONSUMER_SWEEP_MS = 1_000;
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   const exporter = await loadExporter(config.authExporter);
   // With WS_REDIS_URL, held messages and delivery are shared by every node through Redis.
-  const redis = config.redisUrl === undefined ? undefined : connectRedis({ url: config.redisUrl, cluster: config.redisCluster }, log.child({ component: 'redis' }));
+  const redis = config.redisUrl === undefined ? undefined : connectRedis({ url: config.redisUrl, cluster: config.redisCluster, sentinel: config.redisSentinel }, log.child({ component: 'redis' }));
   const keyspace = new Keyspace(config.redisPrefix);
   const store = redis === undefined
     ? new MemoryStore({ maxHeld: config.maxHeld, maxHeldPerKey: config.maxHeldPerKey }, log.child({ component: 'store' }))
@@ -69,6 +69,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     maxConnections: config.maxConnections,
     openSockets: () => hub.size,
     shuttingDown: () => shuttingDown,
+    anyOpenSocket: () => hub.sockets().next().value,
     log,
   });
   const behavior = socketBehavior({
@@ -131,7 +132,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 
 function createBroker(config: Config, parts: { hub: Hub; store: MemoryStore | RedisStore; redis: RedisConnection | undefined; keyspace: Keyspace }, log: Logger): Broker {
   const { hub, store, redis, keyspace } = parts;
-  if (redis === undefined || !(store instanceof RedisStore)) return createMemoryBroker({ hub, store, mode: config.delivery });
+  if (store instanceof MemoryStore) return createMemoryBroker({ hub, store, mode: config.delivery });
+  if (redis === undefined) throw new Error('a Redis store without a Redis connection');
   return createRedisBroker({
     connection: redis, keyspace, store, hub, mode: config.delivery, presenceTtlMs: config.presenceTtlMs, log: log.child({ component: 'broker' }),
   });

@@ -40,41 +40,43 @@ export function createHeaderBuilder(forwardHeaders: readonly string[], isTrusted
     copied.add(name);
     extraNames.push(name);
   }
+  const names = [...copied];
+  const proxyHeader = names.map(isProxyHeader);
+  // Runs once per upgrade: no Set for the Connection list and no intermediate objects.
   const build = (request: UpgradeRequest): Record<string, string> => {
     const trusted = isTrusted(request.remoteAddress);
-    const listed = connectionListed(request.headers['connection']);
+    const connection = request.headers['connection']?.toLowerCase();
     const out: Record<string, string> = {};
-    for (const name of copied) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] as string;
       const value = request.headers[name];
-      if (value === undefined || listed.has(name)) continue;
-      if (isProxyHeader(name) && !trusted) continue;
+      if (value === undefined || (proxyHeader[i] === true && !trusted)) continue;
+      if (connection !== undefined && connectionLists(connection, name)) continue;
       out[name] = value;
     }
-    Object.assign(out, forwardedFor(request, trusted));
+    addForwardedFor(out, request, trusted);
     return out;
   };
   return Object.assign(build, { extraNames: Object.freeze(extraNames) });
 }
 
-/** Names a client marked hop-by-hop in its own Connection header. */
-function connectionListed(connection: string | undefined): Set<string> {
-  if (connection === undefined) return new Set();
-  return new Set(connection.split(',').map((token) => token.trim().toLowerCase()).filter(Boolean));
+/** Whether a (lower-cased) Connection header lists the token `name`. Splits only when the name
+ * occurs at all, which for most names it does not. */
+export function connectionLists(connection: string, name: string): boolean {
+  if (!connection.includes(name)) return false;
+  return connection.split(',').some((token) => token.trim() === name);
 }
 
-/** The X-Forwarded-* set: a trusted proxy's values are kept (the peer appended to its For chain);
+/** Adds the X-Forwarded-* set: a trusted proxy's values are kept (the peer appended to its For chain);
  * anyone else's are replaced by what the gateway sees, so a client cannot claim another address. */
-function forwardedFor(request: UpgradeRequest, trusted: boolean): Record<string, string> {
-  const incoming = (name: string): string | undefined => (trusted ? request.headers[name] : undefined);
-  const chain = incoming('x-forwarded-for');
-  const out: Record<string, string> = {
-    'x-forwarded-for': chain === undefined ? request.remoteAddress : `${chain}, ${request.remoteAddress}`,
-    'x-forwarded-proto': incoming('x-forwarded-proto') ?? 'http',
-    'x-forwarded-uri': incoming('x-forwarded-uri') ?? requestUri(request),
-  };
-  const host = incoming('x-forwarded-host') ?? request.headers['host'];
+function addForwardedFor(out: Record<string, string>, request: UpgradeRequest, trusted: boolean): void {
+  const h = request.headers;
+  const chain = trusted ? h['x-forwarded-for'] : undefined;
+  out['x-forwarded-for'] = chain === undefined ? request.remoteAddress : `${chain}, ${request.remoteAddress}`;
+  out['x-forwarded-proto'] = (trusted ? h['x-forwarded-proto'] : undefined) ?? 'http';
+  out['x-forwarded-uri'] = (trusted ? h['x-forwarded-uri'] : undefined) ?? requestUri(request);
+  const host = (trusted ? h['x-forwarded-host'] : undefined) ?? h['host'];
   if (host !== undefined) out['x-forwarded-host'] = host;
-  return out;
 }
 
 function requestUri(request: UpgradeRequest): string {

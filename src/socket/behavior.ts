@@ -3,7 +3,7 @@
 import type { WebSocketBehavior } from 'uWebSockets.js';
 import type { Logger } from '../log.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
-import type { SocketData } from '../delivery/hub.js';
+import { connLabel, nowSeconds, type SocketData } from '../delivery/hub.js';
 import type { UpgradeHandler } from './upgrade.js';
 
 export interface BehaviorOptions {
@@ -31,7 +31,7 @@ export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Sock
 
     open(ws) {
       const data = ws.getUserData();
-      log.info({ conn: data.conn, keys: data.keys.length }, 'socket open');
+      if (log.isLevelEnabled('info')) log.info({ conn: connLabel(data), keys: data.keys.length }, 'socket open');
       dispatcher.connect(ws);
     },
 
@@ -45,7 +45,7 @@ export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Sock
     close(ws, code) {
       const data = ws.getUserData();
       dispatcher.disconnect(ws);
-      log.info({ conn: data.conn, keys: data.keys.length, code, seconds: Math.round((Date.now() - data.openedAt) / 1000) }, 'socket closed');
+      if (log.isLevelEnabled('info')) log.info({ conn: connLabel(data), keys: data.keys.length, code, seconds: nowSeconds() - data.openedAt }, 'socket closed');
     },
   };
 }

@@ -1,10 +1,11 @@
 // The WebSocket upgrade: cheap refusals first (shutdown, connection limit, origin), then the
-// Authenticator, then uWS's upgrade, corked. A client that goes away during auth aborts its call.
+// Authenticator, then uWS's upgrade (see upgradeLater). A client that goes away during auth aborts its call.
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
-import type { Authenticator, UpgradeRequest } from '../auth/authenticator.js';
+import type { Authenticator, CancelSignal, UpgradeRequest } from '../auth/authenticator.js';
+import { connectionLists } from '../auth/headers.js';
 import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { SocketData } from '../delivery/hub.js';
+import { nowSeconds, type Socket, type SocketData } from '../delivery/hub.js';
 import { statusLine } from '../http/exchange.js';
 
 export interface UpgradeOptions {
@@ -15,6 +16,8 @@ export interface UpgradeOptions {
   readonly maxConnections: number;
   readonly openSockets: () => number;
   readonly shuttingDown: () => boolean;
+  /** Any socket already open on this node, or undefined (see upgradeLater). */
+  readonly anyOpenSocket: () => Socket | undefined;
   readonly log: Logger;
 }
 
@@ -29,7 +32,6 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   const origins = new Set(allowedOrigins);
   let pending = 0;
   let connections = 0;
-  const prefix = process.pid.toString(36);
 
   const handler = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
     // uWS invalidates req when this function returns: copy everything first.
@@ -41,34 +43,55 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     const refusal = precheck(request);
     if (refusal !== undefined) return refuse(res, refusal, request, log);
 
-    const abort = new AbortController();
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-      abort.abort();
-    });
+    const gone = new ClientGone();
+    res.onAborted(() => gone.abort());
     pending++;
-    void authenticator.authenticate(request, abort.signal).then((result) => {
+    void authenticator.authenticate(request, gone).then((result) => {
       pending--;
-      if (aborted) {
+      if (gone.aborted) {
         log.debug({ path: request.path }, 'client went away during auth');
         return;
       }
       if (!result.ok) return refuse(res, result.error, request, log);
+      // Claims and the peer address are not kept: no feature reads them after the upgrade.
       const data: SocketData = {
-        conn: `${prefix}-${(++connections).toString(36)}`,
+        conn: ++connections,
         keys: result.keys,
-        claims: result.claims,
-        remoteAddress: request.remoteAddress,
-        openedAt: Date.now(),
+        openedAt: nowSeconds(),
+        syncAttempt: 0,
         pending: undefined,
         closed: false,
       };
-      res.cork(() => res.upgrade(data, secKey, protocol, extensions, context));
+      upgradeLater(res, () => res.upgrade(data, secKey, protocol, extensions, context));
     });
   };
 
+  /**
+   * Runs an upgrade that completes after the upgrade handler returned, outside any cork of its own.
+   * In the uWS build we depend on (20.30), res.cork() reads the freed HTTP state of a socket
+   * upgraded within it and, depending on leftover bytes, closes the new WebSocket right after its
+   * open event (uNetworking/uWebSockets#1928, fixed upstream by #1929); measured here, about one new
+   * process in a hundred lost a socket that way. Upgrading uncorked is uWS's own workaround, but
+   * then it prints a warning on stderr for every upgrade not made inside a cork callback. So while
+   * another socket holds the loop's cork, res.cork cannot cork this response: it just runs the
+   * callback (no warning, and none of the post-cork code that misreads the state). With no other
+   * socket open the upgrade is made bare: safe, at the cost of that one warning line. Either way the
+   * 101 goes out piece by piece rather than in one write: about 120 µs more CPU per upgrade (see
+   * docs/benchmarks.md). An answer from the auth cache arrives inside uWS's own callback, where the
+   * response is corked already and none of this costs anything.
+   */
+  const upgradeLater = (res: HttpResponse, upgrade: () => void): void => {
+    const host = options.anyOpenSocket();
+    if (host === undefined) upgrade();
+    else host.cork(() => res.cork(upgrade));
+  };
+
   const precheck = (request: UpgradeRequest): OctowayError | undefined => {
+    // uWS marks a request with `Connection: close` to be closed once answered, and an upgrade made
+    // outside a cork (upgradeLater) then closes the socket under uWS's feet and crashes the process.
+    // RFC 6455 requires the "Upgrade" token anyway, so such a handshake is refused before anything else.
+    const connection = request.headers.connection;
+    if (connection === undefined || !connectionLists(connection.toLowerCase(), 'upgrade')) return new OctowayError('INVALID_HANDSHAKE');
     if (options.shuttingDown()) return new OctowayError('SHUTTING_DOWN', undefined, { retryAfter: 1 });
     if (maxConnections > 0 && options.openSockets() + pending >= maxConnections) {
       return new OctowayError('TOO_MANY_CONNECTIONS', undefined, { retryAfter: 5 });
@@ -82,6 +105,28 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   };
 
   return Object.assign(handler, { pending: () => pending });
+}
+
+/** Aborted when uWS reports the client gone; holds the one listener the authenticator adds. */
+class ClientGone implements CancelSignal {
+  aborted = false;
+  private listener: { handleEvent(): void } | undefined;
+
+  addEventListener(_type: 'abort', listener: { handleEvent(): void }): void {
+    this.listener = listener;
+  }
+
+  removeEventListener(_type: 'abort', listener: { handleEvent(): void }): void {
+    if (this.listener === listener) this.listener = undefined;
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listener = this.listener;
+    this.listener = undefined;
+    listener?.handleEvent();
+  }
 }
 
 function copyRequest(res: HttpResponse, req: HttpRequest): UpgradeRequest {

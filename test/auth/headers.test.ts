@@ -121,6 +121,18 @@ test('proxy matching takes IPs and CIDRs of both families, and IPv4-mapped peers
   assert.equal(createProxyMatcher([])('127.0.0.1'), false);
 });
 
+test('proxy answers stay right when asked again and past the remembered-address bound', () => {
+  const trusted = createProxyMatcher(['10.0.0.0/8']);
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 6000; i++) {
+      const a = i >> 8;
+      const b = i & 255;
+      assert.equal(trusted(`10.0.${a}.${b}`), true);
+      assert.equal(trusted(`11.0.${a}.${b}`), false);
+    }
+  }
+});
+
 test('bad proxy entries are all reported as CONFIG_INVALID', () => {
   assert.throws(() => createProxyMatcher(['10.0.0.0/33', 'nginx', '::1/129', '1.2.3.4/x', '127.0.0.1']), (err) => {
     assert.ok(err instanceof OctowayError);
