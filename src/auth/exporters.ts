@@ -34,15 +34,27 @@ export function normalizeExport(output: unknown): ExportResult {
   if (!isRecord(shaped) || !Array.isArray(shaped['keys'])) {
     throw new ExportShapeError('exporter must return an array of strings or { keys: string[] }');
   }
-  const keys = new Set<string>();
-  for (const key of shaped['keys'] as unknown[]) {
-    if (typeof key !== 'string') throw new ExportShapeError(`exporter returned a ${describe(key)} key`);
-    if (key !== '') keys.add(key);
-  }
+  const keys = uniqueKeys(shaped['keys'] as unknown[]);
   const claims = shaped['claims'];
-  if (claims === undefined) return { keys: [...keys] };
+  if (claims === undefined) return { keys };
   if (!isRecord(claims)) throw new ExportShapeError('exporter claims must be an object');
-  return { keys: [...keys], claims };
+  return { keys, claims };
+}
+
+/** Runs once per upgrade on a handful of keys: a linear check beats allocating a Set for that. */
+const SMALL = 16;
+
+function uniqueKeys(raw: readonly unknown[]): string[] {
+  const keys: string[] = [];
+  const seen = raw.length > SMALL ? new Set<string>() : undefined;
+  for (const key of raw) {
+    if (typeof key !== 'string') throw new ExportShapeError(`exporter returned a ${describe(key)} key`);
+    if (key === '') continue;
+    if (seen === undefined ? keys.includes(key) : seen.has(key)) continue;
+    seen?.add(key);
+    keys.push(key);
+  }
+  return keys;
 }
 
 /** Goctopus's AuthResponse.Export: user.email then user.organization_name, when non-empty strings. */

@@ -19,11 +19,22 @@ export function createProxyMatcher(entries: readonly string[]): ProxyMatcher {
   if (problems.length > 0) {
     throw new OctowayError('CONFIG_INVALID', `WS_TRUSTED_PROXIES: ${problems.join('; ')}`);
   }
+  // BlockList.check builds a SocketAddress per call (~2 µs, once per upgrade); clients come back
+  // from the same addresses (often a few proxies), so answers are remembered, boundedly.
+  const known = new Map<string, boolean>();
   return (address) => {
+    let trusted = known.get(address);
+    if (trusted !== undefined) return trusted;
     const family = isIP(address);
-    return family !== 0 && list.check(address, family === 4 ? 'ipv4' : 'ipv6');
+    trusted = family !== 0 && list.check(address, family === 4 ? 'ipv4' : 'ipv6');
+    if (known.size >= MEMO_MAX) known.clear();
+    known.set(address, trusted);
+    return trusted;
   };
 }
+
+/** Addresses whose answer is remembered; past it the memo starts over. */
+const MEMO_MAX = 4096;
 
 /** Returns what is wrong with the entry, or undefined once it is added. */
 function addEntry(list: BlockList, entry: string): string | undefined {

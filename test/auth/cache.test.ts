@@ -49,6 +49,19 @@ test('any change in cookie, authorization, a forwarded header or the query misse
   assert.equal(calls, 5);
 });
 
+test('a different Origin or client address misses: a backend may decide on either', async () => {
+  backend.setHandler(undefined);
+  const base = { cookie: 's=1', origin: 'https://app.example.com' };
+  const calls = await backendCalls(on, [
+    upgradeRequest('email=a', base),
+    // The same cookie from another site's page must not borrow the answer given to the app's own page.
+    upgradeRequest('email=a', { ...base, origin: 'https://evil.example' }),
+    upgradeRequest('email=a', base, '198.51.100.9'),
+    upgradeRequest('email=a', base),
+  ]);
+  assert.equal(calls, 3);
+});
+
 test('denials are cached for the negative TTL: 401, 403 and no keys', async () => {
   backend.setHandler(undefined);
   for (const query of ['', 'status=403']) {

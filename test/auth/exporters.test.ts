@@ -79,6 +79,12 @@ test('normalising rejects garbage and keeps good keys literally', () => {
   }
 });
 
+test('duplicates and empty keys go in first-seen order, for few keys and for many', () => {
+  assert.deepEqual(normalizeExport(['b', '', 'a', 'b', 'a']), { keys: ['b', 'a'] });
+  const many = Array.from({ length: 40 }, (_, i) => `k${i % 25}`);
+  assert.deepEqual(normalizeExport(['', ...many, '']).keys, Array.from({ length: 25 }, (_, i) => `k${i}`));
+});
+
 test('through forward auth, a module exporter\'s keys and claims reach the result', async () => {
   const file = await moduleFile('claims.mjs', 'export default (body) => ({ keys: body.rooms, claims: { sub: body.sub } });');
   backend.setHandler((_req, res) => json(res, 200, { sub: 'u9', rooms: ['r1', 'r2'] }));

@@ -140,6 +140,24 @@ test('an exporter that throws, rejects or returns garbage is EXPORTER_FAILED and
   }
 });
 
+test('an exporter that never settles is EXPORTER_FAILED after WS_AUTH_TIMEOUT, and frees its slot', async () => {
+  backend.setHandler(undefined);
+  let calls = 0;
+  const exporter: Exporter = () => (++calls === 1 ? new Promise<never>(() => undefined) : { keys: ['second'] });
+  const { logger, lines } = captureLogger();
+  const auth = createForwardAuthenticator(await forwardOptions(backend.url, { exporter, timeoutMs: 150, workers: 1 }), logger);
+  try {
+    const hung = auth.authenticate(upgradeRequest('email=a'), new AbortController().signal);
+    // With one worker, this call can only run once the hung one gave its slot back.
+    const next = auth.authenticate(upgradeRequest('email=b'), new AbortController().signal);
+    assertError(await hung, 'EXPORTER_FAILED', 502);
+    assert.deepEqual(await next, { ok: true, keys: ['second'] });
+    assert.ok(lines.some((l) => l.msg === 'auth exporter failed' && l['exporterError'] === 'the exporter did not settle within WS_AUTH_TIMEOUT'));
+  } finally {
+    await auth.close();
+  }
+});
+
 test('a hanging backend past the timeout is AUTH_BACKEND_UNAVAILABLE', async () => {
   const held: ServerResponse[] = [];
   const { result, lines } = await authOnce('', { timeoutMs: 100 }, withHandler((_req, res) => { held.push(res); }));
@@ -177,6 +195,34 @@ test('bodies are consumed, so one connection serves successive answers of every 
   await auth.close();
   assert.deepEqual(codes, ['ok', 'AUTH_DENIED', 'AUTH_BACKEND_UNAVAILABLE', 'AUTH_FORBIDDEN', 'ok']);
   assert.equal(new Set(ports).size, 1, 'every call reused the first connection');
+});
+
+test('a body that stalls past the timeout after the headers is AUTH_BACKEND_UNAVAILABLE', async () => {
+  const held: ServerResponse[] = [];
+  const { result, lines } = await authOnce('', { timeoutMs: 100 }, withHandler((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': 100 });
+    res.write('{"user":');
+    held.push(res);
+  }));
+  assertError(result, 'AUTH_BACKEND_UNAVAILABLE', 503);
+  assert.ok(lines.some((l) => l.level === 40 && l.msg === 'auth backend timed out'));
+  for (const res of held) res.destroy();
+});
+
+test('an error body past the discard limit keeps the status decision; the next call still works', async () => {
+  backend.setHandler((req, res) => {
+    if (String(req.headers['x-forwarded-uri']).includes('huge')) {
+      res.writeHead(401, { 'content-type': 'text/plain' }).end('n'.repeat(600_000));
+      return;
+    }
+    json(res, 200, { user: { email: 'a' } });
+  });
+  const { logger } = captureLogger();
+  const auth = createForwardAuthenticator(await forwardOptions(backend.url, { workers: 1, timeoutMs: 1000 }), logger);
+  const signal = new AbortController().signal;
+  assertError(await auth.authenticate(upgradeRequest('huge'), signal), 'AUTH_DENIED', 401);
+  assert.deepEqual(await auth.authenticate(upgradeRequest(''), signal), { ok: true, keys: ['a'] });
+  await auth.close();
 });
 
 test('after close() it answers SHUTTING_DOWN without calling the backend', async () => {

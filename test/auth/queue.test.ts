@@ -123,3 +123,42 @@ test('workers bound the calls in flight', async () => {
   assert.equal((await Promise.all(calls)).filter((r) => r.ok).length, 4);
   await auth.close();
 });
+
+test('close() answers waiting calls SHUTTING_DOWN at once; they never reach the backend', async () => {
+  const { auth } = await authenticator(1, 4);
+  const start = backend.requests.length;
+  const signal = new AbortController().signal;
+  const first = auth.authenticate(upgradeRequest('hang&email=1'), signal);
+  await backend.waitForRequests(start + 1);
+  const queued = auth.authenticate(upgradeRequest('email=2'), signal);
+  const closing = auth.close();
+  const result = await queued;
+  assert.equal(!result.ok && result.error.code, 'SHUTTING_DOWN');
+  assert.deepEqual({ ...auth.load }, { waiting: 0, inFlight: 1 });
+  releaseHeld();
+  assert.deepEqual(await first, { ok: true, keys: ['released'] });
+  await closing;
+  assert.deepEqual(seenUris(start), ['/ws?hang&email=1']);
+});
+
+test('a signal that is not an AbortSignal works: one listener, removed once the call settles', async () => {
+  const { auth } = await authenticator(1, 4);
+  const listeners = new Set<{ handleEvent(): void }>();
+  const signal = {
+    aborted: false,
+    addEventListener: (_type: 'abort', l: { handleEvent(): void }) => void listeners.add(l),
+    removeEventListener: (_type: 'abort', l: { handleEvent(): void }) => void listeners.delete(l),
+  };
+  const start = backend.requests.length;
+  const pending = auth.authenticate(upgradeRequest('hang&email=1'), signal);
+  await backend.waitForRequests(start + 1);
+  assert.equal(listeners.size, 1);
+  signal.aborted = true;
+  for (const l of [...listeners]) l.handleEvent();
+  assert.equal((await pending).ok, false);
+  assert.equal(listeners.size, 0);
+  assert.deepEqual({ ...auth.load }, { waiting: 0, inFlight: 0 });
+  held.splice(0).forEach((res) => res.destroy());
+  assert.deepEqual(await auth.authenticate(upgradeRequest('email=next'), new AbortController().signal), { ok: true, keys: ['next'] });
+  await auth.close();
+});
