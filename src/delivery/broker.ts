@@ -11,6 +11,11 @@ export interface Broker {
    * or delivered to that socket live, never both in at-most-once, never neither. Rejects with
    * STORE_UNAVAILABLE when it could not be sure the message was stored or sent. */
   publish(message: Message): Promise<PublishResult>;
+  /** Present only on a broker that can decide and write within the caller's tick (the memory
+   * broker): the same as publish, with the same guarantees, but done before it returns, with no
+   * promise. The HTTP layer then answers the POST inside uWS's own callback. Absent on the Redis
+   * broker, whose decision is a round trip. */
+  publishNow?(message: Message): PublishResult;
   /** Counts a socket of `keys` as present (`fresh`: a new socket; otherwise one that must sync again
    * after Redis came back), then returns their held messages, oldest first, removed in
    * at-most-once. The socket must already be in the hub, so messages published meanwhile queue for it. */

@@ -4,7 +4,7 @@ import type { DeliveryMode } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Broker } from './broker.js';
 import type { HeldMessage, HeldStore } from './held-store.js';
-import type { Hub, Socket } from './hub.js';
+import { connLabel, type Hub, type Socket } from './hub.js';
 import type { Message, PublishResult } from './message.js';
 
 export interface Dispatcher {
@@ -12,6 +12,11 @@ export interface Dispatcher {
    * others (at-most-once) or for all of them (at-least-once). Rejects, having stored nothing it
    * reports, when the store fails. */
   publish(message: Message): Promise<PublishResult>;
+  /** publish done within the caller's tick, with no promise, when that is possible: the broker has
+   * publishNow (memory) and the message has no message_id (remembering one is the store's
+   * asynchronous call). Otherwise returns undefined having done nothing, and the caller uses
+   * publish. Throws where publish would reject. */
+  publishNow(message: Message): PublishResult | undefined;
   /** Called from the socket's open handler, after it is registered with nothing sent yet. */
   connect(ws: Socket): void;
   /** Called from the socket's close handler. */
@@ -32,8 +37,6 @@ export interface DispatcherOptions {
 
 export function createDispatcher({ hub, store, broker, mode, defaultIdempotencyTtlMs, log }: DispatcherOptions): Dispatcher {
   const atLeastOnce = mode === 'at-least-once';
-  /** The latest join each socket waits for: one started after Redis came back supersedes an older one. */
-  const joins = new WeakMap<Socket, number>();
 
   const putBack = (held: readonly HeldMessage[]): void => {
     for (const m of held) {
@@ -43,20 +46,20 @@ export function createDispatcher({ hub, store, broker, mode, defaultIdempotencyT
 
   const sync = (ws: Socket, fresh: boolean): void => {
     const data = ws.getUserData();
-    const attempt = (joins.get(ws) ?? 0) + 1;
-    joins.set(ws, attempt);
+    // The latest join wins: one started after Redis came back supersedes an older one.
+    const attempt = ++data.syncAttempt;
     broker.join(data.keys, fresh).then(
       (held) => {
-        if (joins.get(ws) === attempt && hub.goLive(ws, held)) {
-          log.debug({ conn: data.conn, held: held.length }, 'socket synced');
+        if (data.syncAttempt === attempt && hub.goLive(ws, held)) {
+          log.debug({ conn: connLabel(data), held: held.length }, 'socket synced');
           return;
         }
         // Closed (or superseded) before anything was written: put the taken messages back for the next socket.
         if (!atLeastOnce && held.length > 0) putBack(held);
       },
       (err: unknown) => {
-        if (joins.get(ws) !== attempt) return;
-        log.warn({ err, conn: data.conn }, 'could not fetch held messages; the socket gets live messages only until the store is back');
+        if (data.syncAttempt !== attempt) return;
+        log.warn({ err, conn: connLabel(data) }, 'could not fetch held messages; the socket gets live messages only until the store is back');
         hub.goLive(ws, []);
       },
     );
@@ -84,6 +87,11 @@ export function createDispatcher({ hub, store, broker, mode, defaultIdempotencyT
         }
       }
       return broker.publish(message);
+    },
+
+    publishNow(message) {
+      if (broker.publishNow === undefined || message.idempotent) return undefined;
+      return broker.publishNow(message);
     },
 
     connect(ws) {

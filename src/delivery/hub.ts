@@ -3,19 +3,29 @@
 // only multi-key messages and sockets still receiving their held messages take the JS path.
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 
-/** Per-socket state, kept in uWS's typed user data (never as properties on the socket). */
+/** Per-socket state, kept in uWS's typed user data (never as properties on the socket). uWS copies
+ * these fields onto every socket object, so each one costs memory per connection: only what a
+ * feature reads is kept, and as numbers where a string is needed only for logs. */
 export interface SocketData {
-  readonly conn: string;
+  /** Connection number on this node; connLabel() makes the id logs show. */
+  readonly conn: number;
   readonly keys: readonly string[];
-  readonly claims: Readonly<Record<string, unknown>> | undefined;
-  readonly remoteAddress: string;
+  /** Whole seconds on the process clock (a small integer, stored inline); see nowSeconds(). */
   readonly openedAt: number;
+  /** The latest held-message fetch this socket waits for (the dispatcher's, 0 before the first). */
+  syncAttempt: number;
   /** Live frames that arrived while the socket's held messages were being fetched; undefined once live. */
   pending: Array<{ readonly id: string; readonly frame: string }> | undefined;
   closed: boolean;
 }
 
 export type Socket = WebSocket<SocketData>;
+
+const connPrefix = process.pid.toString(36);
+/** The id a socket has in logs: this process and its connection number. */
+export const connLabel = (data: SocketData): string => `${connPrefix}-${data.conn.toString(36)}`;
+/** Whole seconds since the process started: small integers, so V8 keeps them unboxed. */
+export const nowSeconds = (): number => Math.floor(performance.now() / 1000);
 
 /** Close code for a consumer that cannot keep up (RFC 6455 "try again later"). */
 export const CLOSE_SLOW_CONSUMER = 1013;

@@ -1,9 +1,10 @@
-// The in-memory held-message store: an lru-cache of entries (one per message and key) in
-// insertion order, with a per-key index. Single node only; state survives a restart through
-// the state file (state-file.ts).
-import { LRUCache } from 'lru-cache';
+// The in-memory held-message store: entries (one per message and key) packed in a HeldRing, frames
+// kept as UTF-8 bytes, expired entries reclaimed by a budgeted sweep. Single node only; state
+// survives a restart through the state file (state-file.ts).
 import type { Logger } from '../log.js';
 import type { HeldMessage, HeldStore, HeldStoreStats } from './held-store.js';
+import { HeldRing, type EntryData } from './held-ring.js';
+import { ExpiringSet } from './expiring-set.js';
 
 export interface MemoryStoreOptions {
   readonly maxHeld: number;
@@ -12,39 +13,42 @@ export interface MemoryStoreOptions {
   readonly sweepIntervalMs?: number;
 }
 
-interface Entry extends HeldMessage {
-  /** Global insertion order; also the cache key, a small integer rather than a string. */
-  readonly seq: number;
-}
-
 const DROP_LOG_INTERVAL_MS = 60_000;
+/** Entries (and remembered message_ids) examined per sweep: a few milliseconds at most, so the
+ * event loop is never held long; a million entries are covered in a few sweeps. */
+const SWEEP_BUDGET = 250_000;
+/** Most remembered message_ids when WS_MAX_HELD is smaller. */
+const MIN_MESSAGE_IDS = 1000;
+
+/** Entry flags. FRAME_OF: the bytes are the id's JSON text (unquoted) then the payload's, and the
+ * frame is rebuilt as frameOf builds it; otherwise they are the id then the frame verbatim. */
+const FRAME_OF = 1;
+/** The id's JSON text has escapes, so it is parsed rather than used as it is. */
+const ESCAPED = 2;
+/** The id is a lowercase UUID (what newMessageId gives), kept as its 16 bytes rather than 36 characters. */
+const UUID = 4;
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class MemoryStore implements HeldStore {
-  readonly #entries: LRUCache<number, Entry>;
-  readonly #byKey = new Map<string, Set<number>>();
-  readonly #messageIds: LRUCache<string, true>;
+  #ring = new HeldRing();
+  readonly #messageIds: ExpiringSet;
+  readonly #maxHeld: number;
   readonly #maxPerKey: number;
   readonly #log: Logger;
   readonly #timers: NodeJS.Timeout[];
   /** Drops since the last log line, per key: logged once per key per minute, not per drop. */
   readonly #pendingDrops = new Map<string, number>();
-  #seq = 0;
+  /** Next sequence number the sweep looks at. */
+  #sweepFrom = 0;
   #droppedPerKey = 0;
   #droppedTotal = 0;
 
   constructor(options: MemoryStoreOptions, log: Logger) {
+    this.#maxHeld = options.maxHeld;
     this.#maxPerKey = options.maxHeldPerKey;
     this.#log = log;
-    this.#entries = new LRUCache<number, Entry>({
-      max: options.maxHeld,
-      // Reads use peek-style access: "oldest" must mean first stored, not least recently read.
-      updateAgeOnGet: false,
-      allowStale: false,
-      dispose: (entry, seq, reason) => this.#forget(entry, seq, reason),
-    });
-    this.#messageIds = new LRUCache<string, true>({ max: Math.max(1000, options.maxHeld) });
-    // lru-cache's own autopurge keeps one timer per entry; one sweep is far cheaper at a million.
-    const sweep = setInterval(() => this.#entries.purgeStale(), options.sweepIntervalMs ?? 1_000);
+    this.#messageIds = new ExpiringSet(Math.max(MIN_MESSAGE_IDS, options.maxHeld));
+    const sweep = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 1_000);
     const report = setInterval(() => this.#reportDrops(), DROP_LOG_INTERVAL_MS);
     sweep.unref();
     report.unref();
@@ -57,24 +61,29 @@ export class MemoryStore implements HeldStore {
 
   /** Synchronous form, so the single-node dispatcher can decide and store in one tick. */
   holdSync(message: Omit<HeldMessage, 'key'>, keys: readonly string[]): void {
-    const ttl = message.expiresAt - Date.now();
-    if (ttl <= 0) return;
+    if (message.expiresAt <= Date.now() || keys.length === 0) return;
+    const ring = this.#ring;
+    let entry: EntryData | undefined;
     for (const key of keys) {
-      let index = this.#byKey.get(key);
-      if (index === undefined) this.#byKey.set(key, (index = new Set()));
-      if (index.size >= this.#maxPerKey) {
-        const oldest = index.values().next().value as number;
-        this.#entries.delete(oldest);
+      let keyId = ring.keys.acquire(key);
+      const count = ring.keys.count[keyId] as number;
+      if (count > 0 && count >= this.#maxPerKey) {
+        ring.kill(ring.keys.head[keyId] as number);
         this.#droppedPerKey++;
         this.#noteDrop(key);
-        if (!this.#byKey.has(key)) this.#byKey.set(key, index);
+        keyId = ring.keys.acquire(key); // the drop may have emptied (and forgotten) the key
+        // An empty ring releases its bytes, this message's too if already written (a key given twice).
+        if (ring.live === 0) entry = undefined;
       }
-      const seq = ++this.#seq;
-      index.add(seq);
-      // A literal, not a spread: V8 gives spread copies a far larger shape (346 B against 82 B
-      // per entry, measured), which at a million held messages is a third of a gigabyte.
-      const entry: Entry = { id: message.id, key, frame: message.frame, createdAt: message.createdAt, expiresAt: message.expiresAt, seq };
-      this.#entries.set(seq, entry, { ttl });
+      // Written once, shared by the message's entries for every key.
+      entry ??= this.#writeBytes(message);
+      ring.push(keyId, entry);
+      if (ring.live > this.#maxHeld) {
+        const oldest = ring.head; // the ring head is always live
+        this.#noteDrop(ring.keys.names[ring.keyOf(oldest)] as string);
+        ring.kill(oldest);
+        this.#droppedTotal++;
+      }
     }
   }
 
@@ -83,31 +92,35 @@ export class MemoryStore implements HeldStore {
   }
 
   fetchSync(keys: readonly string[], remove: boolean): HeldMessage[] {
-    const found: Entry[] = [];
-    for (const key of keys) {
-      const index = this.#byKey.get(key);
-      if (index === undefined) continue;
-      for (const seq of [...index]) {
-        const entry = this.#entries.get(seq); // undefined (and removed) when expired
-        if (entry === undefined) continue;
-        found.push(entry);
-        if (remove) this.#entries.delete(seq);
-      }
+    const now = Date.now();
+    const found: number[] = [];
+    for (const key of keys) this.#live(key, now, (seq) => found.push(seq));
+    if (keys.length > 1) found.sort((a, b) => a - b);
+    const seen = new Set<string>();
+    const out: HeldMessage[] = [];
+    for (const seq of found) {
+      const message = this.#read(seq);
+      if (seen.has(message.id)) continue;
+      seen.add(message.id);
+      out.push(message);
     }
-    return oldestFirstUnique(found);
+    // Read first, then removed: a removal may release the bytes.
+    if (remove) for (const seq of found) this.#ring.kill(seq);
+    return out;
   }
 
   async ack(keys: readonly string[], id: string): Promise<number> {
     let removed = 0;
-    for (const key of keys) removed += this.#removeWhere(key, (e) => e.id === id);
+    for (const key of keys) removed += this.#removeWhere(key, id);
     return removed;
   }
 
   async keys(): Promise<Array<{ key: string; count: number }>> {
+    const now = Date.now();
     const out: Array<{ key: string; count: number }> = [];
-    for (const [key, index] of this.#byKey) {
+    for (const [, key] of [...this.#ring.keys.entries()]) {
       let count = 0;
-      for (const seq of index) if (this.#entries.has(seq)) count++;
+      this.#live(key, now, () => count++);
       if (count > 0) out.push({ key, count });
     }
     return out;
@@ -118,34 +131,54 @@ export class MemoryStore implements HeldStore {
   }
 
   async remove(selector: { key?: string; id?: string }): Promise<number> {
-    if (selector.key === undefined) {
-      const count = this.#entries.size;
-      this.#entries.clear();
-      return count;
+    if (selector.key !== undefined) return this.#removeWhere(selector.key, selector.id);
+    const now = Date.now();
+    let count = 0;
+    for (let seq = this.#ring.head; seq < this.#ring.tail; seq++) {
+      if (this.#ring.isLive(seq) && this.#ring.expiresAt(seq) > now) count++;
     }
-    const id = selector.id;
-    return this.#removeWhere(selector.key, (e) => id === undefined || e.id === id);
+    this.#ring = new HeldRing();
+    this.#sweepFrom = 0;
+    return count;
   }
 
   async rememberMessageId(messageId: string, ttlMs: number): Promise<boolean> {
-    if (this.#messageIds.has(messageId)) return false;
-    this.#messageIds.set(messageId, true, { ttl: Math.max(1, ttlMs) });
-    return true;
-  }
-
-  /** Every unexpired entry, oldest first: what the state file saves. */
-  dump(): HeldMessage[] {
-    const all: HeldMessage[] = [];
-    for (const entry of this.#entries.rvalues()) if (entry !== undefined) all.push(stripSeq(entry));
-    return all;
+    return this.#messageIds.add(messageId, ttlMs);
   }
 
   async forgetMessageId(messageId: string): Promise<void> {
     this.#messageIds.delete(messageId);
   }
 
+  /** Every unexpired entry, oldest first: what the state file saves. */
+  dump(): HeldMessage[] {
+    const now = Date.now();
+    const all: HeldMessage[] = [];
+    for (let seq = this.#ring.head; seq < this.#ring.tail; seq++) {
+      if (this.#ring.isLive(seq) && this.#ring.expiresAt(seq) > now) all.push(this.#read(seq));
+    }
+    return all;
+  }
+
   stats(): HeldStoreStats {
-    return { held: this.#entries.size, droppedPerKey: this.#droppedPerKey, droppedTotal: this.#droppedTotal };
+    return { held: this.#ring.live, droppedPerKey: this.#droppedPerKey, droppedTotal: this.#droppedTotal };
+  }
+
+  /** What the store occupies: entries (live and dead) in the ring and bytes allocated for frames. */
+  footprint(): { entries: number; bytes: number } {
+    return { entries: this.#ring.tail - this.#ring.head, bytes: this.#ring.bytes.allocated };
+  }
+
+  /** Removes up to SWEEP_BUDGET expired entries, continuing where the last sweep stopped, then
+   * compacts if removals left more dead entries than live. Runs on a timer; public for tests. */
+  sweep(now = Date.now()): void {
+    const ring = this.#ring;
+    let seq = Math.max(this.#sweepFrom, ring.head);
+    const end = Math.min(ring.tail, seq + SWEEP_BUDGET);
+    for (; seq < end; seq++) if (ring.isLive(seq) && ring.expiresAt(seq) <= now) ring.kill(seq);
+    this.#sweepFrom = seq < ring.tail ? seq : 0;
+    if (ring.maintain()) this.#sweepFrom = 0;
+    this.#messageIds.sweep(SWEEP_BUDGET, now);
   }
 
   async close(): Promise<void> {
@@ -153,30 +186,76 @@ export class MemoryStore implements HeldStore {
     this.#reportDrops();
   }
 
-  #removeWhere(key: string, match: (entry: Entry) => boolean): number {
-    const index = this.#byKey.get(key);
-    if (index === undefined) return 0;
-    let removed = 0;
-    for (const seq of [...index]) {
-      const entry = this.#entries.peek(seq);
-      if (entry !== undefined && match(entry)) {
-        this.#entries.delete(seq);
-        removed++;
+  #writeBytes(message: Omit<HeldMessage, 'key'>): EntryData {
+    const { id, frame } = message;
+    const bytes = this.#ring.bytes;
+    const position = bytes.end;
+    const quoted = JSON.stringify(id);
+    let flags = 0;
+    let idLength: number;
+    // A frame built by frameOf is `{"id":<quoted id>,"payload":<payload>}`: keep only the id's text
+    // and the payload, and rebuild the rest on read (a fifth of a 100-byte message).
+    if (frame.startsWith('{"id":') && frame.startsWith(quoted, 6) && frame.startsWith(',"payload":', 6 + quoted.length)
+      && frame.endsWith('}')) {
+      if (UUID_PATTERN.test(id)) {
+        flags = FRAME_OF | UUID;
+        idLength = bytes.append(id.replaceAll('-', ''), 'hex');
+      } else {
+        flags = FRAME_OF | (quoted.length === id.length + 2 ? 0 : ESCAPED);
+        idLength = bytes.append(quoted.slice(1, -1));
       }
+      bytes.append(frame.slice(17 + quoted.length, -1));
+    } else {
+      idLength = bytes.append(id);
+      bytes.append(frame);
     }
-    return removed;
+    return { position, length: bytes.end - position, idLength, flags, createdAt: message.createdAt, expiresAt: message.expiresAt };
   }
 
-  #forget(entry: Entry, seq: number, reason: LRUCache.DisposeReason): void {
-    const index = this.#byKey.get(entry.key);
-    if (index !== undefined) {
-      index.delete(seq);
-      if (index.size === 0) this.#byKey.delete(entry.key);
-    }
-    if (reason === 'evict') {
-      this.#droppedTotal++;
-      this.#noteDrop(entry.key);
-    }
+  #read(seq: number): HeldMessage {
+    const ring = this.#ring;
+    const e = ring.data(seq);
+    const idText = this.#idText(e);
+    const rest = ring.bytes.text(e.position + e.idLength, e.length - e.idLength);
+    const key = ring.keys.names[ring.keyOf(seq)] as string;
+    if ((e.flags & FRAME_OF) === 0) return { id: idText, key, frame: rest, createdAt: e.createdAt, expiresAt: e.expiresAt };
+    const id = (e.flags & ESCAPED) === 0 ? idText : (JSON.parse(`"${idText}"`) as string);
+    return { id, key, frame: `{"id":"${idText}","payload":${rest}}`, createdAt: e.createdAt, expiresAt: e.expiresAt };
+  }
+
+  /** The id as stored in the frame: its JSON text without quotes (escaped when ESCAPED). */
+  #idText(e: EntryData): string {
+    if ((e.flags & UUID) === 0) return this.#ring.bytes.text(e.position, e.idLength);
+    const h = this.#ring.bytes.text(e.position, e.idLength, 'hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  /** Calls `visit` with each unexpired entry of `key`, oldest first; removes the expired ones met. */
+  #live(key: string, now: number, visit: (seq: number) => void): void {
+    const ring = this.#ring;
+    const keyId = ring.keys.idOf(key);
+    if (keyId === undefined) return;
+    ring.forEachOfKey(keyId, (seq) => {
+      if (!ring.isLive(seq)) return;
+      if (ring.expiresAt(seq) <= now) ring.kill(seq);
+      else visit(seq);
+    });
+  }
+
+  /** Removes the key's entries with id `id` (all of them without one); returns how many. */
+  #removeWhere(key: string, id: string | undefined): number {
+    const matched: number[] = [];
+    this.#live(key, Date.now(), (seq) => {
+      if (id === undefined || this.#idOf(seq) === id) matched.push(seq);
+    });
+    for (const seq of matched) this.#ring.kill(seq);
+    return matched.length;
+  }
+
+  #idOf(seq: number): string {
+    const e = this.#ring.data(seq);
+    const text = this.#idText(e);
+    return (e.flags & ESCAPED) === 0 ? text : (JSON.parse(`"${text}"`) as string);
   }
 
   #noteDrop(key: string): void {
@@ -189,21 +268,4 @@ export class MemoryStore implements HeldStore {
     }
     this.#pendingDrops.clear();
   }
-}
-
-function stripSeq({ id, key, frame, createdAt, expiresAt }: Entry): HeldMessage {
-  return { id, key, frame, createdAt, expiresAt };
-}
-
-/** Entries from several keys merged by insertion order; a message held for two of the keys once. */
-function oldestFirstUnique(entries: Entry[]): HeldMessage[] {
-  entries.sort((a, b) => a.seq - b.seq);
-  const seen = new Set<string>();
-  const out: HeldMessage[] = [];
-  for (const entry of entries) {
-    if (seen.has(entry.id)) continue;
-    seen.add(entry.id);
-    out.push(stripSeq(entry));
-  }
-  return out;
 }

@@ -5,10 +5,10 @@ import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { HeldStore } from '../delivery/held-store.js';
-import type { PublishResult } from '../delivery/message.js';
+import type { Message, PublishResult } from '../delivery/message.js';
 import type { CredentialCheck } from './credentials.js';
 import { begin, readBody, reply, replyError, type Exchange } from './exchange.js';
-import { parsePublish, type PublishLimits } from './publish.js';
+import { parsePublish, type PublishLimits, type PublishRequest } from './publish.js';
 import { listHeld, removeHeld } from './admin.js';
 
 export interface ApiOptions {
@@ -29,23 +29,23 @@ export function registerApi(app: TemplatedApp, options: ApiOptions): void {
 function route(res: HttpResponse, req: HttpRequest, options: ApiOptions): void {
   const exchange = begin(res);
   const path = req.getUrl();
-  const method = req.getMethod().toUpperCase();
+  const method = req.getMethod(); // lower case, as uWS gives it
   if (path === '/healthz' || path === '/readyz') {
-    if (method !== 'GET' && method !== 'HEAD') return replyError(exchange, methodNotAllowed('GET'), options.log);
+    if (method !== 'get' && method !== 'head') return replyError(exchange, methodNotAllowed('GET, HEAD'), options.log);
     if (path === '/healthz') return reply(exchange, 200, { status: 'ok' });
     const { ready, reason } = options.readiness();
     return reply(exchange, ready ? 200 : 503, ready ? { status: 'ready' } : { status: 'not ready', reason });
   }
   if (path !== '/') return replyError(exchange, new OctowayError('NOT_FOUND'), options.log);
   if (!options.checkCredentials(req.getHeader('authorization'))) {
-    return replyError(exchange, new OctowayError('UNAUTHORIZED'), options.log, method === 'POST');
+    return replyError(exchange, new OctowayError('UNAUTHORIZED'), options.log, { close: method === 'post' });
   }
   switch (method) {
-    case 'POST':
+    case 'post':
       return publish(exchange, req.getHeader('content-length'), options);
-    case 'GET':
+    case 'get':
       return answer(exchange, listHeld(options.store, new URLSearchParams(req.getQuery() ?? '')), 200, options.log);
-    case 'DELETE':
+    case 'delete':
       return answer(exchange, removeHeld(options.store, new URLSearchParams(req.getQuery() ?? '')), 200, options.log);
     default:
       return replyError(exchange, methodNotAllowed('GET, POST, DELETE'), options.log);
@@ -53,30 +53,62 @@ function route(res: HttpResponse, req: HttpRequest, options: ApiOptions): void {
 }
 
 function publish(exchange: Exchange, contentLength: string, options: ApiOptions): void {
-  const { dispatcher, limits, log } = options;
-  const body = readBody(exchange, contentLength, limits.maxBodyBytes);
-  const accepted = body.then(async (bytes) => {
-    if (options.shuttingDown()) throw new OctowayError('SHUTTING_DOWN', undefined, { retryAfter: 1 });
-    const request = parsePublish(bytes, limits);
-    const results: PublishResult[] = [];
-    // One after the other: publish order is delivery order, per key.
-    for (const message of request.messages) results.push(await dispatcher.publish(message));
-    return request.batch ? { results } : results[0];
-  });
-  accepted.then(
-    (result) => reply(exchange, 202, result),
+  const { log } = options;
+  readBody(
+    exchange,
+    contentLength,
+    options.limits.maxBodyBytes,
+    (body) => {
+      // Still inside uWS's onData callback: whatever can be answered now is, with no promise.
+      try {
+        publishBody(exchange, body, options);
+      } catch (err) {
+        replyError(exchange, err, log);
+      }
+    },
     // An unread or oversized body leaves the connection mid-request: close it after the answer.
-    (err: unknown) => replyError(exchange, err, log, err instanceof OctowayError && err.code === 'BODY_TOO_LARGE'),
+    (err) => replyError(exchange, err, log, { close: true }),
+  );
+}
+
+/** Parses and publishes one request's messages, one after the other (publish order is delivery
+ * order, per key). Each is published at once when the dispatcher can (the memory broker); from the
+ * first that needs an await (Redis, a message_id), the rest follow asynchronously. */
+function publishBody(exchange: Exchange, body: Buffer, options: ApiOptions): void {
+  if (options.shuttingDown()) throw new OctowayError('SHUTTING_DOWN', undefined, { retryAfter: 1 });
+  const request = parsePublish(body, options.limits);
+  const { messages } = request;
+  const results: PublishResult[] = [];
+  for (let i = 0; i < messages.length; i++) {
+    const result = options.dispatcher.publishNow(messages[i] as Message);
+    if (result === undefined) {
+      publishLater(exchange, request, i, results, options);
+      return;
+    }
+    results.push(result);
+  }
+  reply(exchange, 202, request.batch ? { results } : results[0]);
+}
+
+function publishLater(exchange: Exchange, request: PublishRequest, from: number, results: PublishResult[], options: ApiOptions): void {
+  const { dispatcher, log } = options;
+  const rest = async (): Promise<unknown> => {
+    for (let i = from; i < request.messages.length; i++) results.push(await dispatcher.publish(request.messages[i] as Message));
+    return request.batch ? { results } : results[0];
+  };
+  rest().then(
+    (result) => reply(exchange, 202, result, { later: true }),
+    (err: unknown) => replyError(exchange, err, log, { later: true }),
   );
 }
 
 function answer(exchange: Exchange, work: Promise<unknown>, status: number, log: Logger): void {
   work.then(
-    (result) => reply(exchange, status, result),
-    (err: unknown) => replyError(exchange, err, log),
+    (result) => reply(exchange, status, result, { later: true }),
+    (err: unknown) => replyError(exchange, err, log, { later: true }),
   );
 }
 
 function methodNotAllowed(allow: string): OctowayError {
-  return new OctowayError('METHOD_NOT_ALLOWED', `method not allowed; allowed: ${allow}`);
+  return new OctowayError('METHOD_NOT_ALLOWED', `method not allowed; allowed: ${allow}`, { allow });
 }

@@ -19,29 +19,43 @@ export function begin(res: HttpResponse): Exchange {
   return exchange;
 }
 
+/** Status lines by code, built once: one is written per request. */
+const statusLines = new Map<number, string>();
+
 export function statusLine(status: number): string {
-  return `${status} ${STATUS_CODES[status] ?? ''}`;
+  let line = statusLines.get(status);
+  if (line === undefined) statusLines.set(status, (line = `${status} ${STATUS_CODES[status] ?? ''}`));
+  return line;
 }
 
-export function reply(
-  exchange: Exchange,
-  status: number,
-  body: unknown,
-  headers?: Readonly<Record<string, string>>,
-  closeConnection = false,
-): void {
+export interface ReplyOptions {
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Close the connection after the answer (its request body was left unread). */
+  readonly close?: boolean;
+  /** Set when answering from a promise continuation rather than from a uWS callback of this
+   * request (the route handler, onData): the writes are then corked by hand, so the status, headers
+   * and body still leave in one write. Inside a uWS callback uWS corks them itself. */
+  readonly later?: boolean;
+}
+
+/** Answers with `body` as JSON, unless the client is gone. */
+export function reply(exchange: Exchange, status: number, body: unknown, options?: ReplyOptions): void {
   if (exchange.aborted) return;
   const text = JSON.stringify(body);
-  exchange.res.cork(() => {
-    exchange.res.writeStatus(statusLine(status)).writeHeader('Content-Type', 'application/json');
-    if (headers !== undefined) for (const name in headers) exchange.res.writeHeader(name, headers[name] as string);
-    exchange.res.end(text, closeConnection);
-  });
+  if (options?.later === true) exchange.res.cork(() => write(exchange.res, status, text, options));
+  else write(exchange.res, status, text, options);
+}
+
+function write(res: HttpResponse, status: number, text: string, options: ReplyOptions | undefined): void {
+  res.writeStatus(statusLine(status)).writeHeader('Content-Type', 'application/json');
+  const headers = options?.headers;
+  if (headers !== undefined) for (const name in headers) res.writeHeader(name, headers[name] as string);
+  res.end(text, options?.close === true);
 }
 
 /** Replies `{error, message}` with the error's status; anything not an OctowayError is logged
  * (it is a bug) and answered as INTERNAL_ERROR without its details. */
-export function replyError(exchange: Exchange, err: unknown, log: Logger, closeConnection = false): void {
+export function replyError(exchange: Exchange, err: unknown, log: Logger, options?: Omit<ReplyOptions, 'headers'>): void {
   let error: OctowayError;
   if (isOctowayError(err)) {
     error = err;
@@ -51,36 +65,51 @@ export function replyError(exchange: Exchange, err: unknown, log: Logger, closeC
   }
   const headers: Record<string, string> = {};
   if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter);
+  if (error.allow !== undefined) headers['Allow'] = error.allow;
   if (error.code === 'UNAUTHORIZED') headers['WWW-Authenticate'] = 'Basic realm="octoway", charset="UTF-8"';
-  reply(exchange, error.status, error.toJSON(), headers, closeConnection);
+  reply(exchange, error.status, error.toJSON(), { ...options, headers });
 }
 
 /** Reads the whole body, refusing more than `limit` bytes (by Content-Length up front, or as it
- * streams for chunked bodies). Must be called before the handler returns. */
-export function readBody(exchange: Exchange, contentLength: string, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = contentLength === '' ? undefined : Number(contentLength);
-    if (declared !== undefined && declared > limit) {
-      reject(new OctowayError('BODY_TOO_LARGE', `request body of ${declared} bytes is larger than WS_MAX_BODY (${limit} bytes)`));
+ * streams for chunked bodies). Must be called before the handler returns.
+ *
+ * `onBody` runs inside the uWS onData callback that delivers the last chunk, so a handler that
+ * answers there (with reply, not `later`) is corked by uWS and needs no promise. The Buffer is
+ * valid only during that call: a single-chunk body is a view of uWS's own memory, not a copy.
+ * `onTooLarge` runs once instead, from the route handler or from onData. Neither runs for a
+ * request whose client went away mid-body: uWS then stops calling onData and drops it. */
+export function readBody(
+  exchange: Exchange,
+  contentLength: string,
+  limit: number,
+  onBody: (body: Buffer) => void,
+  onTooLarge: (err: OctowayError) => void,
+): void {
+  const declared = contentLength === '' ? undefined : Number(contentLength);
+  if (declared !== undefined && declared > limit) {
+    onTooLarge(new OctowayError('BODY_TOO_LARGE', `request body of ${declared} bytes is larger than WS_MAX_BODY (${limit} bytes)`));
+    return;
+  }
+  let chunks: Buffer[] | undefined;
+  let size = 0;
+  let done = false;
+  exchange.res.onData((chunk, isLast) => {
+    if (done) return;
+    size += chunk.byteLength;
+    if (size > limit) {
+      done = true;
+      chunks = undefined;
+      onTooLarge(new OctowayError('BODY_TOO_LARGE', `request body is larger than WS_MAX_BODY (${limit} bytes)`));
       return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    exchange.res.onData((chunk, isLast) => {
-      if (done) return;
-      size += chunk.byteLength;
-      if (size > limit) {
-        done = true;
-        reject(new OctowayError('BODY_TOO_LARGE', `request body is larger than WS_MAX_BODY (${limit} bytes)`));
-        return;
-      }
-      // The ArrayBuffer is only valid during this callback: copy it.
-      chunks.push(Buffer.from(new Uint8Array(chunk)));
-      if (isLast) {
-        done = true;
-        resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-      }
-    });
+    if (isLast) {
+      done = true;
+      // The usual case, one chunk: read in place, no copy.
+      if (chunks === undefined) return onBody(Buffer.from(chunk));
+      chunks.push(Buffer.from(chunk));
+      return onBody(Buffer.concat(chunks, size));
+    }
+    // uWS reuses the ArrayBuffer after this callback: keep a copy.
+    (chunks ??= []).push(Buffer.from(new Uint8Array(chunk)));
   });
 }

@@ -60,6 +60,8 @@ function toMessage(body: Record<string, unknown>, limits: PublishLimits, now: nu
 function keysOf(body: Record<string, unknown>): string[] {
   const { key, keys } = body;
   if (key === undefined && keys === undefined) throw new OctowayError('MISSING_KEY');
+  // Goctopus's single key, the common case: no Set needed to drop duplicates.
+  if (keys === undefined && isValidKey(key)) return [key];
   const all: unknown[] = [];
   if (key !== undefined) all.push(key);
   if (keys !== undefined) {
@@ -67,11 +69,15 @@ function keysOf(body: Record<string, unknown>): string[] {
     all.push(...(keys as unknown[]));
   }
   for (const k of all) {
-    if (typeof k !== 'string' || k === '' || k.length > MAX_KEY_LENGTH) {
+    if (!isValidKey(k)) {
       throw new OctowayError('INVALID_KEY', `keys must be non-empty strings of at most ${MAX_KEY_LENGTH} characters`);
     }
   }
   return [...new Set(all as string[])];
+}
+
+function isValidKey(key: unknown): key is string {
+  return typeof key === 'string' && key !== '' && key.length <= MAX_KEY_LENGTH;
 }
 
 function expireOf(expire: unknown, defaultMs: number): number {

@@ -1,6 +1,7 @@
 // The HeldStore contract, run against every implementation (memory-store.test.ts, redis-store.test.ts).
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HeldMessage, HeldStore } from '../../src/delivery/held-store.js';
 
@@ -123,6 +124,25 @@ export function heldStoreContract(name: string, factory: StoreFactory): void {
       assert.deepEqual(ids(await store.list('k')), ids(held.slice(2)));
       assert.equal((await store.list('other')).length, 1);
       assert.equal(store.stats().droppedPerKey, 2);
+    });
+
+    test('ids and frames round-trip exactly, whatever characters they hold and however the frame was built', async () => {
+      const store = await make();
+      const uuid = randomUUID();
+      const odd = ['quote " and \\ backslash', 'ünïcødé ✓ 😀', 'tab\tnew\nline', '', uuid, randomUUID().toUpperCase(), `${uuid}x`];
+      const held = odd.map((id, n) => ({ ...message(), id, frame: JSON.stringify({ id, payload: { n, s: id } }) }));
+      const now = Date.now();
+      const built = [
+        { id: 'not-frameOf-1', frame: 'plain text, not JSON', createdAt: now, expiresAt: now + 60_000 },
+        { id: 'not-frameOf-2', frame: '{"payload":1,"id":"not-frameOf-2"}', createdAt: now, expiresAt: now + 60_000 },
+        { id: 'not-frameOf-3', frame: '{"id":"another-id","payload":1}', createdAt: now, expiresAt: now + 60_000 },
+      ];
+      for (const m of [...held, ...built]) await store.hold(m, ['k']);
+      const got = await store.list('k');
+      assert.deepEqual(got.map((m) => [m.id, m.frame]), [...held, ...built].map((m) => [m.id, m.frame]));
+      assert.equal(await store.ack(['k'], 'quote " and \\ backslash'), 1, 'ack matches an id that needs escaping');
+      assert.equal(await store.ack(['k'], uuid), 1, 'and a UUID');
+      assert.equal((await store.fetch(['k'], true)).length, held.length + built.length - 2);
     });
 
     test('message ids are remembered for their ttl and can be forgotten', async () => {

@@ -103,6 +103,47 @@ describe('publish API', () => {
     assert.equal(tooMany.json.error, 'INVALID_BATCH');
   });
 
+  test('a batch keeps its order when a message_id in the middle makes the rest wait for the store', async () => {
+    const socket = await connect(gw.ws('/ws?email=ed@example.com'));
+    const key = 'ed@example.com';
+    const r = await gw.publish({ messages: [
+      { key, value: 1 },
+      { key, value: 2, message_id: 'mid-batch' },
+      { key, value: 3 },
+      { key, value: 4, message_id: 'mid-batch' },
+      { key, value: 5 },
+    ] });
+    assert.equal(r.status, 202);
+    assert.deepEqual(r.json.results.map((x: { delivered: number; duplicate?: true }) => [x.delivered, x.duplicate ?? false]),
+      [[1, false], [1, false], [1, false], [0, true], [1, false]]);
+    const frames = await socket.waitForFrames(4);
+    assert.deepEqual(frames.map((f) => f.payload), [1, 2, 3, 5]);
+    await socket.close();
+  });
+
+  test('a client gone mid-body (Content-Length or chunked) publishes nothing and breaks nothing', async () => {
+    const errorsBefore = gw.logs.filter((l) => l.level >= 50).length;
+    const head = `POST / HTTP/1.1\r\nHost: x\r\nAuthorization: ${BASIC}\r\n`;
+    const partial = '{"key":"gone@example.com","value":"never';
+    for (const bytes of [
+      `${head}Content-Length: 200\r\n\r\n${partial}`,
+      `${head}Transfer-Encoding: chunked\r\n\r\n${partial.length.toString(16)}\r\n${partial}\r\n`,
+    ]) {
+      await new Promise<void>((resolve, reject) => {
+        const socket = createConnection(gw.port, '127.0.0.1', () => socket.write(bytes, () => setTimeout(() => socket.destroy(), 50)));
+        socket.on('close', () => resolve());
+        socket.on('error', reject);
+      });
+    }
+    const socket = await connect(gw.ws('/ws?email=gone@example.com'));
+    const r = await gw.publish({ key: 'gone@example.com', value: 'after' });
+    assert.deepEqual([r.status, r.json.delivered], [202, 1]);
+    assert.deepEqual((await socket.waitForFrames(1)).map((f) => f.payload), ['after']);
+    assert.deepEqual((await gw.request('GET', '/')).json, []);
+    assert.equal(gw.logs.filter((l) => l.level >= 50).length, errorsBefore, 'no error logged');
+    await socket.close();
+  });
+
   const invalid: Array<[string, string, string]> = [
     ['malformed JSON', '{"key": "a", "value": ', 'INVALID_JSON'],
     ['not an object', '[1, 2]', 'INVALID_MESSAGE'],
@@ -152,12 +193,16 @@ describe('publish API', () => {
   });
 
   test('other methods 405, other paths 404, probes need no credentials', async () => {
-    assert.equal((await gw.request('PUT', '/', { body: '{}' })).status, 405);
+    const put = await gw.request('PUT', '/', { body: '{}' });
+    assert.equal(put.status, 405);
+    assert.equal(put.headers.get('allow'), 'GET, POST, DELETE');
     assert.equal((await gw.request('GET', '/nope')).status, 404);
     assert.equal((await gw.request('POST', '/api/publish', { body: '{}' })).json.error, 'NOT_FOUND');
     assert.equal((await gw.request('GET', '/healthz', { auth: false })).status, 200);
     assert.equal((await gw.request('GET', '/readyz', { auth: false })).status, 200);
-    assert.equal((await gw.request('POST', '/healthz', { auth: false })).status, 405);
+    const probe = await gw.request('POST', '/healthz', { auth: false });
+    assert.equal(probe.status, 405);
+    assert.equal(probe.headers.get('allow'), 'GET, HEAD');
   });
 
   test('logs carry neither the password, the Authorization header, nor payloads', async () => {
