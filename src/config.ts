@@ -37,6 +37,8 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   readonly redisUrl: string | undefined;
   readonly redisCluster: boolean;
+  /** WS_REDIS_SENTINEL: the master group name; WS_REDIS_URL then lists Sentinels. */
+  readonly redisSentinel: string | undefined;
   readonly redisPrefix: string;
   /** How long a node's sockets keep counting in cluster-wide presence after its last heartbeat. */
   readonly presenceTtlMs: number;
@@ -75,6 +77,7 @@ export const DEFAULTS = {
   WS_SHUTDOWN_TIMEOUT: '10s',
   WS_REDIS_URL: '',
   WS_REDIS_CLUSTER: 'false',
+  WS_REDIS_SENTINEL: '',
   WS_REDIS_PREFIX: 'octoway:',
   WS_PRESENCE_TTL: '15s',
 } as const;
@@ -145,9 +148,13 @@ export function loadConfig(env: Env): Config {
   const logLevel = raw('LOG_LEVEL');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) bad('LOG_LEVEL', 'one of fatal, error, warn, info, debug, trace, silent', 0);
   const redisUrl = raw('WS_REDIS_URL');
-  if (redisUrl !== '' && !redisUrl.split(',').every((u) => /^rediss?:\/\/./.test(u.trim()))) bad('WS_REDIS_URL', 'a redis:// or rediss:// URL (a comma list of them with WS_REDIS_CLUSTER=true)', 0);
+  if (redisUrl !== '' && !redisUrl.split(',').every((u) => /^rediss?:\/\/./.test(u.trim()))) bad('WS_REDIS_URL', 'a redis:// or rediss:// URL (a comma list of them with WS_REDIS_CLUSTER=true or WS_REDIS_SENTINEL)', 0);
   const redisCluster = bool('WS_REDIS_CLUSTER');
-  if (redisUrl.includes(',') && !redisCluster) bad('WS_REDIS_URL', 'one URL (a comma list of seeds needs WS_REDIS_CLUSTER=true)', 0);
+  const redisSentinel = raw('WS_REDIS_SENTINEL');
+  if (redisCluster && redisSentinel !== '') bad('WS_REDIS_SENTINEL', 'empty with WS_REDIS_CLUSTER=true (a Redis Cluster has no Sentinel)', 0);
+  if (redisUrl.includes(',') && !redisCluster && redisSentinel === '') {
+    bad('WS_REDIS_URL', 'one URL (a comma list needs WS_REDIS_CLUSTER=true or WS_REDIS_SENTINEL)', 0);
+  }
 
   const config: Config = {
     host: raw('WS_HOST'),
@@ -179,6 +186,7 @@ export function loadConfig(env: Env): Config {
     shutdownTimeoutMs: duration('WS_SHUTDOWN_TIMEOUT'),
     redisUrl: redisUrl === '' ? undefined : redisUrl,
     redisCluster,
+    redisSentinel: redisSentinel === '' ? undefined : redisSentinel,
     redisPrefix: raw('WS_REDIS_PREFIX'),
     presenceTtlMs: duration('WS_PRESENCE_TTL', 1_000),
   };

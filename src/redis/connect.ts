@@ -1,5 +1,5 @@
 // Every Redis connection Octoway opens comes from here: one server (redis:// or rediss://, with its
-// db) or a Cluster from seeds, failing fast while down, reconnecting with capped backoff, and a log
+// db), the master of a Sentinel group, or a Cluster from seeds, failing fast while down, reconnecting with capped backoff, and a log
 // line on each change of state. The URL's credentials are never logged.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { OctowayError } from '../errors.js';
@@ -8,9 +8,12 @@ import type { Logger } from '../log.js';
 export type RedisClient = Redis | Cluster;
 
 export interface RedisSettings {
-  /** WS_REDIS_URL: one URL, or a comma list of seeds when `cluster`. */
+  /** WS_REDIS_URL: one URL, or a comma list of seeds when `cluster`, or of Sentinels with `sentinel`. */
   readonly url: string;
   readonly cluster: boolean;
+  /** The Sentinel master group name: the client asks the Sentinels for its current master and
+   * follows failovers. The URL's credentials and db are the master's. */
+  readonly sentinel?: string | undefined;
 }
 
 export interface RedisConnection {
@@ -42,8 +45,8 @@ interface Endpoint {
 
 export function connectRedis(settings: RedisSettings, log: Logger): RedisConnection {
   const endpoints = settings.url.split(',').map((u) => parseEndpoint(u.trim(), settings.cluster));
-  const client = createClient(endpoints, settings.cluster, 'commands', log);
-  const subscriber = createClient(endpoints, settings.cluster, 'bus', log);
+  const client = createClient(endpoints, settings, 'commands', log);
+  const subscriber = createClient(endpoints, settings, 'bus', log);
   return {
     client,
     subscriber,
@@ -55,7 +58,7 @@ export function connectRedis(settings: RedisSettings, log: Logger): RedisConnect
 }
 
 /** One client with Octoway's options and state logging. `role` names it in logs and CLIENT LIST. */
-function createClient(endpoints: readonly Endpoint[], cluster: boolean, role: 'commands' | 'bus', log: Logger): RedisClient {
+function createClient(endpoints: readonly Endpoint[], { cluster, sentinel }: RedisSettings, role: 'commands' | 'bus', log: Logger): RedisClient {
   const first = endpoints[0] as Endpoint;
   const bus = role === 'bus';
   const base: RedisOptions = {
@@ -78,7 +81,21 @@ function createClient(endpoints: readonly Endpoint[], cluster: boolean, role: 'c
       clusterRetryStrategy: backoff,
       redisOptions: base,
     } satisfies ClusterOptions)
-    : new Redis({ ...base, host: first.host, port: first.port, db: first.db, enableOfflineQueue: bus, retryStrategy: backoff });
+    : sentinel !== undefined
+      ? new Redis({
+        ...base,
+        sentinels: endpoints.map(({ host, port }) => ({ host, port })),
+        name: sentinel,
+        db: first.db,
+        enableOfflineQueue: bus,
+        retryStrategy: backoff,
+        sentinelRetryStrategy: backoff,
+        // Listens for the Sentinels' +switch-master, so a failover moves the connection at once
+        // instead of when the old master (now a replica) refuses a write.
+        failoverDetector: true,
+        ...(first.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+      })
+      : new Redis({ ...base, host: first.host, port: first.port, db: first.db, enableOfflineQueue: bus, retryStrategy: backoff });
   watch(client, log.child({ role, endpoint: endpoints.map((e) => `${e.host}:${e.port}`).join(',') }));
   return client;
 }

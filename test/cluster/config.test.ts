@@ -12,6 +12,7 @@ test('a Redis URL that cannot work stops the start with exit code 2 and hides it
     [{ WS_REDIS_URL: 'redis://:s3cret-db@127.0.0.1:7000,redis://127.0.0.1:7001' }, /WS_REDIS_URL.*WS_REDIS_CLUSTER=true/],
     [{ WS_REDIS_URL: 'http://:s3cret-db@127.0.0.1:6379' }, /WS_REDIS_URL/],
     [{ WS_REDIS_URL: 'redis://127.0.0.1:6379', WS_PRESENCE_TTL: '500ms' }, /WS_PRESENCE_TTL.*at least 1000ms/],
+    [{ WS_REDIS_URL: 'redis://:s3cret-db@127.0.0.1:26379', WS_REDIS_CLUSTER: 'true', WS_REDIS_SENTINEL: 'main' }, /WS_REDIS_SENTINEL.*no Sentinel/],
   ];
   for (const [env, problem] of cases) {
     const { exitCode, stderr } = await startExpectingFailure({ ...base, ...env });

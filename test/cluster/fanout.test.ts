@@ -2,6 +2,7 @@
 // key on every node once, in publish order; held messages are shared; acks apply cluster-wide.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from '../helpers/client.js';
 import { eventually, openSocket, payloads, startCluster, type TestCluster } from '../helpers/cluster.js';
 
 let cluster: TestCluster;
@@ -61,6 +62,33 @@ test('messages held on one node are delivered, in order, when the key connects t
   await socket.waitForFrames(4);
   assert.deepEqual(payloads(socket), ['h1', 'h2', 'h3', 'live']);
   assert.deepEqual((await a.request('GET', '/?key=bob')).json, [], 'at-most-once: delivered held messages are gone');
+  await socket.close();
+});
+
+test('live messages published while a socket fetches its held ones arrive after them, in order', async () => {
+  const [a, b] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0]];
+  const held = Array.from({ length: 600 }, (_, i) => `h${i}`);
+  for (let i = 0; i < held.length; i += 100) {
+    const { json } = await a.publish({ messages: held.slice(i, i + 100).map((value) => ({ key: 'dora', value })) });
+    assert.ok(json.results.every((r: { held: number }) => r.held === 1));
+  }
+  // Published one after the other from before the upgrade until well after it: those before the
+  // join are held behind the 600, those during it queue on node b until the held ones are written.
+  const live: string[] = [];
+  let afterOpen = -1;
+  const opening = connect(b.ws('/ws?email=dora')).finally(() => { afterOpen = 0; });
+  const publishing = (async () => {
+    for (let n = 0; afterOpen < 20; n++) {
+      const value = `live${n}`;
+      assert.equal((await [a, b][n % 2]!.publish({ key: 'dora', value })).status, 202);
+      live.push(value);
+      if (afterOpen >= 0) afterOpen++;
+    }
+  })();
+  const socket = await opening;
+  await publishing;
+  await eventually('every held and live message', () => socket.frames.length >= held.length + live.length);
+  assert.deepEqual(payloads(socket), [...held, ...live], 'each once, held ones first, in publish order');
   await socket.close();
 });
 

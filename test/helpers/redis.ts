@@ -2,10 +2,12 @@
 // prefix and deletes its keys), or a throwaway redis-server of a test's own on a free port.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 
@@ -34,6 +36,16 @@ export async function deletePrefix(client: Redis, prefix: string): Promise<numbe
   return deleted;
 }
 
+/** Whether a child process has ended, by exit or by signal (a killed child keeps exitCode null). */
+const ended = (child: ChildProcess): boolean => child.exitCode !== null || child.signalCode !== null;
+
+/** SIGKILLs a child that is still running and waits for it to go. */
+async function kill(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || ended(child)) return;
+  child.kill('SIGKILL');
+  await once(child, 'exit');
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
@@ -55,46 +67,59 @@ export interface OwnRedis {
   dispose(): Promise<void>;
 }
 
-/** A redis-server of the test's own, without periodic persistence (`--save "" --appendonly no`). */
-export async function ownRedis(password: string): Promise<OwnRedis> {
+/** The test-only CA and the server certificate it signed for 127.0.0.1 (test/fixtures/tls). */
+export const TEST_TLS = {
+  ca: fileURLToPath(new URL('../../../test/fixtures/tls/ca.crt', import.meta.url)),
+  cert: fileURLToPath(new URL('../../../test/fixtures/tls/server.crt', import.meta.url)),
+  key: fileURLToPath(new URL('../../../test/fixtures/tls/server.key', import.meta.url)),
+};
+
+/** A redis-server of the test's own, without periodic persistence (`--save "" --appendonly no`);
+ * with `tls`, it listens for TLS only (rediss://) with the TEST_TLS certificate. */
+export async function ownRedis(password: string, options: { tls?: boolean } = {}): Promise<OwnRedis> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'octoway-redis-'));
   let child: ChildProcess | undefined;
-  const url = `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}`;
-
-  const ping = (): Promise<boolean> => answers(port, password);
+  const tls = options.tls === true;
+  const url = `${tls ? 'rediss' : 'redis'}://:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+  const listen = tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', TEST_TLS.cert, '--tls-key-file', TEST_TLS.key,
+      '--tls-ca-cert-file', TEST_TLS.ca, '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
 
   const own: OwnRedis = {
     port,
     url,
     async start() {
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      child = spawn('redis-server', [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
         '--dir', dir, '--requirepass', password], { stdio: 'ignore' });
-      await untilAnswers(port, child, password);
+      await untilAnswers(port, child, password, tls);
     },
     async stop() {
       const running = child;
-      if (running === undefined || running.exitCode !== null) return;
+      if (running === undefined || ended(running)) return;
       const exited = once(running, 'exit');
-      const client = new Redis({ port, host: '127.0.0.1', password, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const client = new Redis({ port, host: '127.0.0.1', password, maxRetriesPerRequest: 0, retryStrategy: () => null, ...tlsOption(tls) });
       client.on('error', () => undefined);
       await client.call('SHUTDOWN', 'SAVE').catch(() => undefined); // the connection drops as it stops
       client.disconnect();
       await exited;
     },
     async dispose() {
-      if (child !== undefined && child.exitCode === null) {
-        child.kill('SIGKILL');
-        await once(child, 'exit');
-      }
+      await kill(child);
       await rm(dir, { recursive: true, force: true });
     },
   };
   return own;
 }
 
-async function answers(port: number, password?: string): Promise<boolean> {
-  const client = new Redis({ port, host: '127.0.0.1', password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+/** ioredis options that trust the test CA, for a TLS server. */
+function tlsOption(tls: boolean): { tls?: { ca: Buffer } } {
+  return tls ? { tls: { ca: readFileSync(TEST_TLS.ca) } } : {};
+}
+
+async function answers(port: number, password?: string, tls = false): Promise<boolean> {
+  const client = new Redis({ port, host: '127.0.0.1', password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...tlsOption(tls) });
   client.on('error', () => undefined); // refused while it starts: the caller polls
   try {
     await client.connect();
@@ -106,10 +131,10 @@ async function answers(port: number, password?: string): Promise<boolean> {
   }
 }
 
-async function untilAnswers(port: number, child: ChildProcess, password?: string): Promise<void> {
+async function untilAnswers(port: number, child: ChildProcess, password?: string, tls = false): Promise<void> {
   const deadline = Date.now() + 5_000;
-  while (!(await answers(port, password))) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`redis-server on port ${port} did not start`);
+  while (!(await answers(port, password, tls))) {
+    if (Date.now() > deadline || ended(child)) throw new Error(`redis-server on port ${port} did not start`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -124,13 +149,13 @@ async function startClusterNode(dir: string, children: ChildProcess[]): Promise<
     let busPort = await freePort();
     while (busPort === port) busPort = await freePort();
     const child = spawn('redis-server', ['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
-      '--cluster-config-file', `nodes-${port}.conf`, '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+      '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '1000', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
     children.push(child);
     try {
       await untilAnswers(port, child);
       return port;
     } catch (err) {
-      if (child.exitCode === null || attempt >= 5) throw err;
+      if (!ended(child) || attempt >= 5) throw err;
     }
   }
 }
@@ -138,25 +163,30 @@ async function startClusterNode(dir: string, children: ChildProcess[]): Promise<
 export interface OwnRedisCluster {
   /** The seeds, as WS_REDIS_URL takes them with WS_REDIS_CLUSTER=true. */
   readonly url: string;
+  readonly ports: readonly number[];
+  /** SIGKILLs the server on `port`; with replicas, one of its replicas takes over its slots. */
+  kill(port: number): Promise<void>;
   dispose(): Promise<void>;
 }
 
-/** A Redis Cluster of the test's own: `masters` redis-servers, no replicas, all slots covered. */
-export async function ownRedisCluster(masters = 3): Promise<OwnRedisCluster> {
+/** A Redis Cluster of the test's own: `masters` redis-servers with `replicas` each, all slots
+ * covered. A node is judged failed after 1 s (cluster-node-timeout), so failovers are quick. */
+export async function ownRedisCluster(masters = 3, replicas = 0): Promise<OwnRedisCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'octoway-redis-cluster-'));
   const children: ChildProcess[] = [];
   const dispose = async (): Promise<void> => {
-    for (const child of children) {
-      if (child.exitCode !== null) continue;
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
+    for (const child of children) await kill(child);
     await rm(dir, { recursive: true, force: true });
   };
   try {
     const ports: number[] = [];
-    for (let i = 0; i < masters; i++) ports.push(await startClusterNode(dir, children));
-    await promisify(execFile)('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
+    const byPort = new Map<number, ChildProcess>();
+    for (let i = 0; i < masters * (1 + replicas); i++) {
+      const port = await startClusterNode(dir, children);
+      ports.push(port);
+      byPort.set(port, children[children.length - 1]!); // the attempt that started
+    }
+    await promisify(execFile)('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes']);
     const deadline = Date.now() + 10_000;
     for (const port of ports) {
       const client = new Redis({ port, host: '127.0.0.1' });
@@ -169,9 +199,102 @@ export async function ownRedisCluster(masters = 3): Promise<OwnRedisCluster> {
         client.disconnect();
       }
     }
-    return { url: ports.map((p) => `redis://127.0.0.1:${p}`).join(','), dispose };
+    // A replica can take over only once it has synced with its master.
+    for (const port of ports) {
+      const client = new Redis({ port, host: '127.0.0.1' });
+      try {
+        for (let info = await client.info('replication'); /role:slave/.test(info) && !/master_link_status:up/.test(info); info = await client.info('replication')) {
+          if (Date.now() > deadline) throw new Error('a Redis Cluster replica did not sync');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      } finally {
+        client.disconnect();
+      }
+    }
+    return { url: ports.map((p) => `redis://127.0.0.1:${p}`).join(','), ports, kill: (port) => kill(byPort.get(port)), dispose };
   } catch (err) {
     await dispose();
     throw err;
   }
+}
+
+export interface OwnSentinelGroup {
+  /** WS_REDIS_URL for the gateway: the Sentinel's address with the master's password. */
+  readonly url: string;
+  readonly name: string;
+  /** The port of the group's current master, as the Sentinel reports it. */
+  masterPort(): Promise<number>;
+  /** Promotes the replica (SENTINEL FAILOVER) and resolves once the Sentinel names it master. */
+  failover(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** A master and a replica (both with `password`) watched by one Sentinel, all of the test's own. */
+export async function ownSentinelGroup(password: string): Promise<OwnSentinelGroup> {
+  const name = 'octoway-test';
+  const dir = await mkdtemp(join(tmpdir(), 'octoway-sentinel-'));
+  const children: ChildProcess[] = [];
+  const start = async (args: string[], port: number, auth?: string): Promise<void> => {
+    const child = spawn('redis-server', args, { stdio: 'ignore', cwd: dir });
+    children.push(child);
+    await untilAnswers(port, child, auth);
+  };
+  const common = (port: number): string[] => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--dir', dir, '--requirepass', password, '--masterauth', password, '--dbfilename', `dump-${port}.rdb`];
+  const [masterPort, replicaPort, sentinelPort] = [await freePort(), await freePort(), await freePort()];
+  await start(common(masterPort), masterPort, password);
+  await start([...common(replicaPort), '--replicaof', '127.0.0.1', String(masterPort)], replicaPort, password);
+  const replica = new Redis({ port: replicaPort, host: '127.0.0.1', password });
+  const deadline = Date.now() + 10_000;
+  while (!/master_link_status:up/.test(await replica.info('replication'))) {
+    if (Date.now() > deadline) throw new Error('the replica did not sync with its master');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  replica.disconnect();
+  const conf = join(dir, 'sentinel.conf');
+  await writeFile(conf, [
+    `port ${sentinelPort}`, 'bind 127.0.0.1', `dir ${dir}`,
+    `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1`,
+    `sentinel auth-pass ${name} ${password}`,
+    `sentinel down-after-milliseconds ${name} 1000`,
+    `sentinel failover-timeout ${name} 5000`,
+  ].join('\n'));
+  await start([conf, '--sentinel'], sentinelPort);
+  const sentinel = new Redis({ port: sentinelPort, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+  const masterPortNow = async (): Promise<number> => {
+    const [, port] = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', name)) as [string, string];
+    return Number(port);
+  };
+  return {
+    url: `redis://:${encodeURIComponent(password)}@127.0.0.1:${sentinelPort}`,
+    name,
+    masterPort: masterPortNow,
+    async failover() {
+      const before = await masterPortNow();
+      const until = Date.now() + 15_000;
+      // A forced failover drops what the replica has not received yet: let it catch up first.
+      const [master, replica] = [before, before === masterPort ? replicaPort : masterPort].map((port) => new Redis({ port, host: '127.0.0.1', password }));
+      const offset = async (client: Redis): Promise<string | undefined> => /(?:master|slave)_repl_offset:(\d+)/.exec(await client.info('replication'))?.[1];
+      while ((await offset(master!)) !== (await offset(replica!))) {
+        if (Date.now() > until) throw new Error('the replica did not catch up');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      master!.disconnect();
+      replica!.disconnect();
+      // Refused (NOGOODSLAVE) until the Sentinel has seen the replica through the master's INFO.
+      while ((await sentinel.call('SENTINEL', 'FAILOVER', name).then(() => true, () => false)) === false) {
+        if (Date.now() > until) throw new Error('the Sentinel would not fail over');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      while ((await masterPortNow()) === before) {
+        if (Date.now() > until) throw new Error('the Sentinel did not name a new master');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async dispose() {
+      sentinel.disconnect();
+      for (const child of children) await kill(child);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
