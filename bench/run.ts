@@ -8,7 +8,8 @@ import { evaluateGoals, FOREIGN_LIMIT, type RunRecord } from './goals.js';
 import { markdown, rows, svg, type Machine } from './report.js';
 import { SCENARIOS, scenarioByName } from './scenarios/index.js';
 import { TARGETS, type ClientConfig, type Scenario, type Target, type Variant } from './scenarios/types.js';
-import { CLIENT_CORE, REPO, RESULTS_DIR, SERVER_CORE, freshPort, killAll, serverArgs, serverEnv, spawnNode, startAuthMock, stop, waitQuiet, waitReady } from './servers.js';
+import { CLIENT_CORE, REPO, RESULTS_DIR, SERVER_CORE, freshPort, killAll, serverArgs, serverEnv, spawnNode, startAuthMock, stop, waitQuiet, waitReady, type Spawned } from './servers.js';
+import { dropPrefix, redisRun } from './redis.js';
 import { fmt } from './stats.js';
 import { selfcheck } from './client/selfcheck.js';
 
@@ -68,21 +69,36 @@ const line = (r: RunRecord, s: Scenario): string => {
   return `${head} ${parts.join(' · ')}  (${r.seconds.toFixed(0)} s; ${foreign(r)})`;
 };
 
-/** One run: fresh server on core 1, client process on core 0, result from the client's @@RESULT line. */
+/** One run: fresh server(s) on core 1, client process on core 0, result from the client's @@RESULT line. */
 async function runOne(s: Scenario, target: Target, variant: Variant, round: number, auth: { pid: number; port: number }, o: Options): Promise<RunRecord> {
   const waited = await waitQuiet();
-  if (waited < 0 || waited > 5000) console.log(`  · ${waited < 0 ? 'machine still busy after 120 s; running anyway' : `waited ${(waited / 1000).toFixed(0)} s for the machine to be quiet`}`);
+  if (waited < 0 || waited > 5000) console.log(`  · ${waited < 0 ? 'machine still busy; running anyway' : `waited ${(waited / 1000).toFixed(0)} s for the machine to be quiet`}`);
   const started = Date.now();
   const rec: RunRecord = { scenario: s.name, variant: variant.name, target, round, ok: false, metrics: {}, startedAt: new Date().toISOString(), seconds: 0 };
-  const port = freshPort();
   const tag = `${s.name}${variant.name ? '-' + variant.name : ''}-${target}-${round}`;
-  const profArgs = o.prof ? ['--prof', `--logfile=${path.join(RESULTS_DIR, 'prof', tag + '.v8.log')}`, '--no-logfile-per-isolate'] : [];
-  if (o.perf) profArgs.push('--perf-basic-prof', '--interpreted-frames-native-stack');
+  const profArgs = (name: string): string[] => {
+    const a = o.prof ? ['--prof', `--logfile=${path.join(RESULTS_DIR, 'prof', name + '.v8.log')}`, '--no-logfile-per-isolate'] : [];
+    if (o.perf) a.push('--perf-basic-prof', '--interpreted-frames-native-stack');
+    return a;
+  };
   if (o.prof || o.perf) mkdirSync(path.join(RESULTS_DIR, 'prof'), { recursive: true });
-  const server = spawnNode(SERVER_CORE, [...profArgs, ...serverArgs(target)], serverEnv(target, port, auth.port, variant.env), `${tag}-server`);
+  // Several nodes share Redis under a prefix of this run's own, all on the server core.
+  const redis = variant.redisNodes === undefined ? undefined : await redisRun().catch((e: Error) => e);
+  const servers: { port: number; s: Spawned }[] = [];
   try {
-    await waitReady(server, port, '/readyz');
+    if (redis instanceof Error) throw redis;
+    const env = { ...variant.env, ...redis?.env };
+    const n = variant.redisNodes ?? 1;
+    for (let i = 0; i < n; i++) {
+      const port = freshPort();
+      const name = `${tag}-server${n > 1 ? '-' + (i + 1) : ''}`;
+      servers.push({ port, s: spawnNode(SERVER_CORE, [...profArgs(name), ...serverArgs(target)], serverEnv(target, port, auth.port, env), name) });
+    }
+    for (const { port, s: sv } of servers) await waitReady(sv, port, '/readyz');
+    const { port, s: server } = servers[0]!;
     const cfg: ClientConfig = { scenario: s.name, variant: variant.name, target, host: '127.0.0.1', port, serverPid: server.pid, authPid: auth.pid, authPort: auth.port, round };
+    if (n > 1) cfg.nodes = servers.map((x) => ({ port: x.port, pid: x.s.pid }));
+    if (redis !== undefined) cfg.redisPid = redis.pid;
     const client = spawnNode(CLIENT_CORE, ['dist/bench/client/main.js'], { BENCH_CLIENT_CONFIG: JSON.stringify(cfg), ...(o.perf ? { BENCH_PERF_DIR: path.join(RESULTS_DIR, 'prof') } : {}) }, `${tag}-client`, 'pipe');
     let result: string | undefined;
     let error: string | undefined;
@@ -97,8 +113,10 @@ async function runOne(s: Scenario, target: Target, variant: Variant, round: numb
     }, s.timeoutMs + 30_000);
     const code = await client.exited;
     clearTimeout(kill);
-    if (server.proc.exitCode !== null || server.proc.signalCode !== null) {
-      error = `server exited during the run (${server.proc.exitCode ?? server.proc.signalCode}); see ${server.logFile}${error ? ' — client: ' + error : ''}`;
+    for (const { s: sv } of servers) {
+      if (sv.proc.exitCode !== null || sv.proc.signalCode !== null) {
+        error = `server exited during the run (${sv.proc.exitCode ?? sv.proc.signalCode}); see ${sv.logFile}${error ? ' — client: ' + error : ''}`;
+      }
     }
     if (error !== undefined || result === undefined) throw new Error(error ?? `client exited ${code} without a result; see ${client.logFile}`);
     rec.metrics = JSON.parse(result) as RunRecord['metrics'];
@@ -106,7 +124,10 @@ async function runOne(s: Scenario, target: Target, variant: Variant, round: numb
   } catch (e) {
     rec.error = e instanceof Error ? e.message : String(e);
   } finally {
-    await stop(server);
+    for (const { s: sv } of servers) await stop(sv);
+    if (redis !== undefined && !(redis instanceof Error)) {
+      await dropPrefix(redis.prefix).catch((e: Error) => console.log(`  · could not delete Redis keys ${redis.prefix}*: ${e.message}`));
+    }
     rec.seconds = (Date.now() - started) / 1000;
   }
   return rec;

@@ -188,6 +188,8 @@ function maskedFrame(op: number, payload: Buffer): Buffer {
 export interface OpenManyOptions {
   host: string;
   port: number;
+  /** Port of socket i, when the sockets are spread over several servers; else `port` for all. */
+  portOf?: (i: number) => number;
   count: number;
   path: (i: number) => string;
   /** Handshakes in flight at once. */
@@ -219,7 +221,7 @@ export async function openMany(o: OpenManyOptions): Promise<OpenManyResult> {
       const conn = new WsConn(i, o.sink);
       o.init?.(conn, i);
       conns[i] = conn;
-      const err = await conn.open(o.host, o.port, o.path(i), o.handshakeTimeoutMs ?? 15_000);
+      const err = await conn.open(o.host, o.portOf?.(i) ?? o.port, o.path(i), o.handshakeTimeoutMs ?? 15_000);
       if (err !== null) failures.push(`socket ${i} (${o.path(i)}): ${err}`);
     }
   };

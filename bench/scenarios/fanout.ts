@@ -16,9 +16,13 @@ export interface WaveOptions {
   waveTimeoutMs: number;
 }
 
-/** Opens the sockets on one key, then publishes closed-loop: message n+1 leaves only when every socket got n. */
+/**
+ * Opens the sockets on one key, then publishes closed-loop: message n+1 leaves only when every socket got n.
+ * With several nodes (ctx.nodes), socket i goes to node i mod N and message m is POSTed to node m mod N.
+ */
 export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
   const total = o.warmup + o.messages;
+  const nodes = ctx.nodes ?? [{ port: ctx.port, pid: ctx.serverPid }];
   const key = 'fan';
   const tracker = new Tracker({
     messages: total,
@@ -33,6 +37,7 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
   const opened = await openMany({
     host: ctx.host,
     port: ctx.port,
+    portOf: (i) => nodes[i % nodes.length]!.port,
     count: o.sockets,
     path: () => wsPath(key),
     inFlight: 200,
@@ -47,12 +52,12 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
   const rss1 = serverRss(ctx);
   for (let m = 0; m < total; m++) tracker.expect(m, o.sockets);
 
-  const pub = new HttpConn(ctx.host, ctx.port);
+  const pubs = nodes.map((n) => new HttpConn(ctx.host, n.port));
   const postIds: string[] = [];
   const wrongDelivered: string[] = [];
   const publish = async (m: number): Promise<void> => {
     const wave = tracker.waitMessage(m, o.waveTimeoutMs, conns);
-    const r = await pub.request('POST', ctx.pubPath, singleBody(key, value(m, m, o.size)));
+    const r = await pubs[m % pubs.length]!.request('POST', ctx.pubPath, singleBody(key, value(m, m, o.size)));
     const res = parseSingle(r.status, r.body);
     postIds[m] = res.id;
     if (res.delivered !== o.sockets) wrongDelivered.push(`m=${m}: delivered=${res.delivered}`);
@@ -64,7 +69,7 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
   const win = new Window(ctx);
   for (let m = o.warmup; m < total; m++) await publish(m);
   const w = win.end();
-  pub.close();
+  for (const p of pubs) p.close();
   tracker.verify(conns, postIds);
   assertAllOpen(conns);
   if (wrongDelivered.length > 0) throw new Error(`publish answers with delivered ≠ ${o.sockets}: ${wrongDelivered.slice(0, 3).join(', ')}`);
@@ -85,8 +90,13 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
     memPerSocketBytes: (rss1 - rss0) / o.sockets,
     connectPerSec: o.sockets / ((opened.endUs - opened.startUs) / 1e6),
     deliveries,
+    // Redis's CPU, when the run uses Redis and its /proc/<pid> is readable: its work is per message.
+    ...(ctx.redisPid ? { redisCpuUsPerDelivery: w.redisCpuUs / deliveries, redisCpuUsPerPost: w.redisCpuUs / o.messages, redisCoreBusy: w.redisCpuUs / 1e6 / w.wallS } : {}),
   };
 }
+
+/** The fanout workload, also run by fanout-redis. */
+export const FANOUT_WAVES: WaveOptions = { sockets: 2000, warmup: 20, messages: 200, size: 100, settleMs: 500, waveTimeoutMs: 10_000 };
 
 export const waveMetrics: readonly MetricDef[] = [
   { key: 'deliveriesPerSec', label: 'deliveries/s', unit: '/s', better: 'higher' },
@@ -112,5 +122,5 @@ export const fanout: Scenario = {
   metrics: waveMetrics,
   cpuSensitive: true,
   timeoutMs: 240_000,
-  run: (ctx) => runWaves(ctx, { sockets: 2000, warmup: 20, messages: 200, size: 100, settleMs: 500, waveTimeoutMs: 10_000 }),
+  run: (ctx) => runWaves(ctx, FANOUT_WAVES),
 };

@@ -9,32 +9,28 @@ async function run(ctx: Ctx): Promise<Metrics> {
   let frames = 0;
   const sink: FrameSink = { onText: () => void frames++ };
   await sleep(1000);
+  /** Opens SOCKETS idle sockets on keys k<first>…, 200 handshakes in flight. */
+  const openBatch = async (first: number, what: string) => {
+    const batch = await openMany({
+      host: ctx.host,
+      port: ctx.port,
+      count: SOCKETS,
+      path: (i) => wsPath(`k${first + i}`),
+      inFlight: 200,
+      sink,
+      totalTimeoutMs: 120_000,
+    });
+    assertOpened(batch, what);
+    return batch;
+  };
   const rss0 = serverRss(ctx);
-  const opened = await openMany({
-    host: ctx.host,
-    port: ctx.port,
-    count: SOCKETS,
-    path: (i) => wsPath(`k${i}`),
-    inFlight: 200,
-    sink,
-    totalTimeoutMs: 120_000,
-  });
-  assertOpened(opened, 'idle sockets');
+  const opened = await openBatch(0, 'idle sockets');
   // No forced GC: the garbage of the connect burst is what a real server carries too.
   await sleep(3000);
   const rss1 = serverRss(ctx);
   // A second 5,000 on top: one-time costs (JIT, the auth connection pool) are paid by then, so the
   // growth is what each further connection costs.
-  const more = await openMany({
-    host: ctx.host,
-    port: ctx.port,
-    count: SOCKETS,
-    path: (i) => wsPath(`k${SOCKETS + i}`),
-    inFlight: 200,
-    sink,
-    totalTimeoutMs: 120_000,
-  });
-  assertOpened(more, 'second idle batch');
+  const more = await openBatch(SOCKETS, 'second idle batch');
   await sleep(3000);
   const rss2 = serverRss(ctx);
   assertAllOpen(opened.conns);

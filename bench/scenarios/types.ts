@@ -6,6 +6,11 @@ export const TARGETS: readonly Target[] = ['octoway', 'bare', 'ws'];
 export interface Variant {
   readonly name: string;
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * Octoway nodes sharing the machine's Redis (WS_REDIS_URL, a fresh WS_REDIS_PREFIX per run), all pinned to the
+   * server core. Absent: one node, in memory.
+   */
+  readonly redisNodes?: number;
 }
 
 export interface MetricDef {
@@ -26,6 +31,10 @@ export interface ClientConfig {
   authPid: number;
   authPort: number;
   round: number;
+  /** Every node of a multi-node run, the first being port/serverPid; absent for one server. */
+  nodes?: readonly { port: number; pid: number }[];
+  /** Redis's pid when the run uses Redis and its /proc/<pid> is readable (for its CPU), else absent or 0. */
+  redisPid?: number;
 }
 
 export interface Ctx extends ClientConfig {
@@ -47,6 +56,11 @@ export interface Scenario {
   readonly cpuSensitive: boolean;
   /** Whole-run limit enforced by the client (and, with a margin, by the runner). */
   readonly timeoutMs: number;
+  /**
+   * For an Octoway-only scenario that re-runs another one's workload under other settings: its page table shows
+   * its variants as columns beside that scenario's Octoway figure, with the last variant's ratio to it.
+   */
+  readonly beside?: string;
   run(ctx: Ctx): Promise<Metrics>;
 }
 
