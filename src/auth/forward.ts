@@ -1,7 +1,8 @@
 // Forward auth (WS_AUTH_URL): asks an HTTP backend about each upgrade and maps its answer to keys.
 // This runs once per upgrade, so it is kept lean: one undici dispatch per call with a handler that
-// is also the call's state (no stream, no per-call timer or AbortController), a counter and a FIFO
-// in place of a queue library, and nothing logged on success.
+// is also the call's state (no stream, no per-call timer or AbortController: one shared sweep
+// enforces the overall deadline), a counter and a FIFO in place of a queue library, and nothing
+// logged on success.
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
@@ -35,6 +36,9 @@ const DEFAULT_RETRY_AFTER = 2;
 const MAX_RETRY_AFTER = 300;
 /** undici's codes for its own timeouts (connect, response headers, a stalled body). */
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+/** The overall deadline is checked this many times per WS_AUTH_TIMEOUT, so a call may run up to
+ * 1 + 1/N of it in total; undici's per-phase timeouts above still fire on time. */
+const DEADLINE_CHECKS_PER_TIMEOUT = 4;
 
 /** What every call shares; built once. */
 interface Shared {
@@ -44,6 +48,8 @@ interface Shared {
   readonly cache: AuthCache | undefined;
   readonly timeoutMs: number;
   readonly logger: Logger;
+  /** Calls whose HTTP exchange is under way, for the overall deadline; at most WS_WORKERS. */
+  readonly exchanging: Set<Call>;
   /** Called once per call when it settles, with the state it left: frees its place or slot. */
   readonly release: (was: CallState) => void;
 }
@@ -66,8 +72,16 @@ export function createForwardAuthenticator(options: ForwardAuthOptions, logger: 
     bodyTimeout: options.timeoutMs,
   });
   const waiting = new Waitlist();
+  const exchanging = new Set<Call>();
   let inFlight = 0;
   let closed = false;
+  // undici bounds each phase (connect, headers, each gap in the body), so a body trickled in one
+  // byte at a time could hold a slot for ever; this sweep bounds the whole exchange.
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const call of exchanging) if (now - call.startedAt > options.timeoutMs) call.deadlinePassed();
+  }, Math.max(10, Math.ceil(options.timeoutMs / DEADLINE_CHECKS_PER_TIMEOUT)));
+  sweep.unref();
 
   const shared: Shared = {
     pool,
@@ -76,6 +90,7 @@ export function createForwardAuthenticator(options: ForwardAuthOptions, logger: 
     cache,
     timeoutMs: options.timeoutMs,
     logger,
+    exchanging,
     release(was) {
       if (was === QUEUED) waiting.size--;
       if (was !== RUNNING) return;
@@ -121,6 +136,7 @@ export function createForwardAuthenticator(options: ForwardAuthOptions, logger: 
     },
     async close() {
       closed = true;
+      clearInterval(sweep);
       for (let call = waiting.shift(); call !== undefined; call = waiting.shift()) call.settle(fail('SHUTTING_DOWN'), false);
       await pool.close();
     },
@@ -149,6 +165,8 @@ class Call implements Dispatcher.DispatchHandler {
   private body: Buffer | undefined;
   private chunks: Buffer[] | undefined;
   private size = 0;
+  /** performance.now() when the HTTP exchange began, for the overall deadline. */
+  startedAt = 0;
 
   constructor(
     private readonly shared: Shared,
@@ -163,6 +181,8 @@ class Call implements Dispatcher.DispatchHandler {
 
   start(): void {
     this.state = RUNNING;
+    this.startedAt = performance.now();
+    this.shared.exchanging.add(this);
     // Errors, synchronous ones included, come back through onError.
     this.shared.pool.dispatch({ path: this.shared.path, method: 'GET', headers: this.headers }, this);
   }
@@ -178,6 +198,7 @@ class Call implements Dispatcher.DispatchHandler {
     const was = this.state;
     if (was === SETTLED) return;
     this.state = SETTLED;
+    this.shared.exchanging.delete(this);
     this.shared.release(was);
     this.signal.removeEventListener('abort', this);
     if (cacheable && this.key !== undefined) this.shared.cache?.set(this.key, result);
@@ -233,6 +254,8 @@ class Call implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     if (this.state === SETTLED) return;
+    // The exchange is over; an exporter promise has its own bound below.
+    this.shared.exchanging.delete(this);
     if (this.decided !== undefined) return this.settle(this.decided, this.decidedCacheable);
     const body = parseJson(this.chunks === undefined ? this.body : Buffer.concat(this.chunks, this.size));
     if (body === undefined) return this.invalidBody();
@@ -259,6 +282,15 @@ class Call implements Dispatcher.DispatchHandler {
     if (TIMEOUT_CODES.has(code)) logger.warn({ timeoutMs, code }, 'auth backend timed out');
     else logger.warn({ code }, 'auth backend unreachable');
     this.settle(fail('AUTH_BACKEND_UNAVAILABLE', { retryAfter: DEFAULT_RETRY_AFTER }), false);
+  }
+
+  /** The whole exchange took longer than WS_AUTH_TIMEOUT (a body trickling in, say). */
+  deadlinePassed(): void {
+    const { logger, timeoutMs } = this.shared;
+    logger.warn({ timeoutMs, code: 'OCTOWAY_AUTH_DEADLINE' }, 'auth backend timed out');
+    this.settle(fail('AUTH_BACKEND_UNAVAILABLE', { retryAfter: DEFAULT_RETRY_AFTER }), false);
+    // Closes the connection: what is left of this answer must not be read as the next one's.
+    this.abortRequest?.();
   }
 
   private decide(result: AuthResult, cacheable: boolean): void {

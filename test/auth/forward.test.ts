@@ -209,6 +209,29 @@ test('a body that stalls past the timeout after the headers is AUTH_BACKEND_UNAV
   for (const res of held) res.destroy();
 });
 
+test('a body trickled in under each per-phase timeout still ends at WS_AUTH_TIMEOUT overall, and frees its slot', { timeout: 5000 }, async () => {
+  const held: ServerResponse[] = [];
+  const backendWithTrickle = withHandler((req, res) => {
+    if (!String(req.headers['x-forwarded-uri']).includes('trickle')) return json(res, 200, { user: { email: 'next' } });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': 10_000 });
+    held.push(res);
+    // One space every 40 ms: never a gap as long as the 200 ms timeout, never finished.
+    const drip = setInterval(() => (res.destroyed ? clearInterval(drip) : res.write(' ')), 40);
+  });
+  const { logger, lines } = captureLogger();
+  const auth = createForwardAuthenticator(await forwardOptions(backendWithTrickle.url, { workers: 1, timeoutMs: 200 }), logger);
+  const signal = new AbortController().signal;
+  const started = performance.now();
+  assertError(await auth.authenticate(upgradeRequest('trickle'), signal), 'AUTH_BACKEND_UNAVAILABLE', 503);
+  const took = performance.now() - started;
+  assert.ok(took >= 200, `gave up after ${took.toFixed(0)} ms, before the timeout`);
+  assert.ok(lines.some((l) => l.level === 40 && l.msg === 'auth backend timed out' && l['code'] === 'OCTOWAY_AUTH_DEADLINE'));
+  // The single slot is free again, and the next answer is read whole on a fresh connection.
+  assert.deepEqual(await auth.authenticate(upgradeRequest('next'), signal), { ok: true, keys: ['next'] });
+  await auth.close();
+  for (const res of held) res.destroy();
+});
+
 test('an error body past the discard limit keeps the status decision; the next call still works', async () => {
   backend.setHandler((req, res) => {
     if (String(req.headers['x-forwarded-uri']).includes('huge')) {
