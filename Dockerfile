@@ -19,5 +19,6 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
 USER node
 EXPOSE 7890
-# node directly (not npm) so SIGTERM from the orchestrator reaches the gateway.
-CMD ["node", "dist/src/main.js"]
+# node directly (not npm) so SIGTERM from the orchestrator reaches the gateway; the same flags as
+# `npm start` (docs/operations.md says why).
+CMD ["node", "--max-semi-space-size=2", "dist/src/main.js"]

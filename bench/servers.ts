@@ -1,6 +1,6 @@
 // Spawning, pinning, readiness and clean-up of every process the harness starts.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,10 +76,19 @@ export function freshPort(): number {
   return nextPort;
 }
 
+/** Octoway runs as `npm start` runs it (node flags included), read from package.json so the two
+ * cannot drift apart. */
+function octowayNodeArgs(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const [node, ...args] = pkg.scripts.start.split(/\s+/);
+  if (node !== 'node' || !args.includes('dist/src/main.js')) throw new Error(`package.json "start" is not "node … dist/src/main.js": ${pkg.scripts.start}`);
+  return args;
+}
+
 export function serverArgs(target: Target): string[] {
   switch (target) {
     case 'octoway':
-      return ['dist/src/main.js'];
+      return octowayNodeArgs();
     case 'bare':
       return ['dist/bench/reference/bare.js'];
     case 'ws':
