@@ -248,6 +248,10 @@ function shortfalls(m: Medians, goals: readonly GoalResult[]): string[] {
     return `Octoway ${f(scenario, '', 'octoway', key, 0)} B against bare's ${f(scenario, '', 'bare', key, 0)} B (ws: ${f(scenario, '', 'ws', key, 0)} B): ` +
       `${extra} B more per socket, Octoway's own state in JS (socket data, hub entry, uWS's wrapper object) and the V8 heap its handshakes touched`;
   };
+  /** The same figure 15 s after the burst, when V8 has collected its garbage unforced. */
+  const settled = (scenario: string, key: string): string =>
+    `15 s after the last socket opened, with no forced GC, it is Octoway ${f(scenario, '', 'octoway', key, 0)} B against bare's ${f(scenario, '', 'bare', key, 0)} B: ` +
+    'the rest of the 3-s figure was garbage of the handshake burst that V8 had not yet collected.';
   const explain: Record<string, () => string> = {
     'batch deliveries/s ≥ 4× unicast deliveries/s': () => {
       const bare = r(m.get('batch', '', 'bare', 'deliveriesPerSec'), m.get('unicast', '', 'bare', 'deliveriesPerSec'));
@@ -261,9 +265,9 @@ function shortfalls(m: Medians, goals: readonly GoalResult[]): string[] {
     'scale p99 latency ≤ 100 ms': () =>
       `bare measures ${f('scale', '', 'bare', 'p99Ms', 0)} ms on the same 18,000 sockets and Octoway ${f('scale', '', 'octoway', 'p99Ms', 0)} ms ` +
       `(${x(perBare('scale', 'p99Ms'))} bare): one core writes 18,000 frames per message through loopback, and the load client's core reads them.`,
-    'scale RSS/socket ≤ 3 KB': () => `${memory('scale', 'memPerSocketBytes')}.`,
+    'scale RSS/socket ≤ 3 KB': () => `${memory('scale', 'memPerSocketBytes')}. ${settled('scale', 'settledMemPerSocketBytes')}`,
     'idle RSS/connection ≤ 3 KB': () =>
-      `${memory('idle-mem', 'memPerConnBytes')}. The next 5,000 cost Octoway ${f('idle-mem', '', 'octoway', 'marginalMemPerConnBytes', 0)} B each ` +
+      `${memory('idle-mem', 'memPerConnBytes')}. ${settled('idle-mem', 'settledMemPerConnBytes')} The next 5,000 cost Octoway ${f('idle-mem', '', 'octoway', 'marginalMemPerConnBytes', 0)} B each ` +
       `(bare: ${f('idle-mem', '', 'bare', 'marginalMemPerConnBytes', 0)} B): part of the first figure is paid once.`,
     'fanout deliveries/s ≥ 2× ws reference': () =>
       `ws costs ${x(r(m.get('fanout', '', 'ws', 'serverCpuUsPerDelivery'), m.get('fanout', '', 'octoway', 'serverCpuUsPerDelivery')))} Octoway's server CPU per delivery, ` +

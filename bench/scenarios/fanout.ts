@@ -13,6 +13,9 @@ export interface WaveOptions {
   size: number;
   /** Quiet time after the last socket opened, before RSS is read (garbage of the burst counts). */
   settleMs: number;
+  /** If set, RSS is read again this long after the last socket opened: what stays once V8's memory
+   * reducer has run (it does, unforced, some seconds after a burst). */
+  settledMs?: number;
   waveTimeoutMs: number;
 }
 
@@ -50,6 +53,11 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
   ctx.log(`${o.sockets} sockets open in ${((opened.endUs - opened.startUs) / 1e6).toFixed(2)} s`);
   await sleep(o.settleMs);
   const rss1 = serverRss(ctx);
+  let rssSettled: number | undefined;
+  if (o.settledMs !== undefined) {
+    await sleep(o.settledMs - o.settleMs);
+    rssSettled = serverRss(ctx);
+  }
   for (let m = 0; m < total; m++) tracker.expect(m, o.sockets);
 
   const pubs = nodes.map((n) => new HttpConn(ctx.host, n.port));
@@ -88,6 +96,7 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
     clientCoreBusy: w.clientCpuUs / 1e6 / w.wallS,
     serverCoreBusy: w.serverCpuUs / 1e6 / w.wallS,
     memPerSocketBytes: (rss1 - rss0) / o.sockets,
+    ...(rssSettled === undefined ? {} : { settledMemPerSocketBytes: (rssSettled - rss0) / o.sockets }),
     connectPerSec: o.sockets / ((opened.endUs - opened.startUs) / 1e6),
     deliveries,
     // Redis's CPU, when the run uses Redis and its /proc/<pid> is readable: its work is per message.
