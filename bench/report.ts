@@ -267,8 +267,8 @@ function shortfalls(m: Medians, goals: readonly GoalResult[]): string[] {
       `(${x(perBare('scale', 'p99Ms'))} bare): one core writes 18,000 frames per message through loopback, and the load client's core reads them.`,
     'scale RSS/socket ≤ 3 KB': () => `${memory('scale', 'memPerSocketBytes')}. ${settled('scale', 'settledMemPerSocketBytes')}`,
     'idle RSS/connection ≤ 3 KB': () =>
-      `${memory('idle-mem', 'memPerConnBytes')}. ${settled('idle-mem', 'settledMemPerConnBytes')} The next 5,000 cost Octoway ${f('idle-mem', '', 'octoway', 'marginalMemPerConnBytes', 0)} B each ` +
-      `(bare: ${f('idle-mem', '', 'bare', 'marginalMemPerConnBytes', 0)} B): part of the first figure is paid once.`,
+      `${memory('idle-mem', 'memPerConnBytes')}. ${settled('idle-mem', 'settledMemPerConnBytes')} Measured the same way from that settled reading, 3 s after a second burst, the next 5,000 cost ` +
+      `Octoway ${f('idle-mem', '', 'octoway', 'marginalMemPerConnBytes', 0)} B each (bare: ${f('idle-mem', '', 'bare', 'marginalMemPerConnBytes', 0)} B): each burst's garbage counts again.`,
     'fanout deliveries/s ≥ 2× ws reference': () =>
       `ws costs ${x(r(m.get('fanout', '', 'ws', 'serverCpuUsPerDelivery'), m.get('fanout', '', 'octoway', 'serverCpuUsPerDelivery')))} Octoway's server CPU per delivery, ` +
       `but deliveries/s is bounded by the load client's core as much as by the server; Octoway spends ${x(perBare('fanout', 'serverCpuUsPerDelivery'))} bare's CPU per delivery, ` +
