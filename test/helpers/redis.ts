@@ -229,22 +229,28 @@ export interface OwnSentinelGroup {
   dispose(): Promise<void>;
 }
 
-/** A master and a replica (both with `password`) watched by one Sentinel, all of the test's own. */
-export async function ownSentinelGroup(password: string): Promise<OwnSentinelGroup> {
+/** A master and a replica (both with `password`) watched by one Sentinel, all of the test's own;
+ * with `tls`, all three speak TLS only (the TEST_TLS certificate), replication and Sentinel links too. */
+export async function ownSentinelGroup(password: string, options: { tls?: boolean } = {}): Promise<OwnSentinelGroup> {
+  const tls = options.tls === true;
   const name = 'octoway-test';
   const dir = await mkdtemp(join(tmpdir(), 'octoway-sentinel-'));
   const children: ChildProcess[] = [];
   const start = async (args: string[], port: number, auth?: string): Promise<void> => {
     const child = spawn('redis-server', args, { stdio: 'ignore', cwd: dir });
     children.push(child);
-    await untilAnswers(port, child, auth);
+    await untilAnswers(port, child, auth, tls);
   };
-  const common = (port: number): string[] => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+  const listen = (port: number): string[] => (tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', TEST_TLS.cert, '--tls-key-file', TEST_TLS.key,
+      '--tls-ca-cert-file', TEST_TLS.ca, '--tls-auth-clients', 'no', '--tls-replication', 'yes']
+    : ['--port', String(port)]);
+  const common = (port: number): string[] => [...listen(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
     '--dir', dir, '--requirepass', password, '--masterauth', password, '--dbfilename', `dump-${port}.rdb`];
   const [masterPort, replicaPort, sentinelPort] = [await freePort(), await freePort(), await freePort()];
   await start(common(masterPort), masterPort, password);
   await start([...common(replicaPort), '--replicaof', '127.0.0.1', String(masterPort)], replicaPort, password);
-  const replica = new Redis({ port: replicaPort, host: '127.0.0.1', password });
+  const replica = new Redis({ port: replicaPort, host: '127.0.0.1', password, ...tlsOption(tls) });
   const deadline = Date.now() + 10_000;
   while (!/master_link_status:up/.test(await replica.info('replication'))) {
     if (Date.now() > deadline) throw new Error('the replica did not sync with its master');
@@ -253,27 +259,31 @@ export async function ownSentinelGroup(password: string): Promise<OwnSentinelGro
   replica.disconnect();
   const conf = join(dir, 'sentinel.conf');
   await writeFile(conf, [
-    `port ${sentinelPort}`, 'bind 127.0.0.1', `dir ${dir}`,
+    ...(tls
+      ? ['port 0', `tls-port ${sentinelPort}`, `tls-cert-file ${TEST_TLS.cert}`, `tls-key-file ${TEST_TLS.key}`,
+        `tls-ca-cert-file ${TEST_TLS.ca}`, 'tls-auth-clients no', 'tls-replication yes']
+      : [`port ${sentinelPort}`]),
+    'bind 127.0.0.1', `dir ${dir}`,
     `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1`,
     `sentinel auth-pass ${name} ${password}`,
     `sentinel down-after-milliseconds ${name} 1000`,
     `sentinel failover-timeout ${name} 5000`,
   ].join('\n'));
   await start([conf, '--sentinel'], sentinelPort);
-  const sentinel = new Redis({ port: sentinelPort, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+  const sentinel = new Redis({ port: sentinelPort, host: '127.0.0.1', maxRetriesPerRequest: 1, ...tlsOption(tls) });
   const masterPortNow = async (): Promise<number> => {
     const [, port] = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', name)) as [string, string];
     return Number(port);
   };
   return {
-    url: `redis://:${encodeURIComponent(password)}@127.0.0.1:${sentinelPort}`,
+    url: `${tls ? 'rediss' : 'redis'}://:${encodeURIComponent(password)}@127.0.0.1:${sentinelPort}`,
     name,
     masterPort: masterPortNow,
     async failover() {
       const before = await masterPortNow();
       const until = Date.now() + 15_000;
       // A forced failover drops what the replica has not received yet: let it catch up first.
-      const [master, replica] = [before, before === masterPort ? replicaPort : masterPort].map((port) => new Redis({ port, host: '127.0.0.1', password }));
+      const [master, replica] = [before, before === masterPort ? replicaPort : masterPort].map((port) => new Redis({ port, host: '127.0.0.1', password, ...tlsOption(tls) }));
       const offset = async (client: Redis): Promise<string | undefined> => /(?:master|slave)_repl_offset:(\d+)/.exec(await client.info('replication'))?.[1];
       while ((await offset(master!)) !== (await offset(replica!))) {
         if (Date.now() > until) throw new Error('the replica did not catch up');
