@@ -2,10 +2,14 @@
 // loopback HTTP, the way a backend and an operator would.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startAuthBackend, type AuthBackend } from './auth-backend.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+/** The node flags `npm start` runs the gateway with, so tests run it as production does. */
+const NODE_FLAGS = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } })
+  .scripts.start.split(/\s+/).filter((word) => word.startsWith('--'));
 export const LOGIN = 'backend';
 export const PASSWORD = 'pa55-w0rd-secret';
 export const BASIC = `Basic ${Buffer.from(`${LOGIN}:${PASSWORD}`).toString('base64')}`;
@@ -33,7 +37,7 @@ export interface StartResult { readonly exitCode: number | null; readonly stderr
 
 /** Runs the gateway and expects it to refuse to start; resolves with its exit code and stderr. */
 export async function startExpectingFailure(env: Record<string, string>): Promise<StartResult> {
-  const child = spawn(process.execPath, [MAIN], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   child.stdout!.resume();
@@ -42,7 +46,7 @@ export async function startExpectingFailure(env: Record<string, string>): Promis
 }
 
 export async function startGateway(env: Record<string, string>): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [MAIN], { env: cleanEnv({ WS_LOGIN: LOGIN, WS_PASSWORD: PASSWORD, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], { env: cleanEnv({ WS_LOGIN: LOGIN, WS_PASSWORD: PASSWORD, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   const watchers: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
   let raw = '';
