@@ -1,6 +1,7 @@
 // Every Redis connection Octoway opens comes from here: one server (redis:// or rediss://, with its
-// db), the master of a Sentinel group, or a Cluster from seeds, failing fast while down, reconnecting with capped backoff, and a log
-// line on each change of state. The URL's credentials are never logged.
+// db), the master of a Sentinel group, or a Cluster from seeds, failing fast while down,
+// reconnecting with capped backoff, and a log line on each change of state. The URL's credentials
+// are never logged.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -74,6 +75,7 @@ function createClient(endpoints: readonly Endpoint[], { cluster, sentinel }: Red
     ...(first.tls ? { tls: {} } : {}),
   };
   // Only the bus may queue (its SUBSCRIBE, while connecting); commands never wait.
+  const single: RedisOptions = { ...base, db: first.db, enableOfflineQueue: bus, retryStrategy: backoff };
   const client: RedisClient = cluster
     ? new Cluster(endpoints.map(({ host, port }) => ({ host, port })), {
       enableOfflineQueue: bus,
@@ -81,21 +83,16 @@ function createClient(endpoints: readonly Endpoint[], { cluster, sentinel }: Red
       clusterRetryStrategy: backoff,
       redisOptions: base,
     } satisfies ClusterOptions)
-    : sentinel !== undefined
-      ? new Redis({
-        ...base,
-        sentinels: endpoints.map(({ host, port }) => ({ host, port })),
-        name: sentinel,
-        db: first.db,
-        enableOfflineQueue: bus,
-        retryStrategy: backoff,
-        sentinelRetryStrategy: backoff,
-        // Listens for the Sentinels' +switch-master, so a failover moves the connection at once
-        // instead of when the old master (now a replica) refuses a write.
-        failoverDetector: true,
-        ...(first.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
-      })
-      : new Redis({ ...base, host: first.host, port: first.port, db: first.db, enableOfflineQueue: bus, retryStrategy: backoff });
+    : new Redis(sentinel === undefined ? { ...single, host: first.host, port: first.port } : {
+      ...single,
+      sentinels: endpoints.map(({ host, port }) => ({ host, port })),
+      name: sentinel,
+      sentinelRetryStrategy: backoff,
+      // Listens for the Sentinels' +switch-master, so a failover moves the connection at once
+      // instead of when the old master (now a replica) refuses a write.
+      failoverDetector: true,
+      ...(first.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+    });
   watch(client, log.child({ role, endpoint: endpoints.map((e) => `${e.host}:${e.port}`).join(',') }));
   return client;
 }
