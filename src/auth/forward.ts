@@ -34,8 +34,11 @@ const MAX_DISCARD_BYTES = 256 * 1024;
 /** Seconds a client is told to wait when the backend gives no usable Retry-After. */
 const DEFAULT_RETRY_AFTER = 2;
 const MAX_RETRY_AFTER = 300;
-/** undici's codes for its own timeouts (connect, response headers, a stalled body). */
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+/** Our code for a whole exchange that outran WS_AUTH_TIMEOUT (see the sweep). */
+const DEADLINE_CODE = 'OCTOWAY_AUTH_DEADLINE';
+/** Codes that mean the backend was too slow: undici's per phase (connect, response headers, a
+ * stalled body), and our overall deadline. */
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', DEADLINE_CODE]);
 /** The overall deadline is checked this many times per WS_AUTH_TIMEOUT, so a call may run up to
  * 1 + 1/N of it in total; undici's per-phase timeouts above still fire on time. */
 const DEADLINE_CHECKS_PER_TIMEOUT = 4;
@@ -276,21 +279,22 @@ class Call implements Dispatcher.DispatchHandler {
   }
 
   onError(err: Error): void {
-    if (this.state === SETTLED) return;
-    const { logger, timeoutMs } = this.shared;
-    const code = errorCode(err);
-    if (TIMEOUT_CODES.has(code)) logger.warn({ timeoutMs, code }, 'auth backend timed out');
-    else logger.warn({ code }, 'auth backend unreachable');
-    this.settle(fail('AUTH_BACKEND_UNAVAILABLE', { retryAfter: DEFAULT_RETRY_AFTER }), false);
+    if (this.state !== SETTLED) this.unavailable(errorCode(err));
   }
 
   /** The whole exchange took longer than WS_AUTH_TIMEOUT (a body trickling in, say). */
   deadlinePassed(): void {
-    const { logger, timeoutMs } = this.shared;
-    logger.warn({ timeoutMs, code: 'OCTOWAY_AUTH_DEADLINE' }, 'auth backend timed out');
-    this.settle(fail('AUTH_BACKEND_UNAVAILABLE', { retryAfter: DEFAULT_RETRY_AFTER }), false);
+    this.unavailable(DEADLINE_CODE);
     // Closes the connection: what is left of this answer must not be read as the next one's.
     this.abortRequest?.();
+  }
+
+  /** The backend was too slow or could not be reached; logged by code only. */
+  private unavailable(code: string): void {
+    const { logger, timeoutMs } = this.shared;
+    if (TIMEOUT_CODES.has(code)) logger.warn({ timeoutMs, code }, 'auth backend timed out');
+    else logger.warn({ code }, 'auth backend unreachable');
+    this.settle(fail('AUTH_BACKEND_UNAVAILABLE', { retryAfter: DEFAULT_RETRY_AFTER }), false);
   }
 
   private decide(result: AuthResult, cacheable: boolean): void {
