@@ -132,11 +132,8 @@ export class MemoryStore implements HeldStore {
 
   async remove(selector: { key?: string; id?: string }): Promise<number> {
     if (selector.key !== undefined) return this.#removeWhere(selector.key, selector.id);
-    const now = Date.now();
     let count = 0;
-    for (let seq = this.#ring.head; seq < this.#ring.tail; seq++) {
-      if (this.#ring.isLive(seq) && this.#ring.expiresAt(seq) > now) count++;
-    }
+    this.#eachUnexpired(Date.now(), () => count++);
     this.#ring = new HeldRing();
     this.#sweepFrom = 0;
     return count;
@@ -152,11 +149,8 @@ export class MemoryStore implements HeldStore {
 
   /** Every unexpired entry, oldest first: what the state file saves. */
   dump(): HeldMessage[] {
-    const now = Date.now();
     const all: HeldMessage[] = [];
-    for (let seq = this.#ring.head; seq < this.#ring.tail; seq++) {
-      if (this.#ring.isLive(seq) && this.#ring.expiresAt(seq) > now) all.push(this.#read(seq));
-    }
+    this.#eachUnexpired(Date.now(), (seq) => all.push(this.#read(seq)));
     return all;
   }
 
@@ -228,6 +222,12 @@ export class MemoryStore implements HeldStore {
     if ((e.flags & UUID) === 0) return this.#ring.bytes.text(e.position, e.idLength);
     const h = this.#ring.bytes.text(e.position, e.idLength, 'hex');
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  /** Calls `visit` with every unexpired entry, oldest first; expired ones are left to the sweep. */
+  #eachUnexpired(now: number, visit: (seq: number) => void): void {
+    const ring = this.#ring;
+    for (let seq = ring.head; seq < ring.tail; seq++) if (ring.isLive(seq) && ring.expiresAt(seq) > now) visit(seq);
   }
 
   /** Calls `visit` with each unexpired entry of `key`, oldest first; removes the expired ones met. */
