@@ -4,7 +4,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startAuthBackend, type AuthBackend } from '../helpers/auth-backend.js';
-import { openSocket, payloads, startCluster, eventually, type TestCluster } from '../helpers/cluster.js';
+import { assertSharedAcrossNodes, startCluster, eventually, type TestCluster } from '../helpers/cluster.js';
 import { startGateway } from '../helpers/gateway.js';
 import { ownRedis, TEST_TLS, type OwnRedis } from '../helpers/redis.js';
 
@@ -22,14 +22,7 @@ test('two nodes over rediss:// deliver across nodes and share held messages', as
   const cluster: TestCluster = await startCluster(2, { NODE_EXTRA_CA_CERTS: TEST_TLS.ca }, redis.url);
   try {
     const [a, b] = cluster.nodes as [TestCluster['nodes'][0], TestCluster['nodes'][0]];
-    const onB = await openSocket(b, 'tina');
-    assert.equal((await a.publish({ key: 'tina', value: 'across' })).json.delivered, 1);
-    await onB.waitForFrames(1);
-    assert.equal((await a.publish({ key: 'ursula', value: 'held on a' })).json.held, 1);
-    const later = await openSocket(b, 'ursula');
-    await later.waitForFrames(1);
-    assert.deepEqual([payloads(onB), payloads(later)], [['across'], ['held on a']]);
-    await Promise.all([onB.close(), later.close()]);
+    await assertSharedAcrossNodes(a, b);
   } finally {
     await cluster.close();
   }

@@ -1,4 +1,5 @@
 // Several real gateway processes sharing one Redis under a prefix of their own, for scale-out tests.
+import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startAuthBackend, type AuthBackend } from './auth-backend.js';
 import { connect, type TestSocket } from './client.js';
@@ -73,3 +74,18 @@ export async function openSocket(node: GatewayProcess, key: string, org?: string
 }
 
 export const payloads = (socket: TestSocket): unknown[] => socket.frames.map((f) => f.payload);
+
+/** The two things a shared Redis must give, checked through `from` and `to`: a publish on `from`
+ * reaches a socket on `to`, and a message held through `from` reaches a socket that connects to `to`. */
+export async function assertSharedAcrossNodes(from: GatewayProcess, to: GatewayProcess): Promise<void> {
+  // Keys of this direction's own, so both directions can be checked on the same nodes.
+  const [live, held] = ['live', 'held'].map((what) => `${what}-${from.port}-to-${to.port}`) as [string, string];
+  const onTo = await openSocket(to, live);
+  assert.equal((await from.publish({ key: live, value: 'across' })).json.delivered, 1);
+  await onTo.waitForFrames(1);
+  assert.equal((await from.publish({ key: held, value: 'held' })).json.held, 1);
+  const later = await openSocket(to, held);
+  await later.waitForFrames(1);
+  assert.deepEqual([payloads(onTo), payloads(later)], [['across'], ['held']]);
+  await Promise.all([onTo.close(), later.close()]);
+}
