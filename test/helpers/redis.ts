@@ -82,10 +82,7 @@ export async function ownRedis(password: string, options: { tls?: boolean } = {}
   let child: ChildProcess | undefined;
   const tls = options.tls === true;
   const url = `${tls ? 'rediss' : 'redis'}://:${encodeURIComponent(password)}@127.0.0.1:${port}`;
-  const listen = tls
-    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', TEST_TLS.cert, '--tls-key-file', TEST_TLS.key,
-      '--tls-ca-cert-file', TEST_TLS.ca, '--tls-auth-clients', 'no']
-    : ['--port', String(port)];
+  const listen = listenArgs(port, tls);
 
   const own: OwnRedis = {
     port,
@@ -111,6 +108,21 @@ export async function ownRedis(password: string, options: { tls?: boolean } = {}
     },
   };
   return own;
+}
+
+/** redis-server's options for where it listens: `port` in the clear, or with `tls` TLS only
+ * (rediss://) with the TEST_TLS certificate, its replication and Sentinel links too. */
+function listenArgs(port: number, tls: boolean): string[] {
+  if (!tls) return ['--port', String(port)];
+  return ['--port', '0', '--tls-port', String(port), '--tls-cert-file', TEST_TLS.cert, '--tls-key-file', TEST_TLS.key,
+    '--tls-ca-cert-file', TEST_TLS.ca, '--tls-auth-clients', 'no', '--tls-replication', 'yes'];
+}
+
+/** The same options as lines of a config file (`--name value` becomes `name value`). */
+function asConfigLines(args: readonly string[]): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i + 1 < args.length; i += 2) lines.push(`${(args[i] as string).slice(2)} ${args[i + 1] as string}`);
+  return lines;
 }
 
 /** ioredis options that trust the test CA, for a TLS server. */
@@ -241,11 +253,7 @@ export async function ownSentinelGroup(password: string, options: { tls?: boolea
     children.push(child);
     await untilAnswers(port, child, auth, tls);
   };
-  const listen = (port: number): string[] => (tls
-    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', TEST_TLS.cert, '--tls-key-file', TEST_TLS.key,
-      '--tls-ca-cert-file', TEST_TLS.ca, '--tls-auth-clients', 'no', '--tls-replication', 'yes']
-    : ['--port', String(port)]);
-  const common = (port: number): string[] => [...listen(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+  const common = (port: number): string[] => [...listenArgs(port, tls), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
     '--dir', dir, '--requirepass', password, '--masterauth', password, '--dbfilename', `dump-${port}.rdb`];
   const [masterPort, replicaPort, sentinelPort] = [await freePort(), await freePort(), await freePort()];
   await start(common(masterPort), masterPort, password);
@@ -259,10 +267,7 @@ export async function ownSentinelGroup(password: string, options: { tls?: boolea
   replica.disconnect();
   const conf = join(dir, 'sentinel.conf');
   await writeFile(conf, [
-    ...(tls
-      ? ['port 0', `tls-port ${sentinelPort}`, `tls-cert-file ${TEST_TLS.cert}`, `tls-key-file ${TEST_TLS.key}`,
-        `tls-ca-cert-file ${TEST_TLS.ca}`, 'tls-auth-clients no', 'tls-replication yes']
-      : [`port ${sentinelPort}`]),
+    ...asConfigLines(listenArgs(sentinelPort, tls)),
     'bind 127.0.0.1', `dir ${dir}`,
     `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1`,
     `sentinel auth-pass ${name} ${password}`,
