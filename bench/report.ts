@@ -117,7 +117,7 @@ export function markdown(runs: readonly RunRecord[], discarded: readonly RunReco
     L.push('| metric | octoway | bare | ws | octoway / bare | ws / bare |', '| --- | --: | --: | --: | --: | --: |');
     for (const r of mine) {
       const label = `${r.variant !== '' ? `[${r.variant}] ` : ''}${r.def.label} ${ARROW[r.def.better]}`.trim();
-      const ratio = (t: Target): string => (r.vsBare[t] === undefined ? '—' : `${r.vsBare[t]!.toFixed(2)}×`);
+      const ratio = (t: Target): string => times(r.vsBare[t]);
       const med = (t: Target): string => cell(r.med[t], r.def.unit);
       L.push(`| ${label} | ${med('octoway')} | ${med('bare')} | ${med('ws')} | ${ratio('octoway')} | ${ratio('ws')} |`);
     }
@@ -157,7 +157,7 @@ function besideTable(s: Scenario, m: Medians): string[] {
     `| metric | ${base} (1 node, memory) | ${variants.map(variantLabel).join(' | ')} | ${lastName} / ${base} | ${lastName} / ${variantLabel(first)} |`,
     `| --- | --: | ${variants.map(() => '--:').join(' | ')} | --: | --: |`,
   ];
-  const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined || b === 0 ? '—' : `${(a / b).toFixed(2)}×`);
+  const ratio = (a: number | undefined, b: number | undefined): string => times(divide(a, b));
   for (const def of s.metrics) {
     const inBase = m.get(base, '', 'octoway', def.key);
     const figures = variants.map((v) => m.get(s.name, v.name, 'octoway', def.key));
@@ -237,9 +237,8 @@ export function svg(runs: readonly RunRecord[]): string {
  */
 function shortfalls(m: Medians, goals: readonly GoalResult[]): string[] {
   const f = (scenario: string, variant: string, target: Target, key: string, digits = 2): string => shown(m, scenario, variant, target, key, digits);
-  const r = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined || b === 0 ? undefined : a / b);
-  const x = (v: number | undefined): string => (v === undefined ? '?' : `${v.toFixed(2)}×`);
-  const perBare = (scenario: string, key: string): number | undefined => r(m.get(scenario, '', 'octoway', key), m.get(scenario, '', 'bare', key));
+  const x = (v: number | undefined): string => times(v, '?');
+  const perBare = (scenario: string, key: string): number | undefined => divide(m.get(scenario, '', 'octoway', key), m.get(scenario, '', 'bare', key));
   /** "Octoway X B against bare's Y B" for a memory figure, with the difference per socket. */
   const memory = (scenario: string, key: string): string => {
     const o = m.get(scenario, '', 'octoway', key);
@@ -254,7 +253,7 @@ function shortfalls(m: Medians, goals: readonly GoalResult[]): string[] {
     'the rest of the 3-s figure was garbage of the handshake burst that V8 had not yet collected.';
   const explain: Record<string, () => string> = {
     'batch deliveries/s ≥ 4× unicast deliveries/s': () => {
-      const bare = r(m.get('batch', '', 'bare', 'deliveriesPerSec'), m.get('unicast', '', 'bare', 'deliveriesPerSec'));
+      const bare = divide(m.get('batch', '', 'bare', 'deliveriesPerSec'), m.get('unicast', '', 'bare', 'deliveriesPerSec'));
       const floor = bare !== undefined && bare < 4
         ? `bare uWebSockets.js itself reaches only ${x(bare)} here: each delivery to a different socket costs one send syscall either way, so the ratio is bounded by the machine`
         : `bare reaches ${x(bare)}, so Octoway's batch path falls short by itself: profile it (\`--prof\`)`;
@@ -270,11 +269,11 @@ function shortfalls(m: Medians, goals: readonly GoalResult[]): string[] {
       `${memory('idle-mem', 'memPerConnBytes')}. ${settled('idle-mem', 'settledMemPerConnBytes')} Measured the same way from that settled reading, 3 s after a second burst, the next 5,000 cost ` +
       `Octoway ${f('idle-mem', '', 'octoway', 'marginalMemPerConnBytes', 0)} B each (bare: ${f('idle-mem', '', 'bare', 'marginalMemPerConnBytes', 0)} B): each burst's garbage counts again.`,
     'fanout deliveries/s ≥ 2× ws reference': () =>
-      `ws costs ${x(r(m.get('fanout', '', 'ws', 'serverCpuUsPerDelivery'), m.get('fanout', '', 'octoway', 'serverCpuUsPerDelivery')))} Octoway's server CPU per delivery, ` +
+      `ws costs ${x(divide(m.get('fanout', '', 'ws', 'serverCpuUsPerDelivery'), m.get('fanout', '', 'octoway', 'serverCpuUsPerDelivery')))} Octoway's server CPU per delivery, ` +
       `but deliveries/s is bounded by the load client's core as much as by the server; Octoway spends ${x(perBare('fanout', 'serverCpuUsPerDelivery'))} bare's CPU per delivery, ` +
       'so 2× ws on throughput would take less than bare itself.',
     'unicast deliveries/s ≥ 2× ws reference': () =>
-      `ws costs ${x(r(m.get('unicast', '', 'ws', 'serverCpuUsPerPost'), m.get('unicast', '', 'octoway', 'serverCpuUsPerPost')))} Octoway's server CPU per POST, ` +
+      `ws costs ${x(divide(m.get('unicast', '', 'ws', 'serverCpuUsPerPost'), m.get('unicast', '', 'octoway', 'serverCpuUsPerPost')))} Octoway's server CPU per POST, ` +
       `but POSTs/s is bounded by the load client's core as much as by the server; Octoway spends ${x(perBare('unicast', 'serverCpuUsPerPost'))} bare's CPU per POST.`,
   };
   const missed = goals.filter((g) => g.status === 'MISS');
@@ -293,6 +292,16 @@ function shortfalls(m: Medians, goals: readonly GoalResult[]): string[] {
     '',
   );
   return L;
+}
+
+/** a / b, or undefined when either figure is missing or b is 0. */
+function divide(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined || b === 0 ? undefined : a / b;
+}
+
+/** A ratio as the page prints it ("1.04×"), or `missing` when there is none. */
+function times(v: number | undefined, missing = '—'): string {
+  return v === undefined ? missing : `${v.toFixed(2)}×`;
 }
 
 /** A median for the page's prose: fixed digits, or "?" when that run is missing. */
