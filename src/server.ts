@@ -15,7 +15,7 @@ import { createRedisBroker } from './delivery/redis-broker.js';
 import { RedisStore } from './delivery/redis-store.js';
 import { connectRedis, type RedisConnection } from './redis/connect.js';
 import { Keyspace } from './redis/keyspace.js';
-import { markLoaded, readStateFile, saveStateFile } from './delivery/state-file.js';
+import { checkStateFileWritable, markLoaded, readStateFile, saveStateOrFallback } from './delivery/state-file.js';
 import { basicAuth } from './http/credentials.js';
 import { registerApi } from './http/api.js';
 import { createUpgradeHandler } from './socket/upgrade.js';
@@ -118,13 +118,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       for (const ws of [...hub.sockets()]) ws.end(CLOSE_GOING_AWAY, 'server shutting down');
       await authenticator.close();
       await broker.close();
-      if (config.stateFile !== undefined && store instanceof MemoryStore) {
-        const messages = store.dump();
-        await saveStateFile(config.stateFile, messages);
-        log.info({ messages: messages.length, file: config.stateFile }, 'held messages saved');
-      }
+      const saveFailure = config.stateFile !== undefined && store instanceof MemoryStore
+        ? await saveStateOrFallback(config.stateFile, store.dump(), log)
+        : undefined;
       await store.close();
       await redis?.close();
+      if (saveFailure !== undefined) throw saveFailure;
       log.info('stopped');
     },
   };
@@ -140,6 +139,7 @@ function createBroker(config: Config, parts: { hub: Hub; store: MemoryStore | Re
 }
 
 async function restoreState(path: string, store: MemoryStore, log: Logger): Promise<void> {
+  await checkStateFileWritable(path);
   const messages = await readStateFile(path);
   for (const message of messages) store.holdSync(message, [message.key]);
   await markLoaded(path);
