@@ -103,7 +103,9 @@ export function loadConfig(env: Env): Config {
     return value === undefined || value.trim() === '' ? DEFAULTS[name] : value.trim();
   };
   const bad = <T>(name: ConfigName, expected: string, fallback: T): T => {
-    problems.push(`${name}=${JSON.stringify(isSecret(name) ? '<hidden>' : raw(name))}: expected ${expected}`);
+    // An unset variable is said to be unset: `<hidden>` would claim a secret was given.
+    const given = env[name] !== undefined && env[name].trim() !== '';
+    problems.push(`${name}${given ? `=${JSON.stringify(isSecret(name) ? '<hidden>' : raw(name))}` : ' is not set'}: expected ${expected}`);
     return fallback;
   };
   const int = (name: ConfigName, min: number, max = Number.MAX_SAFE_INTEGER): number => {
