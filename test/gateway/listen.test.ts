@@ -4,21 +4,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { access, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startExpectingFailure, startGateway } from '../helpers/gateway.js';
+import { freePort, holdPort } from '../helpers/ports.js';
 
 const AUTH = 'http://127.0.0.1:9/auth';
-
-/** A port free a moment ago. The first gateway needs a fixed port: Linux never lets another
- * socket join a port the kernel picked for WS_PORT=0, SO_REUSEPORT or not, which would hide the defect. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+// The first gateway gets a fixed port: Linux never lets another socket join a port the kernel
+// picked for WS_PORT=0, SO_REUSEPORT or not, which would hide the defect.
 
 test('a second gateway on a port already served exits 2 naming WS_PORT, and leaves its state file alone', { timeout: 20_000 }, async () => {
   const first = await startGateway({ WS_AUTH_URL: AUTH, WS_PORT: String(await freePort()) });
@@ -40,9 +32,7 @@ test('a second gateway on a port already served exits 2 naming WS_PORT, and leav
 });
 
 test('a port held by another program (not uWS) also exits 2 with PORT_IN_USE, with or without WS_REUSE_PORT', async () => {
-  const holder = createServer();
-  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
-  const port = (holder.address() as { port: number }).port;
+  const { port, server: holder } = await holdPort();
   try {
     for (const reuse of ['false', 'true']) {
       const r = await startExpectingFailure({ WS_AUTH_URL: AUTH, WS_LOGIN: 'a', WS_PASSWORD: 'b', WS_PORT: String(port), WS_REUSE_PORT: reuse });
