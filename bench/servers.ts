@@ -80,7 +80,8 @@ export function freshPort(): number {
  * cannot drift apart. */
 function octowayNodeArgs(): string[] {
   const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const [node, ...args] = pkg.scripts.start.split(/\s+/);
+  // `exec` (so npm's signals reach node) is the shell's, not a node argument.
+  const [node, ...args] = pkg.scripts.start.replace(/^exec\s+/, '').split(/\s+/);
   if (node !== 'node' || !args.includes('dist/src/main.js')) throw new Error(`package.json "start" is not "node … dist/src/main.js": ${pkg.scripts.start}`);
   return args;
 }

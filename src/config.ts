@@ -9,6 +9,8 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export interface Config {
   readonly host: string;
   readonly port: number;
+  /** WS_REUSE_PORT: share the port with other processes that set it too (SO_REUSEPORT). */
+  readonly reusePort: boolean;
   readonly authUrl: URL;
   /** Publish credentials; undefined only with WS_INSECURE_NO_AUTH=true. */
   readonly credentials: { readonly login: string; readonly password: string } | undefined;
@@ -48,6 +50,7 @@ export interface Config {
 export const DEFAULTS = {
   WS_HOST: '0.0.0.0',
   WS_PORT: '7890',
+  WS_REUSE_PORT: 'false',
   WS_AUTH_URL: '',
   WS_LOGIN: '',
   WS_PASSWORD: '',
@@ -100,7 +103,9 @@ export function loadConfig(env: Env): Config {
     return value === undefined || value.trim() === '' ? DEFAULTS[name] : value.trim();
   };
   const bad = <T>(name: ConfigName, expected: string, fallback: T): T => {
-    problems.push(`${name}=${JSON.stringify(isSecret(name) ? '<hidden>' : raw(name))}: expected ${expected}`);
+    // An unset variable is said to be unset: `<hidden>` would claim a secret was given.
+    const given = env[name] !== undefined && env[name].trim() !== '';
+    problems.push(`${name}${given ? `=${JSON.stringify(isSecret(name) ? '<hidden>' : raw(name))}` : ' is not set'}: expected ${expected}`);
     return fallback;
   };
   const int = (name: ConfigName, min: number, max = Number.MAX_SAFE_INTEGER): number => {
@@ -159,6 +164,7 @@ export function loadConfig(env: Env): Config {
   const config: Config = {
     host: raw('WS_HOST'),
     port: int('WS_PORT', 0, 65535),
+    reusePort: bool('WS_REUSE_PORT'),
     authUrl: authUrl ?? new URL('http://invalid.invalid/'),
     credentials: insecure && (login === '' || password === '') ? undefined : { login, password },
     msgExpireMs: duration('WS_MSG_EXPIRE'),

@@ -42,6 +42,8 @@ export const ERRORS = {
   // Start-up (operator side); these stop the process with exit code 2
   CONFIG_INVALID: { status: 500, message: 'invalid configuration' },
   STATE_FILE_INVALID: { status: 500, message: 'WS_STATE_FILE cannot be loaded' },
+  STATE_FILE_UNWRITABLE: { status: 500, message: 'WS_STATE_FILE cannot be written' },
+  PORT_IN_USE: { status: 500, message: 'WS_PORT is already in use on WS_HOST' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -2,11 +2,14 @@
 // Exit codes: 0 after a clean stop, 2 for bad configuration or state file, 1 for anything else.
 import dotenv from 'dotenv';
 import { ConfigError, loadConfig } from './config.js';
-import { isOctowayError } from './errors.js';
+import { isOctowayError, type ErrorCode } from './errors.js';
 import { createLogger } from './log.js';
 import { startGateway } from './server.js';
 
 dotenv.config({ quiet: true });
+
+/** Problems the operator fixes before starting again: exit code 2, one line, no stack trace. */
+const STARTUP_ERRORS: ReadonlySet<ErrorCode> = new Set(['CONFIG_INVALID', 'STATE_FILE_INVALID', 'STATE_FILE_UNWRITABLE', 'PORT_IN_USE']);
 
 function fatal(lines: readonly string[], code: number): never {
   for (const line of lines) process.stderr.write(`octoway: ${line}\n`);
@@ -26,7 +29,7 @@ let gateway;
 try {
   gateway = await startGateway(config, log);
 } catch (err) {
-  if (isOctowayError(err) && (err.code === 'CONFIG_INVALID' || err.code === 'STATE_FILE_INVALID')) fatal([err.message], 2);
+  if (isOctowayError(err) && STARTUP_ERRORS.has(err.code)) fatal([err.message], 2);
   fatal([`cannot start: ${(err as Error).message}`], 1);
 }
 

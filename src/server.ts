@@ -15,9 +15,10 @@ import { createRedisBroker } from './delivery/redis-broker.js';
 import { RedisStore } from './delivery/redis-store.js';
 import { connectRedis, type RedisConnection } from './redis/connect.js';
 import { Keyspace } from './redis/keyspace.js';
-import { markLoaded, readStateFile, saveStateFile } from './delivery/state-file.js';
+import { checkStateFileWritable, markLoaded, readStateFile, saveStateOrFallback } from './delivery/state-file.js';
 import { basicAuth } from './http/credentials.js';
 import { registerApi } from './http/api.js';
+import { listen } from './listen.js';
 import { createUpgradeHandler } from './socket/upgrade.js';
 import { socketBehavior } from './socket/behavior.js';
 
@@ -40,7 +41,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const store = redis === undefined
     ? new MemoryStore({ maxHeld: config.maxHeld, maxHeldPerKey: config.maxHeldPerKey }, log.child({ component: 'store' }))
     : new RedisStore({ client: redis.client, keyspace, cluster: redis.cluster, maxHeldPerKey: config.maxHeldPerKey }, log.child({ component: 'store' }));
-  if (config.stateFile !== undefined && store instanceof MemoryStore) await restoreState(config.stateFile, store, log);
+  // Loaded before listening, so the first socket gets its held messages; marked loaded only once
+  // listening, so a start that fails (port in use) leaves the file for the next one.
+  const restored = config.stateFile !== undefined && store instanceof MemoryStore ? await restoreState(config.stateFile, store) : undefined;
   if (config.stateFile !== undefined && redis !== undefined) log.warn('WS_STATE_FILE is ignored with WS_REDIS_URL: held messages stay in Redis');
 
   const authenticator = createForwardAuthenticator({
@@ -96,7 +99,11 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     log,
   });
 
-  listenSocket = await listen(app, config.host, config.port);
+  listenSocket = await listen(app, config.host, config.port, config.reusePort);
+  if (restored !== undefined) {
+    await markLoaded(restored.path);
+    log.info({ messages: restored.messages, file: restored.path }, 'held messages loaded');
+  }
   const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
   const sweep = setInterval(() => {
     const closed = hub.closeSlowConsumers();
@@ -118,13 +125,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       for (const ws of [...hub.sockets()]) ws.end(CLOSE_GOING_AWAY, 'server shutting down');
       await authenticator.close();
       await broker.close();
-      if (config.stateFile !== undefined && store instanceof MemoryStore) {
-        const messages = store.dump();
-        await saveStateFile(config.stateFile, messages);
-        log.info({ messages: messages.length, file: config.stateFile }, 'held messages saved');
-      }
+      const saveFailure = config.stateFile !== undefined && store instanceof MemoryStore
+        ? await saveStateOrFallback(config.stateFile, store.dump(), log)
+        : undefined;
       await store.close();
       await redis?.close();
+      if (saveFailure !== undefined) throw saveFailure;
       log.info('stopped');
     },
   };
@@ -139,18 +145,9 @@ function createBroker(config: Config, parts: { hub: Hub; store: MemoryStore | Re
   });
 }
 
-async function restoreState(path: string, store: MemoryStore, log: Logger): Promise<void> {
+async function restoreState(path: string, store: MemoryStore): Promise<{ path: string; messages: number }> {
+  await checkStateFileWritable(path);
   const messages = await readStateFile(path);
   for (const message of messages) store.holdSync(message, [message.key]);
-  await markLoaded(path);
-  log.info({ messages: messages.length, file: path }, 'held messages loaded');
-}
-
-function listen(app: uWS.TemplatedApp, host: string, port: number): Promise<uWS.us_listen_socket> {
-  return new Promise((resolve, reject) => {
-    app.listen(host, port, (socket) => {
-      if (socket === false) reject(new Error(`cannot listen on ${host}:${port} (in use, or not an address of this machine)`));
-      else resolve(socket);
-    });
-  });
+  return { path, messages: messages.length };
 }

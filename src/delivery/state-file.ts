@@ -1,8 +1,12 @@
 // WS_STATE_FILE: held messages saved at shutdown and loaded at start, so a graceful restart of a
-// single in-memory node loses nothing. Written atomically; renamed to `.loaded` once loaded, so a
-// crash later cannot replay messages that were already delivered.
-import { open, readFile, rename } from 'node:fs/promises';
+// single in-memory node loses nothing. Checked writable at start; written atomically (temporary
+// file, fsync, rename, fsync of the directory); renamed to `.loaded` once loaded, so a crash later
+// cannot replay messages that were already delivered.
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { OctowayError } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { HeldMessage } from './held-store.js';
 
 const FORMAT = 'octoway-held-messages';
@@ -15,18 +19,65 @@ interface StateFile {
   messages: HeldMessage[];
 }
 
-/** Writes to a temporary file beside `path`, syncs it, then renames it over `path`. */
+/** Proves at start that the shutdown save can succeed: `path` is not a directory and a file can be
+ * created, synced and removed beside it. Throws STATE_FILE_UNWRITABLE naming the reason. */
+export async function checkStateFileWritable(path: string): Promise<void> {
+  const existing = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw unwritable(path, reason(path, err));
+  });
+  if (existing?.isDirectory()) throw unwritable(path, 'it is a directory');
+  const probe = `${path}.probe-${process.pid}`;
+  try {
+    await writeSynced(probe, '');
+    await unlink(probe);
+  } catch (err) {
+    throw unwritable(path, reason(path, err as NodeJS.ErrnoException));
+  }
+}
+
+/** Writes to a temporary file beside `path`, syncs it, renames it over `path`, then syncs the
+ * directory so the rename itself survives a power cut. On failure `path` is as it was before. */
 export async function saveStateFile(path: string, messages: readonly HeldMessage[]): Promise<void> {
   const state: StateFile = { format: FORMAT, version: VERSION, savedAt: new Date().toISOString(), messages: [...messages] };
   const temporary = `${path}.tmp-${process.pid}`;
-  const file = await open(temporary, 'w', 0o600);
   try {
-    await file.writeFile(JSON.stringify(state));
-    await file.sync();
-  } finally {
-    await file.close();
+    await writeSynced(temporary, JSON.stringify(state));
+    await rename(temporary, path);
+  } catch (err) {
+    // The temporary file is useless without the rename; removing it may fail for the same reason
+    // the save did (directory gone), which the caller reports through `err`.
+    await unlink(temporary).catch(() => undefined);
+    throw err;
   }
-  await rename(temporary, path);
+  const directory = await open(dirname(path), 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+}
+
+/** The shutdown save, which never drops messages silently: if `path` cannot be written (disk
+ * full, directory removed since the start), logs an error with the count and the reason and writes
+ * the same content to a file in os.tmpdir(), logging its path. Resolves undefined once `path` holds
+ * the messages, else with the error the process should exit non-zero for. */
+export async function saveStateOrFallback(path: string, messages: readonly HeldMessage[], log: Logger): Promise<Error | undefined> {
+  try {
+    await saveStateFile(path, messages);
+    log.info({ messages: messages.length, file: path }, 'held messages saved');
+    return undefined;
+  } catch (err) {
+    log.error({ err, messages: messages.length, file: path }, 'held messages could not be saved to WS_STATE_FILE');
+    const fallback = join(tmpdir(), `octoway-held-${process.pid}-${Date.now()}.json`);
+    try {
+      await saveStateFile(fallback, messages);
+      log.error({ messages: messages.length, file: fallback }, 'held messages saved to a fallback file instead: move it to WS_STATE_FILE before the next start');
+    } catch (fallbackErr) {
+      log.fatal({ err: fallbackErr, messages: messages.length, file: fallback }, 'held messages lost: the fallback file could not be written either');
+    }
+    return new Error(`held messages were not saved to WS_STATE_FILE ${path}: ${(err as Error).message}`);
+  }
 }
 
 /** Reads the held messages saved at `path`, oldest first, without those expired by `now`.
@@ -58,6 +109,30 @@ export async function markLoaded(path: string): Promise<void> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
+}
+
+async function writeSynced(path: string, text: string): Promise<void> {
+  const file = await open(path, 'w', 0o600);
+  try {
+    await file.writeFile(text);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
+function reason(path: string, err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ENOENT': return `its directory ${dirname(path)} does not exist`;
+    case 'ENOTDIR': return `a part of ${dirname(path)} is not a directory`;
+    case 'EACCES': case 'EPERM': return `permission denied in ${dirname(path)}`;
+    case 'EROFS': return `${dirname(path)} is on a read-only file system`;
+    default: return err.message;
+  }
+}
+
+function unwritable(path: string, problem: string): OctowayError {
+  return new OctowayError('STATE_FILE_UNWRITABLE', `WS_STATE_FILE ${path} cannot be written: ${problem}; held messages could not be saved at shutdown. Create the directory (writable by this user) or point WS_STATE_FILE elsewhere`);
 }
 
 function invalid(path: string, problem: string): OctowayError {

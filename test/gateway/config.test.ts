@@ -13,6 +13,17 @@ test('missing WS_AUTH_URL and credentials: exit 2, one line per variable', async
   assert.match(stderr, /WS_PASSWORD.*expected/);
 });
 
+test('an unset variable is reported as not set, a secret as <hidden> only when it was given', async () => {
+  const unset = await startExpectingFailure({ WS_AUTH_URL: AUTH, WS_LOGIN: 'a' });
+  assert.equal(unset.exitCode, 2);
+  assert.match(unset.stderr, /^octoway: WS_PASSWORD is not set: expected /m);
+  assert.doesNotMatch(unset.stderr, /<hidden>/);
+  const given = await startExpectingFailure({ WS_AUTH_URL: AUTH, WS_LOGIN: 'a', WS_PASSWORD: 'b', WS_REDIS_URL: 'http://user:s3cret@host/' });
+  assert.equal(given.exitCode, 2);
+  assert.match(given.stderr, /^octoway: WS_REDIS_URL="<hidden>": expected /m);
+  assert.doesNotMatch(given.stderr, /s3cret/);
+});
+
 test('a malformed duration, size or number names the variable; the password is never printed', async () => {
   const { exitCode, stderr } = await startExpectingFailure({
     WS_AUTH_URL: AUTH, WS_LOGIN: 'a', WS_PASSWORD: 'hunter2', WS_MSG_EXPIRE: '30', WS_MAX_BODY: '1XB', WS_PORT: 'eighty',
