@@ -145,8 +145,14 @@ function copyRequest(res: HttpResponse, req: HttpRequest): { request: UpgradeReq
   return { request, repeated };
 }
 
+/** An origin is not a secret, but it is the client's text: logged only this long. */
+const MAX_LOGGED_ORIGIN = 200;
+
 function refuse(res: HttpResponse, error: OctowayError, request: UpgradeRequest, log: Logger): void {
-  log.info({ code: error.code, status: error.status, remote: request.remoteAddress }, 'upgrade refused');
+  const fields: Record<string, unknown> = { code: error.code, status: error.status, remote: request.remoteAddress };
+  // Tells an operator which site to add to WS_ALLOWED_ORIGINS, or which one is knocking.
+  if (error.code === 'ORIGIN_NOT_ALLOWED') fields['origin'] = request.headers.origin?.slice(0, MAX_LOGGED_ORIGIN);
+  log.info(fields, 'upgrade refused');
   res.cork(() => {
     res.writeStatus(statusLine(error.status)).writeHeader('Content-Type', 'application/json');
     if (error.retryAfter !== undefined) res.writeHeader('Retry-After', String(error.retryAfter));

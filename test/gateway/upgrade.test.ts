@@ -90,6 +90,11 @@ describe('upgrade and forward auth', () => {
     assert.equal(r.status, 403);
     assert.equal(JSON.parse(r.body).error, 'ORIGIN_NOT_ALLOWED');
     assert.equal(auth.requests.length, before);
+    // The refusal log names the origin (truncated: it is the client's text).
+    await gw.waitForLog((l) => l.msg === 'upgrade refused' && l.origin === 'https://evil.example');
+    await refusal(gw.ws('/ws'), { origin: `https://${'a'.repeat(300)}.example` });
+    const long = await gw.waitForLog((l) => l.msg === 'upgrade refused' && typeof l.origin === 'string' && l.origin.startsWith('https://aaa'));
+    assert.equal((long.origin as string).length, 200);
     const native = await connect(gw.ws('/ws?email=x@example.com'));
     await native.close();
   });
