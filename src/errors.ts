@@ -36,6 +36,7 @@ export const ERRORS = {
   AUTH_DENIED: { status: 401, message: 'the auth backend refused the request' },
   AUTH_FORBIDDEN: { status: 403, message: 'the auth backend refused the request' },
   AUTH_NO_KEYS: { status: 403, message: 'the auth answer maps to no routing key' },
+  AUTH_INVALID_KEYS: { status: 502, message: 'the auth answer maps to a key over 1024 characters or to more than 100 keys' },
   AUTH_BACKEND_UNAVAILABLE: { status: 503, message: 'the auth backend is unavailable' },
   AUTH_BACKEND_INVALID: { status: 502, message: 'the auth backend answered with a redirect or a body that is not JSON' },
   EXPORTER_FAILED: { status: 502, message: 'the auth exporter failed on the auth answer' },
