@@ -59,7 +59,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const app = uWS.App();
   const hub = createHub(app, config.maxBackpressureBytes);
   const broker = createBroker(config, { hub, store, redis, keyspace }, log);
-  const dispatcher = createDispatcher({ hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, log });
+  const dispatcher = createDispatcher({
+    hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, maxAcksInFlight: config.maxAcksInFlight, log,
+  });
   let listenSocket: uWS.us_listen_socket | undefined;
   let shuttingDown = false;
 
@@ -78,6 +80,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     maxPayloadBytes: config.maxPayloadBytes,
     idleTimeoutS: config.idleTimeoutS,
     maxBackpressureBytes: config.maxBackpressureBytes,
+    inbound: { framesPerSecond: config.maxInboundRate, burst: 2 * config.maxInboundRate },
     log,
   });
   app.ws('/ws', behavior);

@@ -54,13 +54,17 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       }
       if (!result.ok) return refuse(res, result.error, request, log);
       // Claims and the peer address are not kept: no feature reads them after the upgrade.
+      const openedAt = nowSeconds();
       const data: SocketData = {
         conn: ++connections,
         keys: result.keys,
-        openedAt: nowSeconds(),
+        openedAt,
         syncAttempt: 0,
         pending: undefined,
         closed: false,
+        inboundSpent: 0,
+        inboundAt: openedAt,
+        acksInFlight: 0,
       };
       upgradeLater(res, () => res.upgrade(data, secKey, protocol, extensions, context));
     });
