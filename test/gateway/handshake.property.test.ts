@@ -5,9 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { json, startAuthBackend, type AuthBackend } from '../helpers/auth-backend.js';
-import { startGateway, type GatewayProcess } from '../helpers/gateway.js';
-import { connect, type TestSocket } from '../helpers/client.js';
+import { startAcceptingGateway, type AcceptingGateway, type GatewayProcess } from '../helpers/gateway.js';
 import { rawRequest, requestText } from '../helpers/raw-http.js';
 
 const SEED = 6455;
@@ -75,22 +73,13 @@ const requests = fc.tuple(...HEADERS.map(handshakeLines), otherLines)
   .map((groups) => ({ lines: groups.flat(), valid: groups.slice(0, HEADERS.length).every((g) => g.length === 1 && g[0]!.good) }))
   .chain(({ lines, valid }) => fc.shuffledSubarray(lines, { minLength: lines.length, maxLength: lines.length }).map((shuffled) => ({ lines: shuffled, valid })));
 
-let auth: AuthBackend;
+let ctx: AcceptingGateway;
 let gw: GatewayProcess;
-let bystander: TestSocket;
 before(async () => {
-  auth = await startAuthBackend((_req, res) => json(res, 200, { user: { email: 'fuzz' } }));
-  gw = await startGateway({ WS_AUTH_URL: auth.url, LOG_LEVEL: 'info' });
-  bystander = await connect(gw.ws('/ws'));
+  ctx = await startAcceptingGateway('fuzz', { LOG_LEVEL: 'info' });
+  gw = ctx.gw;
 });
-after(async () => {
-  try {
-    await bystander.close();
-    assert.equal(await gw.stop(), 0, `gateway exit: ${gw.child.signalCode}`);
-  } finally {
-    await auth.close();
-  }
-});
+after(() => ctx.stop());
 
 test(`${RUNS} generated upgrade requests: 101 exactly for valid handshakes, 4xx otherwise, and the gateway stays up`, async () => {
   let opened = 0;
@@ -112,5 +101,5 @@ test(`${RUNS} generated upgrade requests: 101 exactly for valid handshakes, 4xx 
   assert.ok(opened > RUNS / 10, `only ${opened} valid handshakes were generated`);
   // Still serving: the socket opened before every request gets a publish.
   assert.equal((await gw.publish({ key: 'fuzz', value: 'after' })).status, 202);
-  assert.deepEqual((await bystander.waitForFrames(1)).map((f) => f.payload), ['after']);
+  assert.deepEqual((await ctx.bystander.waitForFrames(1)).map((f) => f.payload), ['after']);
 });

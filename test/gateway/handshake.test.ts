@@ -3,9 +3,8 @@
 // Two Connection headers, `close` first, once crashed the gateway (SIGSEGV) for every socket.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { json, startAuthBackend, type AuthBackend } from '../helpers/auth-backend.js';
-import { startGateway, type GatewayProcess } from '../helpers/gateway.js';
-import { connect, type TestSocket } from '../helpers/client.js';
+import type { AuthBackend } from '../helpers/auth-backend.js';
+import { startAcceptingGateway, type AcceptingGateway, type GatewayProcess } from '../helpers/gateway.js';
 import { handshakeWith, rawRequest, requestText, VALID_HANDSHAKE, type HeaderList } from '../helpers/raw-http.js';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
@@ -30,24 +29,14 @@ const refused: Array<[string, HeaderList, number, string]> = [
 ];
 
 describe('malformed handshakes', () => {
+  let ctx: AcceptingGateway;
   let auth: AuthBackend;
   let gw: GatewayProcess;
-  let bystander: TestSocket;
   before(async () => {
-    auth = await startAuthBackend((_req, res) => json(res, 200, { user: { email: 'anyone' } }));
-    gw = await startGateway({ WS_AUTH_URL: auth.url });
-    // Open first, so later upgrades run inside its cork (see upgradeLater), as in production.
-    bystander = await connect(gw.ws('/ws'));
+    ctx = await startAcceptingGateway('anyone');
+    ({ auth, gw } = ctx);
   });
-  after(async () => {
-    try {
-      await bystander.close();
-      // A crashed gateway exits with a signal and no code.
-      assert.equal(await gw.stop(), 0, `gateway exit: ${gw.child.signalCode}`);
-    } finally {
-      await auth.close();
-    }
-  });
+  after(() => ctx.stop());
 
   for (const [name, headers, status, code] of refused) {
     test(`${name}: ${status} ${code}, and the auth endpoint is not called`, async () => {
@@ -82,7 +71,7 @@ describe('malformed handshakes', () => {
   test('after every refusal the gateway still serves: the socket opened before gets a publish', async () => {
     const r = await gw.publish({ key: 'anyone', value: 'still here' });
     assert.equal(r.status, 202);
-    assert.deepEqual((await bystander.waitForFrames(1)).map((f) => f.payload), ['still here']);
+    assert.deepEqual((await ctx.bystander.waitForFrames(1)).map((f) => f.payload), ['still here']);
     assert.match(gw.output(), /"code":"INVALID_HANDSHAKE"/);
   });
 });
