@@ -48,8 +48,12 @@ suite('default bounds (WS_MAX_INBOUND_RATE=1000, twice that at once)', {}, (ctx)
     const { gw } = ctx;
     const bystander = await connect(gw.ws('/ws?email=bystander'));
     const abuser = await connect(gw.ws('/ws?email=abuser'));
-    assert.deepEqual(await flood(abuser, 10_000), { code: 1008, reason: 'inbound frame rate exceeded' });
-    await gw.waitForLog((l) => l.msg === 'socket closed for policy violation' && l.reason === 'inbound frame rate exceeded');
+    // Which bound trips first depends on how fast Redis answers: the bucket, or (when a refill lets
+    // more in while Redis lags, as under CPU load) the acknowledgements in flight.
+    const { code, reason } = await flood(abuser, 10_000);
+    assert.equal(code, 1008);
+    assert.ok(['inbound frame rate exceeded', 'too many acknowledgements in flight'].includes(reason), reason);
+    await gw.waitForLog((l) => l.msg === 'socket closed for policy violation' && l.reason === reason);
     const r = await gw.publish({ key: 'bystander', value: 'still served' });
     assert.equal(r.status, 202);
     assert.deepEqual((await bystander.waitForFrames(1)).map((f) => f.payload), ['still served']);
