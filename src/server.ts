@@ -18,7 +18,7 @@ import { Keyspace } from './redis/keyspace.js';
 import { markLoaded, readStateFile, saveStateFile } from './delivery/state-file.js';
 import { basicAuth } from './http/credentials.js';
 import { registerApi } from './http/api.js';
-import { createUpgradeHandler } from './socket/upgrade.js';
+import { createUnroutedHandshakeHandler, createUpgradeHandler } from './socket/upgrade.js';
 import { socketBehavior } from './socket/behavior.js';
 
 export interface Gateway {
@@ -85,6 +85,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   });
   app.ws('/ws', behavior);
   app.ws('/', behavior);
+  const unrouted = createUnroutedHandshakeHandler(log);
+  app.get('/ws', unrouted);
+  app.get('/', unrouted);
   registerApi(app, {
     dispatcher,
     store,

@@ -106,6 +106,23 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   return Object.assign(handler, { pending: () => pending });
 }
 
+/**
+ * uWS hands a GET to the WebSocket route only when its first Sec-WebSocket-Key has 24 characters;
+ * any other handshake would fall through to the HTTP API and read as 404 (401 on `/`). Registered
+ * after app.ws on the same paths: a request with a key or asking for `websocket` gets the
+ * handshake's own refusal; any other request (an admin GET, an h2c upgrade) passes on.
+ */
+export function createUnroutedHandshakeHandler(log: Logger): (res: HttpResponse, req: HttpRequest) => void {
+  return (res, req) => {
+    if (req.getHeader('sec-websocket-key') === '' && !/websocket/i.test(req.getHeader('upgrade'))) {
+      req.setYield(true);
+      return;
+    }
+    const { request, repeated } = copyRequest(res, req);
+    refuse(res, handshakeError(request.headers, repeated) ?? new OctowayError('INVALID_HANDSHAKE'), request, log);
+  };
+}
+
 /** Aborted when uWS reports the client gone; holds the one listener the authenticator adds. */
 class ClientGone implements CancelSignal {
   aborted = false;

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AuthBackend } from '../helpers/auth-backend.js';
-import { startAcceptingGateway, type AcceptingGateway, type GatewayProcess } from '../helpers/gateway.js';
+import { BASIC, startAcceptingGateway, type AcceptingGateway, type GatewayProcess } from '../helpers/gateway.js';
 import { handshakeWith, rawRequest, requestText, VALID_HANDSHAKE, type HeaderList } from '../helpers/raw-http.js';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
@@ -21,6 +21,9 @@ const refused: Array<[string, HeaderList, number, string]> = [
   ['Upgrade: foo', handshakeWith('Upgrade', 'foo'), 400, 'INVALID_HANDSHAKE'],
   ['two Upgrade headers', handshakeWith('Upgrade', 'websocket', 'websocket'), 400, 'INVALID_HANDSHAKE'],
   ['two Sec-WebSocket-Key headers', handshakeWith('Sec-WebSocket-Key', KEY, 'AAAAAAAAAAAAAAAAAAAAAA=='), 400, 'INVALID_HANDSHAKE'],
+  ['no Sec-WebSocket-Key', handshakeWith('Sec-WebSocket-Key'), 400, 'INVALID_HANDSHAKE'],
+  ['a short Sec-WebSocket-Key', handshakeWith('Sec-WebSocket-Key', 'abc'), 400, 'INVALID_HANDSHAKE'],
+  ['a short key first, a valid one second', handshakeWith('Sec-WebSocket-Key', 'abc', KEY), 400, 'INVALID_HANDSHAKE'],
   ['a 24-character key that is not base64', handshakeWith('Sec-WebSocket-Key', '!!!!!!!!!!!!!!!!!!!!!!!!'), 400, 'INVALID_HANDSHAKE'],
   ['a key that is the base64 of 17 bytes', handshakeWith('Sec-WebSocket-Key', 'AAAAAAAAAAAAAAAAAAAAAAA='), 400, 'INVALID_HANDSHAKE'],
   ['no Sec-WebSocket-Version', handshakeWith('Sec-WebSocket-Version'), 400, 'INVALID_HANDSHAKE'],
@@ -66,6 +69,14 @@ describe('malformed handshakes', () => {
       assert.equal(r.status, 101);
       assert.equal(r.headers['sec-websocket-accept'], 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
     }
+  });
+
+  test('a keyless handshake on / is refused as a handshake; an admin GET asking for h2c still reaches the API', async () => {
+    assert.equal(JSON.parse((await rawRequest(gw.port, requestText('/', handshakeWith('Sec-WebSocket-Key')))).body).error, 'INVALID_HANDSHAKE');
+    const h2c: HeaderList = [['Host', '127.0.0.1'], ['Connection', 'Upgrade, HTTP2-Settings'], ['Upgrade', 'h2c'], ['HTTP2-Settings', 'AAMAAABkAAQAoAAAAAIAAAAA'], ['Authorization', BASIC]];
+    const r = await rawRequest(gw.port, requestText('/', h2c));
+    assert.equal(r.status, 200);
+    assert.ok(Array.isArray(JSON.parse(r.body)));
   });
 
   test('after every refusal the gateway still serves: the socket opened before gets a publish', async () => {
