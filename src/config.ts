@@ -32,6 +32,9 @@ export interface Config {
   readonly allowedOrigins: readonly string[];
   readonly maxConnections: number;
   readonly maxBackpressureBytes: number;
+  /** Inbound frames per second one socket may send on average (twice that at once). */
+  readonly maxInboundRate: number;
+  readonly maxAcksInFlight: number;
   readonly delivery: DeliveryMode;
   readonly maxHeld: number;
   readonly maxHeldPerKey: number;
@@ -73,6 +76,8 @@ export const DEFAULTS = {
   WS_ALLOWED_ORIGINS: '',
   WS_MAX_CONNECTIONS: '0',
   WS_MAX_BACKPRESSURE: '1MiB',
+  WS_MAX_INBOUND_RATE: '1000',
+  WS_MAX_ACKS_IN_FLIGHT: '2000',
   WS_DELIVERY: 'at-most-once',
   WS_MAX_HELD: '1000000',
   WS_MAX_HELD_PER_KEY: '1000',
@@ -185,6 +190,8 @@ export function loadConfig(env: Env): Config {
     allowedOrigins: origins,
     maxConnections: int('WS_MAX_CONNECTIONS', 0),
     maxBackpressureBytes: size('WS_MAX_BACKPRESSURE', 1024),
+    maxInboundRate: int('WS_MAX_INBOUND_RATE', 1, 1_000_000),
+    maxAcksInFlight: int('WS_MAX_ACKS_IN_FLIGHT', 1, 1_000_000),
     delivery: delivery as DeliveryMode,
     maxHeld: int('WS_MAX_HELD', 1),
     maxHeldPerKey: int('WS_MAX_HELD_PER_KEY', 1),

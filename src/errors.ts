@@ -28,13 +28,15 @@ export const ERRORS = {
   INTERNAL_ERROR: { status: 500, message: 'internal error; the gateway logged it' },
 
   // WebSocket upgrade (browser side)
-  INVALID_HANDSHAKE: { status: 400, message: 'the upgrade request\'s Connection header must include the token "Upgrade" (RFC 6455)' },
+  INVALID_HANDSHAKE: { status: 400, message: 'the upgrade request is not a valid WebSocket handshake (RFC 6455)' },
+  UNSUPPORTED_WEBSOCKET_VERSION: { status: 426, message: 'Sec-WebSocket-Version must be 13, the version of RFC 6455' },
   ORIGIN_NOT_ALLOWED: { status: 403, message: 'origin is not in WS_ALLOWED_ORIGINS' },
   TOO_MANY_CONNECTIONS: { status: 503, message: 'the gateway holds WS_MAX_CONNECTIONS sockets already' },
   AUTH_QUEUE_FULL: { status: 503, message: 'too many upgrades are waiting for the auth backend' },
   AUTH_DENIED: { status: 401, message: 'the auth backend refused the request' },
   AUTH_FORBIDDEN: { status: 403, message: 'the auth backend refused the request' },
   AUTH_NO_KEYS: { status: 403, message: 'the auth answer maps to no routing key' },
+  AUTH_INVALID_KEYS: { status: 502, message: 'the auth answer maps to a key over 1024 characters or to more than 100 keys' },
   AUTH_BACKEND_UNAVAILABLE: { status: 503, message: 'the auth backend is unavailable' },
   AUTH_BACKEND_INVALID: { status: 502, message: 'the auth backend answered with a redirect or a body that is not JSON' },
   EXPORTER_FAILED: { status: 502, message: 'the auth exporter failed on the auth answer' },

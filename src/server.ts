@@ -19,7 +19,7 @@ import { checkStateFileWritable, markLoaded, readStateFile, saveStateOrFallback 
 import { basicAuth } from './http/credentials.js';
 import { registerApi } from './http/api.js';
 import { listen } from './listen.js';
-import { createUpgradeHandler } from './socket/upgrade.js';
+import { createUnroutedHandshakeHandler, createUpgradeHandler } from './socket/upgrade.js';
 import { socketBehavior } from './socket/behavior.js';
 
 export interface Gateway {
@@ -62,7 +62,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const app = uWS.App();
   const hub = createHub(app, config.maxBackpressureBytes);
   const broker = createBroker(config, { hub, store, redis, keyspace }, log);
-  const dispatcher = createDispatcher({ hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, log });
+  const dispatcher = createDispatcher({
+    hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, maxAcksInFlight: config.maxAcksInFlight, log,
+  });
   let listenSocket: uWS.us_listen_socket | undefined;
   let shuttingDown = false;
 
@@ -81,10 +83,14 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     maxPayloadBytes: config.maxPayloadBytes,
     idleTimeoutS: config.idleTimeoutS,
     maxBackpressureBytes: config.maxBackpressureBytes,
+    inbound: { framesPerSecond: config.maxInboundRate, burst: 2 * config.maxInboundRate },
     log,
   });
   app.ws('/ws', behavior);
   app.ws('/', behavior);
+  const unrouted = createUnroutedHandshakeHandler(log);
+  app.get('/ws', unrouted);
+  app.get('/', unrouted);
   registerApi(app, {
     dispatcher,
     store,

@@ -11,6 +11,7 @@ import type { AuthResult, Authenticator, CancelSignal, UpgradeRequest } from './
 import { createAuthCache, credentialKey, type AuthCache } from './cache.js';
 import { ExportShapeError, normalizeExport, type ExportResult, type Exporter } from './exporters.js';
 import { createHeaderBuilder } from './headers.js';
+import { MAX_KEY_LENGTH, MAX_KEYS_PER_SOCKET, socketKeysLimit } from '../delivery/routing-key.js';
 import { createProxyMatcher } from './proxies.js';
 
 export interface ForwardAuthOptions {
@@ -322,6 +323,14 @@ class Call implements Dispatcher.DispatchHandler {
       return this.exporterFailed(err);
     }
     if (keys.length === 0) return this.settle(fail('AUTH_NO_KEYS'), true);
+    // A socket under a key no publish can reach would wait for ever: the backend's answer is wrong.
+    const limit = socketKeysLimit(keys);
+    if (limit !== undefined) {
+      // The keys themselves are the user's identity: only their number and sizes are logged.
+      const longest = keys.reduce((n, key) => Math.max(n, key.length), 0);
+      this.shared.logger.warn({ limit, keys: keys.length, longest, maxKeys: MAX_KEYS_PER_SOCKET, maxKeyLength: MAX_KEY_LENGTH }, 'auth answer has keys past the routing-key limits');
+      return this.settle(fail('AUTH_INVALID_KEYS'), false);
+    }
     const result: AuthResult = claims === undefined
       ? { ok: true, keys: Object.freeze(keys) }
       : { ok: true, keys: Object.freeze(keys), claims: Object.freeze(claims) };

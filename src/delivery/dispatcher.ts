@@ -21,8 +21,9 @@ export interface Dispatcher {
   connect(ws: Socket): void;
   /** Called from the socket's close handler. */
   disconnect(ws: Socket): void;
-  /** A socket replied `{"id": …}`. */
-  acknowledge(ws: Socket, id: string): void;
+  /** A socket replied `{"id": …}`. Returns false, applying nothing, when the socket already has
+   * maxAcksInFlight acknowledgements waiting for the store: the caller closes it. */
+  acknowledge(ws: Socket, id: string): boolean;
 }
 
 export interface DispatcherOptions {
@@ -32,10 +33,14 @@ export interface DispatcherOptions {
   readonly mode: DeliveryMode;
   /** How long a message_id is remembered when its message is never held (expire "0"). */
   readonly defaultIdempotencyTtlMs: number;
+  /** Acknowledgements of one socket waiting for the store at once; each is an async store call
+   * holding memory until answered, so a flood of them must not grow without bound. */
+  readonly maxAcksInFlight: number;
   readonly log: Logger;
 }
 
-export function createDispatcher({ hub, store, broker, mode, defaultIdempotencyTtlMs, log }: DispatcherOptions): Dispatcher {
+export function createDispatcher(options: DispatcherOptions): Dispatcher {
+  const { hub, store, broker, mode, defaultIdempotencyTtlMs, maxAcksInFlight, log } = options;
   const atLeastOnce = mode === 'at-least-once';
 
   const putBack = (held: readonly HeldMessage[]): void => {
@@ -105,8 +110,18 @@ export function createDispatcher({ hub, store, broker, mode, defaultIdempotencyT
     },
 
     acknowledge(ws, id) {
-      if (!atLeastOnce) return;
-      store.ack(ws.getUserData().keys, id).catch((err: unknown) => log.error({ err }, 'could not apply an acknowledgement'));
+      if (!atLeastOnce) return true;
+      const data = ws.getUserData();
+      if (data.acksInFlight >= maxAcksInFlight) return false;
+      data.acksInFlight++;
+      store.ack(data.keys, id).then(
+        () => { data.acksInFlight--; },
+        (err: unknown) => {
+          data.acksInFlight--;
+          log.error({ err }, 'could not apply an acknowledgement');
+        },
+      );
+      return true;
     },
   };
 }

@@ -17,6 +17,12 @@ export interface SocketData {
   /** Live frames that arrived while the socket's held messages were being fetched; undefined once live. */
   pending: Array<{ readonly id: string; readonly frame: string }> | undefined;
   closed: boolean;
+  /** Inbound frames counted against the socket's token bucket and not yet refilled (see
+   * socket/inbound-budget.ts), and the nowSeconds() of the last refill. */
+  inboundSpent: number;
+  inboundAt: number;
+  /** Acknowledgements handed to the store and not yet answered; bounded by the dispatcher. */
+  acksInFlight: number;
 }
 
 export type Socket = WebSocket<SocketData>;

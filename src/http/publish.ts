@@ -3,6 +3,7 @@
 // so a bad batch stores none of its messages.
 import { OctowayError } from '../errors.js';
 import { frameOf, newMessageId, type Message } from '../delivery/message.js';
+import { isValidKey, MAX_KEY_LENGTH } from '../delivery/routing-key.js';
 import { parseDuration } from '../units.js';
 
 export interface PublishLimits {
@@ -16,7 +17,6 @@ export interface PublishRequest {
   readonly messages: readonly Message[];
 }
 
-const MAX_KEY_LENGTH = 1024;
 const MAX_MESSAGE_ID_LENGTH = 200;
 
 export function parsePublish(body: Buffer, limits: PublishLimits, now = Date.now()): PublishRequest {
@@ -74,10 +74,6 @@ function keysOf(body: Record<string, unknown>): string[] {
     }
   }
   return [...new Set(all as string[])];
-}
-
-function isValidKey(key: unknown): key is string {
-  return typeof key === 'string' && key !== '' && key.length <= MAX_KEY_LENGTH;
 }
 
 function expireOf(expire: unknown, defaultMs: number): number {

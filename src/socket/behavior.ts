@@ -3,7 +3,8 @@
 import type { WebSocketBehavior } from 'uWebSockets.js';
 import type { Logger } from '../log.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
-import { connLabel, nowSeconds, type SocketData } from '../delivery/hub.js';
+import { connLabel, nowSeconds, type Socket, type SocketData } from '../delivery/hub.js';
+import { takeInboundFrame, type InboundLimits } from './inbound-budget.js';
 import type { UpgradeHandler } from './upgrade.js';
 
 export interface BehaviorOptions {
@@ -12,13 +13,26 @@ export interface BehaviorOptions {
   readonly maxPayloadBytes: number;
   readonly idleTimeoutS: number;
   readonly maxBackpressureBytes: number;
+  readonly inbound: InboundLimits;
   readonly log: Logger;
 }
 
 const MAX_ACK_BYTES = 512;
+/** Close code for a client past an inbound bound (RFC 6455 "policy violation"): reconnecting and
+ * sending the same flood gets the same answer. */
+export const CLOSE_POLICY_VIOLATION = 1008;
 
 export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<SocketData> {
-  const { dispatcher, log } = options;
+  const { dispatcher, inbound, log } = options;
+
+  const closeAbuser = (ws: Socket, reason: string): void => {
+    const data = ws.getUserData();
+    // Frames already read in the same batch are ignored from here on.
+    data.closed = true;
+    log.warn({ conn: connLabel(data), reason }, 'socket closed for policy violation');
+    ws.end(CLOSE_POLICY_VIOLATION, reason);
+  };
+
   return {
     upgrade: options.upgrade,
     maxPayloadLength: options.maxPayloadBytes,
@@ -36,10 +50,13 @@ export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Sock
     },
 
     message(ws, message) {
+      const data = ws.getUserData();
+      if (data.closed) return;
+      if (!takeInboundFrame(data, inbound, nowSeconds())) return closeAbuser(ws, 'inbound frame rate exceeded');
       // Goctopus clients acknowledge with {"id": "..."}; anything else is ignored, never echoed.
       if (message.byteLength > MAX_ACK_BYTES) return;
       const id = ackId(Buffer.from(message).toString('utf8'));
-      if (id !== undefined) dispatcher.acknowledge(ws, id);
+      if (id !== undefined && !dispatcher.acknowledge(ws, id)) closeAbuser(ws, 'too many acknowledgements in flight');
     },
 
     close(ws, code) {

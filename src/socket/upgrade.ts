@@ -1,12 +1,12 @@
-// The WebSocket upgrade: cheap refusals first (shutdown, connection limit, origin), then the
-// Authenticator, then uWS's upgrade (see upgradeLater). A client that goes away during auth aborts its call.
+// The WebSocket upgrade: cheap refusals first (handshake, shutdown, connection limit, origin), then
+// the Authenticator, then uWS's upgrade (see upgradeLater). A client that goes away during auth aborts its call.
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import type { Authenticator, CancelSignal, UpgradeRequest } from '../auth/authenticator.js';
-import { connectionLists } from '../auth/headers.js';
 import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { nowSeconds, type Socket, type SocketData } from '../delivery/hub.js';
 import { statusLine } from '../http/exchange.js';
+import { handshakeError, WEBSOCKET_VERSION } from './handshake.js';
 
 export interface UpgradeOptions {
   readonly authenticator: Authenticator;
@@ -38,9 +38,9 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     const secKey = req.getHeader('sec-websocket-key');
     const protocol = req.getHeader('sec-websocket-protocol');
     const extensions = req.getHeader('sec-websocket-extensions');
-    const request = copyRequest(res, req);
+    const { request, repeated } = copyRequest(res, req);
 
-    const refusal = precheck(request);
+    const refusal = handshakeError(request.headers, repeated) ?? precheck(request);
     if (refusal !== undefined) return refuse(res, refusal, request, log);
 
     const gone = new ClientGone();
@@ -54,13 +54,17 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       }
       if (!result.ok) return refuse(res, result.error, request, log);
       // Claims and the peer address are not kept: no feature reads them after the upgrade.
+      const openedAt = nowSeconds();
       const data: SocketData = {
         conn: ++connections,
         keys: result.keys,
-        openedAt: nowSeconds(),
+        openedAt,
         syncAttempt: 0,
         pending: undefined,
         closed: false,
+        inboundSpent: 0,
+        inboundAt: openedAt,
+        acksInFlight: 0,
       };
       upgradeLater(res, () => res.upgrade(data, secKey, protocol, extensions, context));
     });
@@ -87,11 +91,6 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   };
 
   const precheck = (request: UpgradeRequest): OctowayError | undefined => {
-    // uWS marks a request with `Connection: close` to be closed once answered, and an upgrade made
-    // outside a cork (upgradeLater) then closes the socket under uWS's feet and crashes the process.
-    // RFC 6455 requires the "Upgrade" token anyway, so such a handshake is refused before anything else.
-    const connection = request.headers.connection;
-    if (connection === undefined || !connectionLists(connection.toLowerCase(), 'upgrade')) return new OctowayError('INVALID_HANDSHAKE');
     if (options.shuttingDown()) return new OctowayError('SHUTTING_DOWN', undefined, { retryAfter: 1 });
     if (maxConnections > 0 && options.openSockets() + pending >= maxConnections) {
       return new OctowayError('TOO_MANY_CONNECTIONS', undefined, { retryAfter: 5 });
@@ -105,6 +104,23 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   };
 
   return Object.assign(handler, { pending: () => pending });
+}
+
+/**
+ * uWS hands a GET to the WebSocket route only when its first Sec-WebSocket-Key has 24 characters;
+ * any other handshake would fall through to the HTTP API and read as 404 (401 on `/`). Registered
+ * after app.ws on the same paths: a request with a key or asking for `websocket` gets the
+ * handshake's own refusal; any other request (an admin GET, an h2c upgrade) passes on.
+ */
+export function createUnroutedHandshakeHandler(log: Logger): (res: HttpResponse, req: HttpRequest) => void {
+  return (res, req) => {
+    if (req.getHeader('sec-websocket-key') === '' && !/websocket/i.test(req.getHeader('upgrade'))) {
+      req.setYield(true);
+      return;
+    }
+    const { request, repeated } = copyRequest(res, req);
+    refuse(res, handshakeError(request.headers, repeated) ?? new OctowayError('INVALID_HANDSHAKE'), request, log);
+  };
 }
 
 /** Aborted when uWS reports the client gone; holds the one listener the authenticator adds. */
@@ -129,25 +145,40 @@ class ClientGone implements CancelSignal {
   }
 }
 
-function copyRequest(res: HttpResponse, req: HttpRequest): UpgradeRequest {
+/** The request, with repeated headers joined; `repeated` names them (uWS reads only the first). */
+function copyRequest(res: HttpResponse, req: HttpRequest): { request: UpgradeRequest; repeated: string[] } {
   const headers: Record<string, string> = {};
+  const repeated: string[] = [];
   req.forEach((name, value) => {
-    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    if (!(name in headers)) headers[name] = value;
+    else {
+      headers[name] = `${headers[name]}, ${value}`;
+      repeated.push(name);
+    }
   });
   const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
-  return {
+  const request = {
     path: req.getUrl(),
     query: req.getQuery() ?? '',
     headers,
     remoteAddress: remote.startsWith('::ffff:') ? remote.slice(7) : remote,
   };
+  return { request, repeated };
 }
 
+/** An origin is not a secret, but it is the client's text: logged only this long. */
+const MAX_LOGGED_ORIGIN = 200;
+
 function refuse(res: HttpResponse, error: OctowayError, request: UpgradeRequest, log: Logger): void {
-  log.info({ code: error.code, status: error.status, remote: request.remoteAddress }, 'upgrade refused');
+  const fields: Record<string, unknown> = { code: error.code, status: error.status, remote: request.remoteAddress };
+  // Tells an operator which site to add to WS_ALLOWED_ORIGINS, or which one is knocking.
+  if (error.code === 'ORIGIN_NOT_ALLOWED') fields['origin'] = request.headers.origin?.slice(0, MAX_LOGGED_ORIGIN);
+  log.info(fields, 'upgrade refused');
   res.cork(() => {
     res.writeStatus(statusLine(error.status)).writeHeader('Content-Type', 'application/json');
     if (error.retryAfter !== undefined) res.writeHeader('Retry-After', String(error.retryAfter));
+    // RFC 6455 §4.4: a version refusal names the versions the server speaks.
+    if (error.code === 'UNSUPPORTED_WEBSOCKET_VERSION') res.writeHeader('Sec-WebSocket-Version', WEBSOCKET_VERSION);
     res.end(JSON.stringify(error.toJSON()), true);
   });
 }

@@ -4,7 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { startAuthBackend, type AuthBackend } from './auth-backend.js';
+import { json, startAuthBackend, type AuthBackend } from './auth-backend.js';
+import { connect, type TestSocket } from './client.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 /** The node flags `npm start` runs the gateway with, so tests run it as production does. */
@@ -132,4 +133,34 @@ export async function withGateway(env: Record<string, string>, body: (gw: Gatewa
   } finally {
     await auth.close();
   }
+}
+
+export interface AcceptingGateway {
+  readonly gw: GatewayProcess;
+  readonly auth: AuthBackend;
+  /** A socket under `key`, opened before anything else (see startAcceptingGateway). */
+  readonly bystander: TestSocket;
+  /** Closes everything; rejects if the gateway did not exit 0 (a crash exits with a signal). */
+  stop(): Promise<void>;
+}
+
+/** A gateway whose auth backend accepts every upgrade under `key`, with one socket already open:
+ * later upgrades then run inside its cork (see upgradeLater), as in production, and it shows at the
+ * end whether the gateway kept serving. */
+export async function startAcceptingGateway(key: string, env: Record<string, string> = {}): Promise<AcceptingGateway> {
+  const auth = await startAuthBackend((_req, res) => json(res, 200, { user: { email: key } }));
+  const gw = await startGateway({ WS_AUTH_URL: auth.url, ...env });
+  const bystander = await connect(gw.ws('/ws'));
+  return {
+    gw, auth, bystander,
+    async stop() {
+      try {
+        await bystander.close();
+        const code = await gw.stop();
+        if (code !== 0) throw new Error(`the gateway exited with ${code} (signal ${gw.child.signalCode})`);
+      } finally {
+        await auth.close();
+      }
+    },
+  };
 }
