@@ -19,7 +19,7 @@ export const ERRORS = {
   MISSING_KEY: { status: 400, message: '"key" (a non-empty string) or "keys" (a non-empty array of them) is required' },
   INVALID_KEY: { status: 400, message: 'keys must be non-empty strings' },
   MISSING_VALUE: { status: 400, message: '"value" is required and must not be null' },
-  INVALID_EXPIRE: { status: 400, message: '"expire" must be a duration string such as "30s", "5m" or "1h30m"' },
+  INVALID_EXPIRE: { status: 400, message: '"expire" must be a duration string such as "30s", "5m" or "1h30m", of at most 365d' },
   INVALID_MESSAGE_ID: { status: 400, message: '"message_id" must be a non-empty string of at most 200 characters' },
   INVALID_BATCH: { status: 400, message: '"messages" must be a non-empty array no longer than WS_MAX_BATCH' },
   INVALID_QUERY: { status: 400, message: 'invalid query parameters' },

@@ -2,7 +2,7 @@
 // `message_id`) or a batch `{messages: [...]}`. Validates everything before anything is published,
 // so a bad batch stores none of its messages.
 import { OctowayError } from '../errors.js';
-import { frameOf, newMessageId, type Message } from '../delivery/message.js';
+import { frameOf, MAX_EXPIRE_MS, newMessageId, type Message } from '../delivery/message.js';
 import { parseDuration } from '../units.js';
 
 export interface PublishLimits {
@@ -80,10 +80,11 @@ function isValidKey(key: unknown): key is string {
   return typeof key === 'string' && key !== '' && key.length <= MAX_KEY_LENGTH;
 }
 
+/** The bound keeps every derived timestamp a valid Date and an exact Redis score. */
 function expireOf(expire: unknown, defaultMs: number): number {
   if (expire === undefined) return defaultMs;
   const ms = typeof expire === 'string' ? parseDuration(expire) : undefined;
-  if (ms === undefined) throw new OctowayError('INVALID_EXPIRE');
+  if (ms === undefined || ms > MAX_EXPIRE_MS) throw new OctowayError('INVALID_EXPIRE');
   return ms;
 }
 
