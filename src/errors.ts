@@ -15,6 +15,7 @@ export const ERRORS = {
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this endpoint' },
   BODY_TOO_LARGE: { status: 413, message: 'request body is larger than WS_MAX_BODY' },
   INVALID_JSON: { status: 400, message: 'request body is not valid JSON' },
+  VALUE_TOO_DEEP: { status: 400, message: 'the body nests arrays and objects more than 100 levels deep' },
   INVALID_MESSAGE: { status: 400, message: 'message must be a JSON object' },
   MISSING_KEY: { status: 400, message: '"key" (a non-empty string) or "keys" (a non-empty array of them) is required' },
   INVALID_KEY: { status: 400, message: 'keys must be non-empty strings' },

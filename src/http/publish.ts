@@ -2,6 +2,7 @@
 // `message_id`) or a batch `{messages: [...]}`. Validates everything before anything is published,
 // so a bad batch stores none of its messages.
 import { OctowayError } from '../errors.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { frameOf, MAX_EXPIRE_MS, newMessageId, type Message } from '../delivery/message.js';
 import { parseDuration } from '../units.js';
 
@@ -20,6 +21,7 @@ const MAX_KEY_LENGTH = 1024;
 const MAX_MESSAGE_ID_LENGTH = 200;
 
 export function parsePublish(body: Buffer, limits: PublishLimits, now = Date.now()): PublishRequest {
+  if (nestsDeeperThan(body, MAX_JSON_DEPTH)) throw new OctowayError('VALUE_TOO_DEEP');
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
