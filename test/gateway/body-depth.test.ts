@@ -1,9 +1,8 @@
 // The nesting bound of publish bodies against the real gateway: a deeply nested but valid value
 // used to overflow the stack when the frame was serialised (500); now 400 VALUE_TOO_DEEP.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startAuthBackend, type AuthBackend } from '../helpers/auth-backend.js';
-import { startGateway, type GatewayProcess } from '../helpers/gateway.js';
+import { gatewayForSuite } from '../helpers/gateway.js';
 import { connect } from '../helpers/client.js';
 import { MAX_JSON_DEPTH } from '../../src/http/json-depth.js';
 
@@ -15,18 +14,10 @@ function nested(levels: number): string {
 }
 
 describe('publish body nesting', () => {
-  let auth: AuthBackend;
-  let gw: GatewayProcess;
-  before(async () => {
-    auth = await startAuthBackend();
-    gw = await startGateway({ WS_AUTH_URL: auth.url });
-  });
-  after(async () => {
-    assert.equal(await gw.stop(), 0);
-    await auth.close();
-  });
+  const suite = gatewayForSuite();
 
   test('10,000 levels of valid JSON: 400 VALUE_TOO_DEEP, nothing held, nothing logged as an error', async () => {
+    const { gw } = suite;
     for (const body of [`{"key":"deep","value":${nested(10_000)}}`, `{"messages":[{"key":"deep","value":${nested(10_000)}}]}`]) {
       const r = await gw.request('POST', '/', { body });
       assert.deepEqual([r.status, r.json.error], [400, 'VALUE_TOO_DEEP']);
@@ -37,6 +28,7 @@ describe('publish body nesting', () => {
   });
 
   test('the bound counts the body\'s own braces: one level past it is refused, the bound itself delivered intact', async () => {
+    const { gw } = suite;
     const refused = await gw.request('POST', '/', { body: `{"key":"deep","value":${nested(MAX_JSON_DEPTH)}}` });
     assert.deepEqual([refused.status, refused.json.error], [400, 'VALUE_TOO_DEEP']);
     const socket = await connect(gw.ws('/ws?email=deep@example.com'));
@@ -49,6 +41,7 @@ describe('publish body nesting', () => {
   });
 
   test('brackets inside strings, escaped quotes included, do not count', async () => {
+    const { gw } = suite;
     const value = `${'['.repeat(5000)}\\"${'{'.repeat(5000)}`;
     const r = await gw.request('POST', '/', { body: `{"key":"brackets","value":"${value}","expire":"0"}` });
     assert.equal(r.status, 202);

@@ -1,6 +1,8 @@
 // Starts the real compiled gateway (dist/src/main.js) as a child process and talks to it over
 // loopback HTTP, the way a backend and an operator would.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -132,4 +134,27 @@ export async function withGateway(env: Record<string, string>, body: (gw: Gatewa
   } finally {
     await auth.close();
   }
+}
+
+export interface SuiteGateway { readonly gw: GatewayProcess; readonly auth: AuthBackend }
+
+/** Inside a describe(): starts an auth backend and a gateway pointed at it before the suite's
+ * tests and stops both after them, checking the gateway exits 0. Read the fields in tests. */
+export function gatewayForSuite(env: Record<string, string> = {}): SuiteGateway {
+  let started: { gw: GatewayProcess; auth: AuthBackend } | undefined;
+  const running = (): { gw: GatewayProcess; auth: AuthBackend } => {
+    if (started === undefined) throw new Error('gatewayForSuite: read the gateway inside a test');
+    return started;
+  };
+  before(async () => {
+    const auth = await startAuthBackend();
+    started = { auth, gw: await startGateway({ WS_AUTH_URL: auth.url, ...env }) };
+  });
+  after(async () => {
+    if (started === undefined) return;
+    const { gw, auth } = started;
+    assert.equal(await gw.stop(), 0, 'the gateway exits 0');
+    await auth.close();
+  });
+  return { get gw() { return running().gw; }, get auth() { return running().auth; } };
 }
