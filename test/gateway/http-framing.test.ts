@@ -124,6 +124,12 @@ describe('HTTP framing', () => {
     reversed.write(`POST / HTTP/1.1\r\nHost: x\r\n${authHeader}Content-Length: 0\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
     assert.equal((await reversed.response()).status, 400);
     await reversed.untilClosed(5_000);
+    // On a HEAD: the same refusal, still without a body.
+    const headConn = new RawConnection(gw.port);
+    headConn.write(`HEAD /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab`);
+    const headAnswer = await headConn.response(true);
+    assert.equal(headAnswer.status, 400);
+    assert.equal(await headConn.untilClosed(5_000), '', 'nothing after the HEAD answer');
     assert.deepEqual((await gw.request('GET', '/?key=smuggled')).json, []);
   });
 
