@@ -37,12 +37,14 @@ export interface GatewayProcess {
 
 export interface StartResult { readonly exitCode: number | null; readonly stderr: string }
 
-/** Runs the gateway and expects it to refuse to start; resolves with its exit code and stderr. */
+/** Runs the gateway and expects it to refuse to start; resolves with its exit code and stderr.
+ * A gateway that starts after all is killed once it logs "listening" (exit code null), so a test
+ * of a refusal fails rather than waits forever when the refusal is missing. */
 export async function startExpectingFailure(env: Record<string, string>): Promise<StartResult> {
   const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  child.stdout!.resume();
+  child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('"msg":"listening"')) child.kill('SIGKILL'); });
   const [code] = (await once(child, 'exit')) as [number | null];
   return { exitCode: code, stderr };
 }
