@@ -2,6 +2,7 @@
 // together, and the result frozen. Variable names follow Goctopus so its deployments carry over.
 import { isIP } from 'node:net';
 import { parseDuration, parseSize } from './units.js';
+import { MAX_EXPIRE_MS, MAX_EXPIRE_TEXT } from './delivery/message.js';
 
 export type DeliveryMode = 'at-most-once' | 'at-least-once';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -118,9 +119,10 @@ export function loadConfig(env: Env): Config {
     const n = Number(text);
     return /^\d+$/.test(text) && n >= min && n <= max ? n : bad(name, `a whole number from ${min} to ${max}`, min);
   };
-  const duration = (name: ConfigName, minMs = 0): number => {
+  const duration = (name: ConfigName, minMs = 0, max?: { ms: number; text: string }): number => {
     const ms = parseDuration(raw(name));
-    return ms !== undefined && ms >= minMs ? ms : bad(name, `a duration such as 300ms, 30s, 5m, 1h30m or 2d${minMs > 0 ? ` of at least ${minMs}ms` : ''}`, minMs);
+    if (ms !== undefined && ms >= minMs && (max === undefined || ms <= max.ms)) return ms;
+    return bad(name, `a duration such as 300ms, 30s, 5m, 1h30m or 2d${minMs > 0 ? ` of at least ${minMs}ms` : ''}${max === undefined ? '' : ` of at most ${max.text}`}`, minMs);
   };
   const size = (name: ConfigName, min = 1): number => {
     const bytes = parseSize(raw(name));
@@ -172,7 +174,7 @@ export function loadConfig(env: Env): Config {
     reusePort: bool('WS_REUSE_PORT'),
     authUrl: authUrl ?? new URL('http://invalid.invalid/'),
     credentials: insecure && (login === '' || password === '') ? undefined : { login, password },
-    msgExpireMs: duration('WS_MSG_EXPIRE'),
+    msgExpireMs: duration('WS_MSG_EXPIRE', 0, { ms: MAX_EXPIRE_MS, text: MAX_EXPIRE_TEXT }),
     workers: int('WS_WORKERS', 1, 100_000),
     authQueue: int('WS_AUTH_QUEUE', 0),
     authTimeoutMs: duration('WS_AUTH_TIMEOUT', 1),

@@ -38,3 +38,10 @@ export function payloadOf(frame: string): unknown {
 export function newMessageId(): string {
   return randomUUID();
 }
+
+/** The longest a message may be held (`expire`, WS_MSG_EXPIRE): one year. Far enough for any
+ * offline-user use, and small enough that every timestamp derived from it stays a valid Date and
+ * an exact integer in Redis scores and Lua, which a many-digit `expire` broke (a 500 on listing,
+ * a false 503 on publish). */
+export const MAX_EXPIRE_MS = 365 * 86_400_000;
+export const MAX_EXPIRE_TEXT = '365d';

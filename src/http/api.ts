@@ -7,7 +7,7 @@ import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { HeldStore } from '../delivery/held-store.js';
 import type { Message, PublishResult } from '../delivery/message.js';
 import type { CredentialCheck } from './credentials.js';
-import { begin, readBody, reply, replyError, type Exchange } from './exchange.js';
+import { begin, hasConflictingContentLength, readBody, reply, replyError, type Exchange } from './exchange.js';
 import { parsePublish, type PublishLimits, type PublishRequest } from './publish.js';
 import { listHeld, removeHeld } from './admin.js';
 
@@ -27,11 +27,16 @@ export function registerApi(app: TemplatedApp, options: ApiOptions): void {
 }
 
 function route(res: HttpResponse, req: HttpRequest, options: ApiOptions): void {
-  const exchange = begin(res);
+  const head = req.getMethod() === 'head'; // lower case, as uWS gives it
+  const exchange = begin(res, head);
   const path = req.getUrl();
-  const method = req.getMethod(); // lower case, as uWS gives it
+  const method = head ? 'get' : req.getMethod(); // HEAD is GET without the body, everywhere
+  const contentLength = req.getHeader('content-length');
+  if (contentLength !== '' && hasConflictingContentLength(req, contentLength)) {
+    return replyError(exchange, new OctowayError('INVALID_CONTENT_LENGTH'), options.log, { close: true });
+  }
   if (path === '/healthz' || path === '/readyz') {
-    if (method !== 'get' && method !== 'head') return replyError(exchange, methodNotAllowed('GET, HEAD'), options.log);
+    if (method !== 'get') return replyError(exchange, methodNotAllowed('GET, HEAD'), options.log);
     if (path === '/healthz') return reply(exchange, 200, { status: 'ok' });
     const { ready, reason } = options.readiness();
     return reply(exchange, ready ? 200 : 503, ready ? { status: 'ready' } : { status: 'not ready', reason });
@@ -42,13 +47,13 @@ function route(res: HttpResponse, req: HttpRequest, options: ApiOptions): void {
   }
   switch (method) {
     case 'post':
-      return publish(exchange, req.getHeader('content-length'), options);
+      return publish(exchange, contentLength, options);
     case 'get':
       return answer(exchange, listHeld(options.store, new URLSearchParams(req.getQuery() ?? '')), 200, options.log);
     case 'delete':
       return answer(exchange, removeHeld(options.store, new URLSearchParams(req.getQuery() ?? '')), 200, options.log);
     default:
-      return replyError(exchange, methodNotAllowed('GET, POST, DELETE'), options.log);
+      return replyError(exchange, methodNotAllowed('GET, HEAD, POST, DELETE'), options.log);
   }
 }
 

@@ -2,17 +2,19 @@
 // uWS invalidates HttpRequest when the handler returns and throws on writes to an aborted
 // response, so every handler copies what it needs first and writes only through reply().
 import { STATUS_CODES } from 'node:http';
-import type { HttpResponse } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { isOctowayError, OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export interface Exchange {
   readonly res: HttpResponse;
+  /** A HEAD request: answered with GET's status and headers, and no body (RFC 9110 §9.3.2). */
+  readonly head: boolean;
   aborted: boolean;
 }
 
-export function begin(res: HttpResponse): Exchange {
-  const exchange: Exchange = { res, aborted: false };
+export function begin(res: HttpResponse, head: boolean): Exchange {
+  const exchange: Exchange = { res, head, aborted: false };
   res.onAborted(() => {
     exchange.aborted = true;
   });
@@ -42,15 +44,35 @@ export interface ReplyOptions {
 export function reply(exchange: Exchange, status: number, body: unknown, options?: ReplyOptions): void {
   if (exchange.aborted) return;
   const text = JSON.stringify(body);
-  if (options?.later === true) exchange.res.cork(() => write(exchange.res, status, text, options));
-  else write(exchange.res, status, text, options);
+  if (options?.later === true) exchange.res.cork(() => write(exchange, status, text, options));
+  else write(exchange, status, text, options);
 }
 
-function write(res: HttpResponse, status: number, text: string, options: ReplyOptions | undefined): void {
+function write({ res, head }: Exchange, status: number, text: string, options: ReplyOptions | undefined): void {
   res.writeStatus(statusLine(status)).writeHeader('Content-Type', 'application/json');
   const headers = options?.headers;
   if (headers !== undefined) for (const name in headers) res.writeHeader(name, headers[name] as string);
-  res.end(text, options?.close === true);
+  const close = options?.close === true;
+  if (!head) res.end(text, close);
+  // A body after a HEAD answer would be read as the start of the next response. uWS 20.30's
+  // endWithoutBody(length, …) writes nothing and drops the connection, so the length is written
+  // here and endWithoutBody() called bare. To close as well, end() with no body, which announces
+  // Content-Length: 0 (harmless: nothing follows on that connection).
+  else if (close) res.end(undefined, true);
+  else res.writeHeader('Content-Length', String(Buffer.byteLength(text))).endWithoutBody();
+}
+
+/** Whether the request repeats Content-Length with different values, which makes its body's
+ * length ambiguous (RFC 9112 §6.3: answer 400 and close). uWS reads only the first one, so a proxy
+ * in front that read another would see a different request boundary: request smuggling.
+ * Identical repeats are one value (RFC 9110 §8.6). Costs a walk over the headers, so callers
+ * make it only for requests that declare a Content-Length. */
+export function hasConflictingContentLength(req: HttpRequest, first: string): boolean {
+  let conflicting = false;
+  req.forEach((name, value) => {
+    if (name === 'content-length' && value !== first) conflicting = true;
+  });
+  return conflicting;
 }
 
 /** Replies `{error, message}` with the error's status; anything not an OctowayError is logged

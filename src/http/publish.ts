@@ -2,7 +2,8 @@
 // `message_id`) or a batch `{messages: [...]}`. Validates everything before anything is published,
 // so a bad batch stores none of its messages.
 import { OctowayError } from '../errors.js';
-import { frameOf, newMessageId, type Message } from '../delivery/message.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
+import { frameOf, MAX_EXPIRE_MS, newMessageId, type Message } from '../delivery/message.js';
 import { isValidKey, MAX_KEY_LENGTH } from '../delivery/routing-key.js';
 import { parseDuration } from '../units.js';
 
@@ -20,6 +21,7 @@ export interface PublishRequest {
 const MAX_MESSAGE_ID_LENGTH = 200;
 
 export function parsePublish(body: Buffer, limits: PublishLimits, now = Date.now()): PublishRequest {
+  if (nestsDeeperThan(body, MAX_JSON_DEPTH)) throw new OctowayError('VALUE_TOO_DEEP');
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -76,10 +78,11 @@ function keysOf(body: Record<string, unknown>): string[] {
   return [...new Set(all as string[])];
 }
 
+/** The bound keeps every derived timestamp a valid Date and an exact Redis score. */
 function expireOf(expire: unknown, defaultMs: number): number {
   if (expire === undefined) return defaultMs;
   const ms = typeof expire === 'string' ? parseDuration(expire) : undefined;
-  if (ms === undefined) throw new OctowayError('INVALID_EXPIRE');
+  if (ms === undefined || ms > MAX_EXPIRE_MS) throw new OctowayError('INVALID_EXPIRE');
   return ms;
 }
 

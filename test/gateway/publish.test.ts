@@ -195,7 +195,7 @@ describe('publish API', () => {
   test('other methods 405, other paths 404, probes need no credentials', async () => {
     const put = await gw.request('PUT', '/', { body: '{}' });
     assert.equal(put.status, 405);
-    assert.equal(put.headers.get('allow'), 'GET, POST, DELETE');
+    assert.equal(put.headers.get('allow'), 'GET, HEAD, POST, DELETE');
     assert.equal((await gw.request('GET', '/nope')).status, 404);
     assert.equal((await gw.request('POST', '/api/publish', { body: '{}' })).json.error, 'NOT_FOUND');
     assert.equal((await gw.request('GET', '/healthz', { auth: false })).status, 200);

@@ -1,6 +1,8 @@
 // Starts the real compiled gateway (dist/src/main.js) as a child process and talks to it over
 // loopback HTTP, the way a backend and an operator would.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -36,12 +38,14 @@ export interface GatewayProcess {
 
 export interface StartResult { readonly exitCode: number | null; readonly stderr: string }
 
-/** Runs the gateway and expects it to refuse to start; resolves with its exit code and stderr. */
+/** Runs the gateway and expects it to refuse to start; resolves with its exit code and stderr.
+ * A gateway that starts after all is killed once it logs "listening" (exit code null), so a test
+ * of a refusal fails rather than waits forever when the refusal is missing. */
 export async function startExpectingFailure(env: Record<string, string>): Promise<StartResult> {
   const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  child.stdout!.resume();
+  child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('"msg":"listening"')) child.kill('SIGKILL'); });
   const [code] = (await once(child, 'exit')) as [number | null];
   return { exitCode: code, stderr };
 }
@@ -163,4 +167,27 @@ export async function startAcceptingGateway(key: string, env: Record<string, str
       }
     },
   };
+}
+
+export interface SuiteGateway { readonly gw: GatewayProcess; readonly auth: AuthBackend }
+
+/** Inside a describe(): starts an auth backend and a gateway pointed at it before the suite's
+ * tests and stops both after them, checking the gateway exits 0. Read the fields in tests. */
+export function gatewayForSuite(env: Record<string, string> = {}): SuiteGateway {
+  let started: { gw: GatewayProcess; auth: AuthBackend } | undefined;
+  const running = (): { gw: GatewayProcess; auth: AuthBackend } => {
+    if (started === undefined) throw new Error('gatewayForSuite: read the gateway inside a test');
+    return started;
+  };
+  before(async () => {
+    const auth = await startAuthBackend();
+    started = { auth, gw: await startGateway({ WS_AUTH_URL: auth.url, ...env }) };
+  });
+  after(async () => {
+    if (started === undefined) return;
+    const { gw, auth } = started;
+    assert.equal(await gw.stop(), 0, 'the gateway exits 0');
+    await auth.close();
+  });
+  return { get gw() { return running().gw; }, get auth() { return running().auth; } };
 }
