@@ -177,7 +177,7 @@ export function loadConfig(env: Env): Config {
     msgExpireMs: duration('WS_MSG_EXPIRE', 0, { ms: MAX_EXPIRE_MS, text: MAX_EXPIRE_TEXT }),
     workers: int('WS_WORKERS', 1, 100_000),
     authQueue: int('WS_AUTH_QUEUE', 0),
-    authTimeoutMs: duration('WS_AUTH_TIMEOUT', 1),
+    authTimeoutMs: duration('WS_AUTH_TIMEOUT', 1, TIMER_MAX),
     authForwardHeaders: list('WS_AUTH_FORWARD_HEADERS').map((h) => h.toLowerCase()),
     trustedProxies,
     authCacheTtlMs: duration('WS_AUTH_CACHE_TTL'),
@@ -188,7 +188,7 @@ export function loadConfig(env: Env): Config {
     maxBodyBytes: size('WS_MAX_BODY', 64),
     maxPayloadBytes: size('WS_MAX_PAYLOAD', 64),
     maxBatch: int('WS_MAX_BATCH', 1, 100_000),
-    idleTimeoutS: Math.round(duration('WS_IDLE_TIMEOUT', 8_000) / 1000),
+    idleTimeoutS: Math.round(duration('WS_IDLE_TIMEOUT', 8_000, IDLE_TIMEOUT_MAX) / 1000),
     allowedOrigins: origins,
     maxConnections: int('WS_MAX_CONNECTIONS', 0),
     maxBackpressureBytes: size('WS_MAX_BACKPRESSURE', 1024),
@@ -198,16 +198,22 @@ export function loadConfig(env: Env): Config {
     maxHeld: int('WS_MAX_HELD', 1),
     maxHeldPerKey: int('WS_MAX_HELD_PER_KEY', 1),
     stateFile: raw('WS_STATE_FILE') === '' ? undefined : raw('WS_STATE_FILE'),
-    shutdownTimeoutMs: duration('WS_SHUTDOWN_TIMEOUT'),
+    shutdownTimeoutMs: duration('WS_SHUTDOWN_TIMEOUT', 0, TIMER_MAX),
     redisUrl: redisUrl === '' ? undefined : redisUrl,
     redisCluster,
     redisSentinel: redisSentinel === '' ? undefined : redisSentinel,
     redisPrefix: raw('WS_REDIS_PREFIX'),
-    presenceTtlMs: duration('WS_PRESENCE_TTL', 1_000),
+    presenceTtlMs: duration('WS_PRESENCE_TTL', 1_000, TIMER_MAX),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }
+
+/** Durations that drive a timer: Node's timers take at most 2^31-1 ms and treat anything larger as
+ * 1 ms (a shutdown deadline that fires at once, an auth sweep that spins). */
+const TIMER_MAX = { ms: 24 * 86_400_000, text: '24d' };
+/** uWS aborts the process (not a catchable error) for an idle timeout over 960 s. */
+const IDLE_TIMEOUT_MAX = { ms: 960_000, text: '960s' };
 
 function isSecret(name: ConfigName): boolean {
   return name === 'WS_PASSWORD' || name === 'WS_REDIS_URL';

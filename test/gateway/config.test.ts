@@ -34,6 +34,18 @@ test('a malformed duration, size or number names the variable; the password is n
   assert.doesNotMatch(stderr, /hunter2/);
 });
 
+test('durations past what their timers take stop the start with exit 2 instead of misbehaving', async () => {
+  // Before the bound: WS_IDLE_TIMEOUT=2000s aborted inside uWS with a C++ "terminate called", and
+  // 30d timeouts overflowed Node's timers to 1 ms (the shutdown deadline fired at once).
+  const { exitCode, stderr } = await startExpectingFailure({
+    WS_AUTH_URL: AUTH, WS_LOGIN: 'a', WS_PASSWORD: 'b',
+    WS_IDLE_TIMEOUT: '2000s', WS_SHUTDOWN_TIMEOUT: '30d', WS_AUTH_TIMEOUT: '30d', WS_PRESENCE_TTL: '30d',
+  });
+  assert.equal(exitCode, 2);
+  assert.match(stderr, /^octoway: WS_IDLE_TIMEOUT="2000s": .*at most 960s/m);
+  for (const name of ['WS_SHUTDOWN_TIMEOUT', 'WS_AUTH_TIMEOUT', 'WS_PRESENCE_TTL']) assert.match(stderr, new RegExp(`^octoway: ${name}="30d": .*at most 24d`, 'm'));
+});
+
 test('an unusable exporter stops the start with exit 2', async () => {
   const { exitCode, stderr } = await startExpectingFailure({ WS_AUTH_URL: AUTH, WS_LOGIN: 'a', WS_PASSWORD: 'b', WS_AUTH_EXPORTER: './no/such/module.js' });
   assert.equal(exitCode, 2);
