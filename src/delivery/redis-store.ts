@@ -61,7 +61,8 @@ export class RedisStore implements HeldStore {
 
   async fetch(keys: readonly string[], remove: boolean): Promise<HeldMessage[]> {
     const replies = await unavailableOnError(Promise.all(this.groups(keys).map(async (group) => {
-      const perKey = await run(this.#client, FETCH, group.flatMap((k) => this.#keyspace.held(k)), [Date.now(), remove ? 1 : 0]);
+      const perKey = await run(this.#client, FETCH, group.flatMap((k) => this.#keyspace.all(k)),
+        [Date.now(), remove ? 1 : 0, this.#keyspace.channel, this.#maxPerKey]);
       return { group, perKey: perKey as string[][] };
     })));
     return mergeHeld(replies.flatMap(({ group, perKey }) => group.map((key, i) => ({ key, flat: perKey[i] ?? [] }))));

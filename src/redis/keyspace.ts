@@ -15,6 +15,11 @@ export interface KeyNames {
   readonly socks: string;
 }
 
+/** HASH id -> "order:createdAt:expiresAt:index:header\nframe": messages sent on the bus to one node's
+ * sockets of the key and not yet confirmed written by it. The scripts build this name from `nodes`
+ * (same base, suffix `fly:<node>`); nodes use it only to confirm. */
+export const FLY_SUFFIX = 'fly:';
+
 const SEQ_SUFFIX = '}:seq';
 
 export class Keyspace {
@@ -32,15 +37,15 @@ export class Keyspace {
     return [k.seq, k.exp, k.msg];
   }
 
-  /** Held-message and presence keys, as the publish and join scripts take them. */
+  /** This node's in-flight record for `key` (see FLY_SUFFIX). */
+  fly(key: string, node: string): string {
+    return `${this.prefix}{${key}}:${FLY_SUFFIX}${node}`;
+  }
+
+  /** Held-message and presence keys, as the publish, join, lease and fetch scripts take them. */
   all(key: string): [string, string, string, string, string] {
     const k = this.of(key);
     return [k.seq, k.exp, k.msg, k.nodes, k.socks];
-  }
-
-  presence(key: string): [string, string] {
-    const k = this.of(key);
-    return [k.nodes, k.socks];
   }
 
   messageId(id: string): string {
