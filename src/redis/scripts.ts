@@ -83,9 +83,13 @@ local function clock()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
--- Sets a key's time to live to at least \`ttl\` ms, never shortening it.
-local function extend(key, ttl)
-  if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, int(ttl)) end
+-- Sets a key's time to live to at least \`ttl\` ms, never shortening it; \`also\`, a key kept with
+-- the same time to live (a key's socks with its nodes: both gain and lose members together), follows.
+local function extend(key, ttl, also)
+  if redis.call('PTTL', key) < ttl then
+    redis.call('PEXPIRE', key, int(ttl))
+    if also then redis.call('PEXPIRE', also, int(ttl)) end
+  end
 end
 -- The five keys of routing key number \`i\` (1-based, 5 per key in KEYS).
 local function names(i)
@@ -119,8 +123,7 @@ local function fly(k, targets, id, head, sent, rest, ttl)
     redis.call('HSET', f, id, entry)
     extend(f, ttl)
   end
-  extend(k.nodes, ttl)
-  extend(k.socks, ttl)
+  extend(k.nodes, ttl, k.socks)
 end
 -- The unconfirmed entries of \`owners\` (nodes that died or left the key) are taken, each message once,
 -- oldest first. A node that already had it when it was sent wrote it then to the sockets it had (or it
@@ -205,8 +208,7 @@ local function lease(nodes, socks, node, count, t, ttl)
   if latest == nil then return end
   -- Never shortened: an in-flight record may need the presence keys longer than any lease (see fly).
   local left = math.max(1, tonumber(latest) - t)
-  extend(nodes, left)
-  extend(socks, left)
+  extend(nodes, left, socks)
 end
 `;
 
