@@ -21,6 +21,7 @@ export interface KeyNames {
 export const FLY_SUFFIX = 'fly:';
 
 const SEQ_SUFFIX = '}:seq';
+const NODES_SUFFIX = '}:nodes';
 
 export class Keyspace {
   constructor(readonly prefix: string) {}
@@ -58,11 +59,26 @@ export class Keyspace {
 
   /** SCAN pattern matching every key's `seq` set: one per routing key with held messages. */
   get seqPattern(): string {
-    return `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}{*${SEQ_SUFFIX}`;
+    return `${this.#escapedPrefix}{*${SEQ_SUFFIX}`;
   }
 
   /** The routing key of a name matched by seqPattern. */
   keyOfSeq(name: string): string {
     return name.slice(this.prefix.length + 1, -SEQ_SUFFIX.length);
+  }
+
+  /** SCAN pattern matching every key's `nodes` set: one per routing key with presence, or with
+   * messages in flight to a node (which keep it; see the scripts' fly records). */
+  get nodesPattern(): string {
+    return `${this.#escapedPrefix}{*${NODES_SUFFIX}`;
+  }
+
+  /** The routing key of a name matched by nodesPattern. */
+  keyOfNodes(name: string): string {
+    return name.slice(this.prefix.length + 1, -NODES_SUFFIX.length);
+  }
+
+  get #escapedPrefix(): string {
+    return this.prefix.replace(/[*?[\]\\]/g, '\\$&');
   }
 }

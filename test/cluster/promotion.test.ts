@@ -5,6 +5,8 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Redis } from 'ioredis';
+import { RedisStore } from '../../src/delivery/redis-store.js';
+import { createLogger } from '../../src/log.js';
 import { Keyspace } from '../../src/redis/keyspace.js';
 import { FETCH, JOIN, LEASE, PUBLISH, run } from '../../src/redis/scripts.js';
 import { deletePrefix, redisClient, testPrefix } from '../helpers/redis.js';
@@ -94,4 +96,17 @@ test('promoted messages go on the bus to nodes that did not have them, and are t
   } finally {
     bus.disconnect();
   }
+});
+
+test('the admin reads (GET / and GET /?key=K) see what was in flight to a dead node, as held', async () => {
+  const store = new RedisStore({ client: redis, keyspace, cluster: false, maxHeldPerKey: MAX }, createLogger('silent'));
+  await join('dead', 1, 'listed');
+  await publish('l1', 'listed');
+  await join('dead', 1, 'read');
+  await publish('r1', 'read');
+  await kill('dead', 'listed');
+  await kill('dead', 'read');
+  assert.deepEqual((await store.list('read')).map((m) => m.id), ['r1']);
+  assert.deepEqual((await store.keys()).find((k) => k.key === 'listed'), { key: 'listed', count: 1 });
+  await store.close();
 });
