@@ -6,6 +6,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestSocket } from '../helpers/client.js';
 import { eventually, openSocket, PRESENCE_TTL_MS, startCluster, type TestCluster } from '../helpers/cluster.js';
+import { redisClient } from '../helpers/redis.js';
 
 let cluster: TestCluster;
 before(async () => {
@@ -73,6 +74,21 @@ test('a node SIGKILLed while publishing loses no message answered 202', async ()
   for (const key of KEYS) {
     const mine = recovered.filter((v) => v.startsWith(`${key}#`));
     assert.ok(mine.every((v) => accepted.includes(v)), `${key}: only messages of its key`);
+  }
+
+  // The survivor confirmed everything it wrote: nothing is left in flight.
+  const admin = await redisClient();
+  try {
+    const inFlight = async (): Promise<number> => {
+      let n = 0;
+      for await (const names of admin.scanStream({ match: `${cluster.prefix}*:fly:*`, count: 1000 })) {
+        for (const name of names as string[]) n += await admin.hlen(name);
+      }
+      return n;
+    };
+    await eventually('no message left in flight', async () => (await inFlight()) === 0);
+  } finally {
+    await admin.quit();
   }
   await Promise.all(reconnected!.map((s) => s.close()));
 });
