@@ -6,7 +6,8 @@
 // In flight (at-most-once): a message the script sends to a node's sockets is recorded for that node
 // until the node confirms it wrote it (batched HDELs below). What a node never confirms (it died, left
 // the key, or lost its bus subscription) is promoted by the scripts: re-published to the nodes that
-// have sockets of the key then, or held. So a 202 means delivered or held, even across a node's death.
+// have sockets of the key then and did not get it, or held. So a 202 means delivered or held, even
+// across a node's death (docs/scale-out.md, Guarantees).
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DeliveryMode } from '../config.js';
