@@ -8,8 +8,11 @@ export interface Broker {
   /** Writes the message to the open sockets of its keys (through each node's hub, in publish order
    * per key) and holds it for the keys with none, or for every key in at-least-once. The decision is
    * atomic per key with join: a message is either held before a socket's join (and returned by it)
-   * or delivered to that socket live, never both in at-most-once, never neither. Rejects with
-   * STORE_UNAVAILABLE when it could not be sure the message was stored or sent. */
+   * or delivered to that socket live, never both in at-most-once, never neither. Across nodes, a
+   * message sent to a node's sockets stays recoverable until that node has written it: if the node
+   * dies or leaves the key first, it is re-sent or held (never lost; once, unless the node wrote it
+   * just before dying). Rejects with STORE_UNAVAILABLE when it could not be sure the message was
+   * stored or sent. */
   publish(message: Message): Promise<PublishResult>;
   /** Present only on a broker that can decide and write within the caller's tick (the memory
    * broker): the same as publish, with the same guarantees, but done before it returns, with no

@@ -3,6 +3,11 @@
 // Lua script per key (all keys at once on a single server) checks presence and holds or publishes.
 // Bus: one PUBLISH per message on one channel every node subscribes to; each node's subscriber
 // hands it to its hub, in the order Redis ran the scripts.
+// In flight (at-most-once): a message the script sends to a node's sockets is recorded for that node
+// until the node confirms it wrote it (batched HDELs below). What a node never confirms (it died, left
+// the key, or lost its bus subscription) is promoted by the scripts: re-published to the nodes that
+// have sockets of the key then and did not get it, or held. So a 202 means delivered or held, even
+// across a node's death (docs/scale-out.md, Guarantees).
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DeliveryMode } from '../config.js';
@@ -11,6 +16,7 @@ import type { Logger } from '../log.js';
 import type { RedisConnection } from '../redis/connect.js';
 import type { Keyspace } from '../redis/keyspace.js';
 import { BUS, JOIN, LEASE, loadScripts, PUBLISH, run } from '../redis/scripts.js';
+import { createConfirmations } from './confirmations.js';
 import type { Broker } from './broker.js';
 import type { Hub } from './hub.js';
 import { mergeHeld, unavailableOnError, type RedisStore } from './redis-store.js';
@@ -50,11 +56,18 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
 
   const commandsReady = (): boolean => client.status === 'ready';
 
+  /** Confirms, per key, the bus messages this node wrote to its sockets. */
+  const confirmations = createConfirmations({ client, keyspace, node, log });
+
   const lease = async (keys: readonly string[], release = false): Promise<void> => {
+    // A lease of count 0 promotes this node's unconfirmed messages: confirm what was written first,
+    // on the same connection, so Redis runs the confirmations before the lease.
+    confirmations.flush();
     const batches = connection.cluster ? keys.map((k) => [k]) : chunks(keys, LEASE_BATCH);
     await Promise.all(batches.map(async (batch) => {
       try {
-        await run(client, LEASE, batch.flatMap((k) => keyspace.presence(k)), [node, ttl, ...batch.map((k) => (release ? 0 : counts.get(k) ?? 0))]);
+        await run(client, LEASE, batch.flatMap((k) => keyspace.all(k)),
+          [node, ttl, Date.now(), channel, store.maxPerKey, ...batch.map((k) => (release ? 0 : counts.get(k) ?? 0))]);
         for (const k of batch) unreleased.delete(k);
       } catch (err) {
         for (const k of batch) if (!counts.has(k)) unreleased.add(k);
@@ -96,6 +109,8 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     const present = text.slice(0, bar);
     const targets = present === '1' && keys.length === 1 ? keys : present.split(',').map((i) => keys[Number(i) - 1] as string);
     hub.deliver(targets, id, text.slice(newline + 1));
+    // Written to (or queued for) a local socket of the key: no longer this node's to recover.
+    if (!atLeastOnce) for (const key of targets) if (hub.has(key)) confirmations.add(key, id);
   };
 
   subscriber.on('message', (from: string, text: string) => {
@@ -141,7 +156,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       const { id, keys, frame, createdAt, expireMs } = message;
       const header = JSON.stringify([id, keys]);
       const args = (first: number, publishOn: string): Array<string | number> =>
-        [id, createdAt, expireMs > 0 ? createdAt + expireMs : 0, frame, Date.now(), store.maxPerKey, atLeastOnce ? 1 : 0, publishOn, header, first];
+        [id, createdAt, expireMs > 0 ? createdAt + expireMs : 0, frame, Date.now(), store.maxPerKey, atLeastOnce ? 1 : 0, publishOn, header, first, channel];
       if (!connection.cluster || keys.length === 1) {
         const reply = await unavailableOnError(run(client, PUBLISH, keys.flatMap((k) => keyspace.all(k)), args(1, channel)));
         const [delivered, held, dropped] = reply as PublishReply;
@@ -171,8 +186,11 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       // Counted locally already; onRecovered joins it again once Redis and the bus are back.
       if (!live) throw new OctowayError('STORE_UNAVAILABLE', 'redis is unavailable');
       const groups = store.groups(keys);
+      confirmations.flush();
+      // A resync (fresh false) promotes this node's own unconfirmed messages: it may have missed them on the bus.
       const replies = await unavailableOnError(Promise.all(groups.map((group) =>
-        run(client, JOIN, group.flatMap((k) => keyspace.all(k)), [node, ttl, Date.now(), atLeastOnce ? 0 : 1, ...group.map((k) => counts.get(k) ?? 0)]))));
+        run(client, JOIN, group.flatMap((k) => keyspace.all(k)),
+          [node, ttl, Date.now(), atLeastOnce ? 0 : 1, channel, store.maxPerKey, fresh ? 0 : 1, ...group.map((k) => counts.get(k) ?? 0)]))));
       return mergeHeld(groups.flatMap((group, g) => group.map((key, i) => ({ key, flat: (replies[g] as string[][])[i] ?? [] }))));
     },
 
@@ -200,6 +218,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       // Stop counting at once rather than after the lease: messages for these keys are held from now on.
       if (commandsReady() && counts.size > 0) track(lease([...counts.keys()], true));
       await Promise.allSettled([...inFlight]);
+      confirmations.close();
     },
   };
 }

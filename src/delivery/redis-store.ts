@@ -61,7 +61,8 @@ export class RedisStore implements HeldStore {
 
   async fetch(keys: readonly string[], remove: boolean): Promise<HeldMessage[]> {
     const replies = await unavailableOnError(Promise.all(this.groups(keys).map(async (group) => {
-      const perKey = await run(this.#client, FETCH, group.flatMap((k) => this.#keyspace.held(k)), [Date.now(), remove ? 1 : 0]);
+      const perKey = await run(this.#client, FETCH, group.flatMap((k) => this.#keyspace.all(k)),
+        [Date.now(), remove ? 1 : 0, this.#keyspace.channel, this.#maxPerKey]);
       return { group, perKey: perKey as string[][] };
     })));
     return mergeHeld(replies.flatMap(({ group, perKey }) => group.map((key, i) => ({ key, flat: perKey[i] ?? [] }))));
@@ -74,14 +75,17 @@ export class RedisStore implements HeldStore {
   }
 
   async keys(): Promise<Array<{ key: string; count: number }>> {
-    const names = await unavailableOnError(this.#scanSeq());
+    // Keys with presence may have messages in flight to a dead node: a fetch (without removing)
+    // promotes those first, so the listing shows what a socket of the key would get.
+    const present = (await unavailableOnError(this.#scan(this.#keyspace.nodesPattern))).map((name) => this.#keyspace.keyOfNodes(name));
+    await Promise.all(present.map((key) => this.fetch([key], false)));
+    const held = (await unavailableOnError(this.#scan(this.#keyspace.seqPattern))).map((name) => this.#keyspace.keyOfSeq(name));
     const now = Date.now();
-    const counts = await unavailableOnError(Promise.all(names.map((name) =>
-      this.#client.zcount(this.#keyspace.of(this.#keyspace.keyOfSeq(name)).exp, `(${now}`, '+inf'))));
+    const counts = await unavailableOnError(Promise.all(held.map((key) => this.#client.zcount(this.#keyspace.of(key).exp, `(${now}`, '+inf'))));
     const out: Array<{ key: string; count: number }> = [];
-    names.forEach((name, i) => {
+    held.forEach((key, i) => {
       const count = counts[i] ?? 0;
-      if (count > 0) out.push({ key: this.#keyspace.keyOfSeq(name), count });
+      if (count > 0) out.push({ key, count });
     });
     return out;
   }
@@ -94,7 +98,7 @@ export class RedisStore implements HeldStore {
     if (selector.key !== undefined && selector.id !== undefined) return this.ack([selector.key], selector.id);
     const keys = selector.key !== undefined
       ? [selector.key]
-      : (await unavailableOnError(this.#scanSeq())).map((name) => this.#keyspace.keyOfSeq(name));
+      : (await unavailableOnError(this.#scan(this.#keyspace.seqPattern))).map((name) => this.#keyspace.keyOfSeq(name));
     const now = Date.now();
     const counts = await unavailableOnError(Promise.all(keys.map((k) => run(this.#client, CLEAR, this.#keyspace.held(k), [now]))));
     return counts.reduce<number>((sum, n) => sum + Number(n), 0);
@@ -118,12 +122,12 @@ export class RedisStore implements HeldStore {
     this.#drops.close();
   }
 
-  /** Every key's `seq` set name, from every master under Cluster. */
-  async #scanSeq(): Promise<string[]> {
+  /** The names matching a keyspace pattern, from every master under Cluster. */
+  async #scan(match: string): Promise<string[]> {
     const servers: Redis[] = this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client];
     const names = new Set<string>();
     for (const server of servers) {
-      const stream = server.scanStream({ match: this.#keyspace.seqPattern, count: 1000 });
+      const stream = server.scanStream({ match, count: 1000 });
       for await (const batch of stream) for (const name of batch as string[]) names.add(name);
     }
     return [...names];

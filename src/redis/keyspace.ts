@@ -15,7 +15,13 @@ export interface KeyNames {
   readonly socks: string;
 }
 
+/** HASH id -> "order:createdAt:expiresAt:index:header\nframe": messages sent on the bus to one node's
+ * sockets of the key and not yet confirmed written by it. The scripts build this name from `nodes`
+ * (same base, suffix `fly:<node>`); nodes use it only to confirm. */
+export const FLY_SUFFIX = 'fly:';
+
 const SEQ_SUFFIX = '}:seq';
+const NODES_SUFFIX = '}:nodes';
 
 export class Keyspace {
   constructor(readonly prefix: string) {}
@@ -32,15 +38,15 @@ export class Keyspace {
     return [k.seq, k.exp, k.msg];
   }
 
-  /** Held-message and presence keys, as the publish and join scripts take them. */
+  /** This node's in-flight record for `key` (see FLY_SUFFIX). */
+  fly(key: string, node: string): string {
+    return `${this.prefix}{${key}}:${FLY_SUFFIX}${node}`;
+  }
+
+  /** Held-message and presence keys, as the publish, join, lease and fetch scripts take them. */
   all(key: string): [string, string, string, string, string] {
     const k = this.of(key);
     return [k.seq, k.exp, k.msg, k.nodes, k.socks];
-  }
-
-  presence(key: string): [string, string] {
-    const k = this.of(key);
-    return [k.nodes, k.socks];
   }
 
   messageId(id: string): string {
@@ -53,11 +59,26 @@ export class Keyspace {
 
   /** SCAN pattern matching every key's `seq` set: one per routing key with held messages. */
   get seqPattern(): string {
-    return `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}{*${SEQ_SUFFIX}`;
+    return `${this.#escapedPrefix}{*${SEQ_SUFFIX}`;
   }
 
   /** The routing key of a name matched by seqPattern. */
   keyOfSeq(name: string): string {
     return name.slice(this.prefix.length + 1, -SEQ_SUFFIX.length);
+  }
+
+  /** SCAN pattern matching every key's `nodes` set: one per routing key with presence, or with
+   * messages in flight to a node (which keep it; see the scripts' fly records). */
+  get nodesPattern(): string {
+    return `${this.#escapedPrefix}{*${NODES_SUFFIX}`;
+  }
+
+  /** The routing key of a name matched by nodesPattern. */
+  keyOfNodes(name: string): string {
+    return name.slice(this.prefix.length + 1, -NODES_SUFFIX.length);
+  }
+
+  get #escapedPrefix(): string {
+    return this.prefix.replace(/[*?[\]\\]/g, '\\$&');
   }
 }

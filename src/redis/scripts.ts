@@ -23,7 +23,7 @@ local function prune(seq, exp, msg, now)
   chunked('HDEL', msg, gone)
   redis.call('ZREMRANGEBYSCORE', exp, '-inf', now)
 end
-local function hold(seq, exp, msg, id, created, expires, frame, now, max)
+local function hold(seq, exp, msg, id, created, expires, frame, now, max, at)
   if tonumber(expires) <= tonumber(now) then return 0 end
   prune(seq, exp, msg, now)
   local dropped = 0
@@ -38,10 +38,14 @@ local function hold(seq, exp, msg, id, created, expires, frame, now, max)
     end
     -- Redis's clock in microseconds, made strictly increasing per key: publish order within a key,
     -- and hold order across the keys of one server, so several keys' messages merge on this number.
-    local now_us = redis.call('TIME')
-    local order = tonumber(now_us[1]) * 1000000 + tonumber(now_us[2])
-    local last = redis.call('ZRANGE', seq, -1, -1, 'WITHSCORES')[2]
-    if last ~= nil and tonumber(last) >= order then order = tonumber(last) + 1 end
+    -- A message recovered from a dead node (\`at\`) keeps the order it was published in.
+    local order = at
+    if order == nil then
+      local now_us = redis.call('TIME')
+      order = tonumber(now_us[1]) * 1000000 + tonumber(now_us[2])
+      local last = redis.call('ZRANGE', seq, -1, -1, 'WITHSCORES')[2]
+      if last ~= nil and tonumber(last) >= order then order = tonumber(last) + 1 end
+    end
     redis.call('ZADD', seq, int(order), id)
   end
   redis.call('ZADD', exp, expires, id)
@@ -77,21 +81,120 @@ local function fetch(seq, exp, msg, now, remove)
 end
 local function clock()
   local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
-local function live(nodes, socks, t)
-  local dead = redis.call('ZRANGEBYSCORE', nodes, '-inf', int(t))
-  if #dead > 0 then
-    chunked('ZREM', nodes, dead)
-    chunked('HDEL', socks, dead)
+-- Sets a key's time to live to at least \`ttl\` ms, never shortening it; \`also\`, a key kept with
+-- the same time to live (a key's socks with its nodes: both gain and lose members together), follows.
+local function extend(key, ttl, also)
+  if redis.call('PTTL', key) < ttl then
+    redis.call('PEXPIRE', key, int(ttl))
+    if also then redis.call('PEXPIRE', also, int(ttl)) end
   end
-  local alive = redis.call('ZRANGE', nodes, 0, -1)
-  local sum = 0
-  if #alive == 0 then return sum end
-  for _, c in ipairs(redis.call('HMGET', socks, unpack(alive))) do
-    if c then sum = sum + tonumber(c) end
+end
+-- The five keys of routing key number \`i\` (1-based, 5 per key in KEYS).
+local function names(i)
+  return { seq = KEYS[i], exp = KEYS[i + 1], msg = KEYS[i + 2], nodes = KEYS[i + 3], socks = KEYS[i + 4] }
+end
+-- In-flight records: <prefix>{K}:fly:<node>, HASH id -> "order:createdAt:expiresAt:index:sent\\nheader\\nframe",
+-- a message sent on the bus to that node's sockets of K and not yet confirmed written; \`sent\` lists
+-- (comma-separated) every node it was sent to for K. Built from the key's own names (nodes minus its
+-- suffix), so it shares their hash tag and slot.
+local function flyKey(k, node) return string.sub(k.nodes, 1, -6) .. 'fly:' .. node end
+local function sockets(k)
+  local alive = redis.call('ZRANGE', k.nodes, 0, -1)
+  local sum, targets = 0, {}
+  if #alive == 0 then return sum, targets end
+  for i, c in ipairs(redis.call('HMGET', k.socks, unpack(alive))) do
+    if c and tonumber(c) > 0 then
+      sum = sum + tonumber(c)
+      targets[#targets + 1] = alive[i]
+    end
   end
-  return sum
+  return sum, targets
+end
+-- Records the message as in flight to each of \`targets\` until that node confirms it, and keeps the
+-- presence keys (which name the node, so a later prune finds its records) for as long as it lives.
+-- \`head\`: "order:createdAt:expiresAt:index:", \`sent\`: the nodes it went to, \`rest\`: "header\\nframe".
+local function fly(k, targets, id, head, sent, rest, ttl)
+  ttl = math.max(1, ttl)
+  local entry = head .. table.concat(sent, ',') .. '\\n' .. rest
+  for _, node in ipairs(targets) do
+    local f = flyKey(k, node)
+    redis.call('HSET', f, id, entry)
+    extend(f, ttl)
+  end
+  extend(k.nodes, ttl, k.socks)
+end
+-- The unconfirmed entries of \`owners\` (nodes that died or left the key) are taken, each message once,
+-- oldest first. A node that already had it when it was sent wrote it then to the sockets it had (or it
+-- is in flight to them): so it is re-published on the bus only to the nodes of \`targets\` (those with
+-- sockets of the key now) that did not get it, in flight to them in turn, and held for the key when
+-- there are none, for the next socket that connects. \`again\`: a node to send it to even if it had it
+-- (one that resyncs, having maybe missed it). Returns the count dropped for the bound.
+local function promote(k, owners, targets, now, max, channel, again)
+  local entries, seen = {}, {}
+  for _, owner in ipairs(owners) do
+    local f = flyKey(k, owner)
+    local raw = redis.call('HGETALL', f)
+    if #raw > 0 then redis.call('DEL', f) end
+    for i = 1, #raw, 2 do
+      local id, v = raw[i], raw[i + 1]
+      if not seen[id] then
+        seen[id] = true
+        local a = string.find(v, ':', 1, true)
+        local b = string.find(v, ':', a + 1, true)
+        local c = string.find(v, ':', b + 1, true)
+        local d = string.find(v, ':', c + 1, true)
+        local n1 = string.find(v, '\\n', d + 1, true)
+        local n2 = string.find(v, '\\n', n1 + 1, true)
+        local sent = {}
+        for node in string.gmatch(string.sub(v, d + 1, n1 - 1), '[^,]+') do
+          if node ~= again then sent[node] = true end
+        end
+        entries[#entries + 1] = { id = id, order = tonumber(string.sub(v, 1, a - 1)), head = string.sub(v, 1, d),
+          created = string.sub(v, a + 1, b - 1), expires = string.sub(v, b + 1, c - 1), sent = sent,
+          bus = string.sub(v, c + 1, d - 1) .. '|' .. string.sub(v, n1 + 1), rest = string.sub(v, n1 + 1),
+          frame = string.sub(v, n2 + 1) }
+      end
+    end
+  end
+  table.sort(entries, function(x, y) return x.order < y.order or (x.order == y.order and x.id < y.id) end)
+  local dropped = 0
+  for _, e in ipairs(entries) do
+    local ttl = tonumber(e.expires) - tonumber(now)
+    if ttl > 0 then
+      local fresh, all = {}, {}
+      for node in pairs(e.sent) do all[#all + 1] = node end
+      for _, node in ipairs(targets) do
+        if not e.sent[node] then
+          fresh[#fresh + 1] = node
+          all[#all + 1] = node
+        end
+      end
+      if #fresh > 0 then
+        fly(k, fresh, e.id, e.head, all, e.rest, ttl)
+        redis.call('PUBLISH', channel, e.bus)
+      else
+        dropped = dropped + hold(k.seq, k.exp, k.msg, e.id, e.created, e.expires, e.frame, now, max, e.order)
+      end
+    end
+  end
+  return dropped
+end
+-- Prunes the nodes whose lease ran out from the key's presence and promotes what was in flight to them.
+-- Returns the count dropped for the bound.
+local function reap(k, t, now, max, channel)
+  local dead = redis.call('ZRANGEBYSCORE', k.nodes, '-inf', int(t))
+  if #dead == 0 then return 0 end
+  chunked('ZREM', k.nodes, dead)
+  chunked('HDEL', k.socks, dead)
+  local owners = {}
+  for _, node in ipairs(dead) do
+    if redis.call('EXISTS', flyKey(k, node)) == 1 then owners[#owners + 1] = node end
+  end
+  if #owners == 0 then return 0 end
+  local _, targets = sockets(k)
+  return promote(k, owners, targets, now, max, channel)
 end
 local function lease(nodes, socks, node, count, t, ttl)
   if count > 0 then
@@ -103,9 +206,9 @@ local function lease(nodes, socks, node, count, t, ttl)
   end
   local latest = redis.call('ZRANGE', nodes, -1, -1, 'WITHSCORES')[2]
   if latest == nil then return end
-  local left = int(math.max(1, tonumber(latest) - t))
-  redis.call('PEXPIRE', nodes, left)
-  redis.call('PEXPIRE', socks, left)
+  -- Never shortened: an in-flight record may need the presence keys longer than any lease (see fly).
+  local left = math.max(1, tonumber(latest) - t)
+  extend(nodes, left, socks)
 end
 `;
 
@@ -117,10 +220,17 @@ for i = 1, #KEYS, 3 do
 end
 return dropped`);
 
-/** KEYS: seq, exp, msg per key. ARGV: now, remove (1/0). Returns per key a flat [id, order, value, …]. */
+/** KEYS: seq, exp, msg, nodes, socks per key. ARGV: now, remove (1/0), bus channel, maxPerKey.
+ * Promotes what was in flight to dead nodes first, so it is read with the held messages.
+ * Returns per key a flat [id, order, value, …]. */
 export const FETCH = script(`
+local t = clock()
 local out = {}
-for i = 1, #KEYS, 3 do out[#out + 1] = fetch(KEYS[i], KEYS[i + 1], KEYS[i + 2], ARGV[1], ARGV[2] == '1') end
+for i = 1, #KEYS, 5 do
+  local k = names(i)
+  reap(k, t, ARGV[1], tonumber(ARGV[4]), ARGV[3])
+  out[#out + 1] = fetch(k.seq, k.exp, k.msg, ARGV[1], ARGV[2] == '1')
+end
 return out`);
 
 /** KEYS: seq, exp, msg per key. ARGV: id. Returns how many keys held it. */
@@ -144,19 +254,31 @@ return n`);
 
 /** Deliver-or-hold, atomic with presence. KEYS: seq, exp, msg, nodes, socks per key.
  * ARGV: id, createdAt, expiresAt (0: never hold), frame, now, maxPerKey, atLeastOnce (1/0),
- * channel ('' : do not publish), header, index of the first key in the message.
- * Holds the message for keys with no live socket (for every key in at-least-once) and publishes
- * it once on the channel, naming the keys that have live sockets, as "i,j|header\\nframe".
+ * channel ('' : do not publish), header, index of the first key in the message, bus channel.
+ * Prunes dead nodes (promoting what was in flight to them), holds the message for keys with no live
+ * socket (for every key in at-least-once), and publishes it once on the channel, naming the keys that
+ * have live sockets, as "i,j|header\nframe". In at-most-once, a message that may be held is also
+ * recorded in flight to each node with sockets of those keys, until that node confirms it.
  * Returns {sockets, keys held, dropped for the bound, "i,j"}. */
 export const PUBLISH = script(`
-local t = clock()
+local t, order = clock()
 local delivered, held, dropped, present = 0, 0, 0, {}
+local inFlight = ARGV[3] ~= '0' and ARGV[7] ~= '1'
 for i = 1, #KEYS, 5 do
-  local n = live(KEYS[i + 3], KEYS[i + 4], t)
+  local k = names(i)
+  dropped = dropped + reap(k, t, ARGV[5], tonumber(ARGV[6]), ARGV[11])
+  local n, targets = sockets(k)
   delivered = delivered + n
-  if n > 0 then present[#present + 1] = tonumber(ARGV[10]) + (i - 1) / 5 end
+  if n > 0 then
+    local index = tonumber(ARGV[10]) + (i - 1) / 5
+    present[#present + 1] = index
+    if inFlight then
+      fly(k, targets, ARGV[1], int(order) .. ':' .. ARGV[2] .. ':' .. ARGV[3] .. ':' .. index .. ':', targets,
+        ARGV[9] .. '\\n' .. ARGV[4], tonumber(ARGV[3]) - tonumber(ARGV[5]))
+    end
+  end
   if ARGV[3] ~= '0' and (n == 0 or ARGV[7] == '1') then
-    dropped = dropped + hold(KEYS[i], KEYS[i + 1], KEYS[i + 2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]))
+    dropped = dropped + hold(k.seq, k.exp, k.msg, ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]))
     held = held + 1
   end
 end
@@ -164,21 +286,42 @@ local indexes = table.concat(present, ',')
 if ARGV[8] ~= '' and #present > 0 then redis.call('PUBLISH', ARGV[8], indexes .. '|' .. ARGV[9] .. '\\n' .. ARGV[4]) end
 return {delivered, held, dropped, indexes}`);
 
-/** A socket opens. KEYS: seq, exp, msg, nodes, socks per key. ARGV: node, ttl, now, remove (1/0),
- * then this node's socket count per key. Sets the counts and leases, then fetches held messages. */
+/** A socket opens, or (resync 1) the node's sockets sync again after Redis came back. KEYS: seq,
+ * exp, msg, nodes, socks per key. ARGV: node, ttl, now, remove (1/0), bus channel, maxPerKey,
+ * resync (1/0), then this node's socket count per key. Sets the counts and leases, promotes what
+ * was in flight to dead nodes (and, on a resync, this node's own unconfirmed messages: it may have
+ * missed them on the bus), then fetches held messages. */
 export const JOIN = script(`
 local t = clock()
 local out = {}
 for i = 1, #KEYS, 5 do
-  lease(KEYS[i + 3], KEYS[i + 4], ARGV[1], tonumber(ARGV[5 + (i - 1) / 5]), t, tonumber(ARGV[2]))
-  out[#out + 1] = fetch(KEYS[i], KEYS[i + 1], KEYS[i + 2], ARGV[3], ARGV[4] == '1')
+  local k = names(i)
+  lease(k.nodes, k.socks, ARGV[1], tonumber(ARGV[8 + (i - 1) / 5]), t, tonumber(ARGV[2]))
+  reap(k, t, ARGV[3], tonumber(ARGV[6]), ARGV[5])
+  if ARGV[7] == '1' then
+    local _, targets = sockets(k)
+    promote(k, {ARGV[1]}, targets, ARGV[3], tonumber(ARGV[6]), ARGV[5], ARGV[1])
+  end
+  out[#out + 1] = fetch(k.seq, k.exp, k.msg, ARGV[3], ARGV[4] == '1')
 end
 return out`);
 
-/** Heartbeat and close. KEYS: nodes, socks per key. ARGV: node, ttl, then the count per key (0 leaves). */
+/** Heartbeat and close. KEYS: seq, exp, msg, nodes, socks per key. ARGV: node, ttl, now, bus
+ * channel, maxPerKey, then the count per key (0 leaves). Prunes dead nodes (promoting what was in
+ * flight to them); a node leaving a key promotes its own unconfirmed messages of it, which it will
+ * not write now. */
 export const LEASE = script(`
 local t = clock()
-for i = 1, #KEYS, 2 do lease(KEYS[i], KEYS[i + 1], ARGV[1], tonumber(ARGV[3 + (i - 1) / 2]), t, tonumber(ARGV[2])) end
+for i = 1, #KEYS, 5 do
+  local k = names(i)
+  local count = tonumber(ARGV[6 + (i - 1) / 5])
+  lease(k.nodes, k.socks, ARGV[1], count, t, tonumber(ARGV[2]))
+  reap(k, t, ARGV[3], tonumber(ARGV[5]), ARGV[4])
+  if count == 0 and redis.call('EXISTS', flyKey(k, ARGV[1])) == 1 then
+    local _, targets = sockets(k)
+    promote(k, {ARGV[1]}, targets, ARGV[3], tonumber(ARGV[5]), ARGV[4])
+  end
+end
 return 0`);
 
 /** KEYS: any key, only to choose the Cluster node. ARGV: channel, message. */
