@@ -11,7 +11,7 @@ import { REDIS_URL } from './redis.js';
 const KEYS = Number(process.argv[2] ?? 10_000);
 const HEARTBEATS = Number(process.argv[3] ?? 10);
 const BATCH = 256;
-const TTL_MS = 5_000;
+const TTL_MS = 10_000; // the WS_PRESENCE_TTL default (src/config.ts)
 
 const cpuUs = async (redis: Redis): Promise<number> => {
   const info = await redis.info('cpu');

@@ -88,7 +88,7 @@ export const DEFAULTS = {
   WS_REDIS_CLUSTER: 'false',
   WS_REDIS_SENTINEL: '',
   WS_REDIS_PREFIX: 'octoway:',
-  WS_PRESENCE_TTL: '5s',
+  WS_PRESENCE_TTL: '10s',
 } as const;
 
 export type ConfigName = keyof typeof DEFAULTS;
