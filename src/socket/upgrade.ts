@@ -46,7 +46,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     const gone = new ClientGone();
     res.onAborted(() => gone.abort());
     pending++;
-    void authenticator.authenticate(request, gone).then((result) => {
+    authenticator.authenticate(request, gone).then((result) => {
       pending--;
       if (gone.aborted) {
         log.debug({ path: request.path }, 'client went away during auth');
@@ -67,7 +67,13 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         acksInFlight: 0,
       };
       upgradeLater(res, () => res.upgrade(data, secKey, protocol, extensions, context));
-    });
+    }, (err: unknown) => {
+      // Authenticators answer every failure as a result; a rejection is a bug, and must cost this
+      // one upgrade, not the process (Node ends the process on an unhandled rejection).
+      pending--;
+      log.error({ err }, 'authenticator rejected instead of answering; upgrade refused');
+      if (!gone.aborted) refuse(res, new OctowayError('INTERNAL_ERROR'), request, log);
+    }).catch((err: unknown) => log.error({ err }, 'unexpected error while completing an upgrade'));
   };
 
   /**
