@@ -33,6 +33,8 @@ export interface RedisBrokerOptions {
 
 /** Keys per LEASE call on a single server: large enough to be cheap, small enough not to stall Redis. */
 const LEASE_BATCH = 256;
+/** '@', which starts a bus message addressed to some nodes only. */
+const AT = 64;
 
 type PublishReply = [delivered: number, held: number, dropped: number, present: string];
 
@@ -50,6 +52,8 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   const recovered: Array<() => void> = [];
   const inFlight = new Set<Promise<void>>();
   let subscribed = false;
+  /** Keys whose own unconfirmed messages the next resync join re-sends (see update). */
+  let toResync = new Set<string>();
   let scriptsLoaded = false;
   let live = false;
   let closing = false;
@@ -87,6 +91,9 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     live = now;
     if (now) {
       log.info({ node, keys: counts.size }, 'redis delivery live; open sockets join again');
+      // Each key's own unconfirmed messages are re-sent once per recovery, by the first socket of the
+      // key to join again, not once per socket (which would send each of them once per socket).
+      toResync = new Set(counts.keys());
       for (const listener of recovered) listener();
       return;
     }
@@ -95,7 +102,15 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     if (commandsReady()) track(lease([...counts.keys()], true));
   };
 
-  const fromBus = (text: string): void => {
+  const fromBus = (bus: string): void => {
+    // A message promoted from a dead or leaving node is addressed ("@n1,n2@…") to the nodes that did
+    // not get it the first time; the others' sockets have it already.
+    let text = bus;
+    if (bus.charCodeAt(0) === AT) {
+      const end = bus.indexOf('@', 1);
+      if (!bus.slice(1, end).split(',').includes(node)) return;
+      text = bus.slice(end + 1);
+    }
     const bar = text.indexOf('|');
     const newline = text.indexOf('\n', bar);
     let id: string;
@@ -190,7 +205,8 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       // A resync (fresh false) promotes this node's own unconfirmed messages: it may have missed them on the bus.
       const replies = await unavailableOnError(Promise.all(groups.map((group) =>
         run(client, JOIN, group.flatMap((k) => keyspace.all(k)),
-          [node, ttl, Date.now(), atLeastOnce ? 0 : 1, channel, store.maxPerKey, fresh ? 0 : 1, ...group.map((k) => counts.get(k) ?? 0)]))));
+          [node, ttl, Date.now(), atLeastOnce ? 0 : 1, channel, store.maxPerKey, group.map((k) => (!fresh && toResync.delete(k) ? '1' : '0')).join(''),
+            ...group.map((k) => counts.get(k) ?? 0)]))));
       return mergeHeld(groups.flatMap((group, g) => group.map((key, i) => ({ key, flat: (replies[g] as string[][])[i] ?? [] }))));
     },
 

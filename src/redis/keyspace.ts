@@ -15,8 +15,8 @@ export interface KeyNames {
   readonly socks: string;
 }
 
-/** HASH id -> "order:createdAt:expiresAt:index:header\nframe": messages sent on the bus to one node's
- * sockets of the key and not yet confirmed written by it. The scripts build this name from `nodes`
+/** HASH id -> "order:createdAt:expiresAt:index:sent\nheader\nframe" (`sent`: the comma-separated nodes
+ * it went to): messages sent on the bus to one node's sockets of the key and not yet confirmed written by it. The scripts build this name from `nodes`
  * (same base, suffix `fly:<node>`); nodes use it only to confirm. */
 export const FLY_SUFFIX = 'fly:';
 

@@ -173,7 +173,8 @@ local function promote(k, owners, targets, now, max, channel, again)
       end
       if #fresh > 0 then
         fly(k, fresh, e.id, e.head, all, e.rest, ttl)
-        redis.call('PUBLISH', channel, e.bus)
+        -- Addressed: the nodes that had it wrote it then, and must not write it again.
+        redis.call('PUBLISH', channel, '@' .. table.concat(fresh, ',') .. '@' .. e.bus)
       else
         dropped = dropped + hold(k.seq, k.exp, k.msg, e.id, e.created, e.expires, e.frame, now, max, e.order)
       end
@@ -288,7 +289,8 @@ return {delivered, held, dropped, indexes}`);
 
 /** A socket opens, or (resync 1) the node's sockets sync again after Redis came back. KEYS: seq,
  * exp, msg, nodes, socks per key. ARGV: node, ttl, now, remove (1/0), bus channel, maxPerKey,
- * resync (1/0), then this node's socket count per key. Sets the counts and leases, promotes what
+ * resync flags (one character per key, '1' to re-send this node's own unconfirmed messages of it),
+ * then this node's socket count per key. Sets the counts and leases, promotes what
  * was in flight to dead nodes (and, on a resync, this node's own unconfirmed messages: it may have
  * missed them on the bus), then fetches held messages. */
 export const JOIN = script(`
@@ -298,7 +300,7 @@ for i = 1, #KEYS, 5 do
   local k = names(i)
   lease(k.nodes, k.socks, ARGV[1], tonumber(ARGV[8 + (i - 1) / 5]), t, tonumber(ARGV[2]))
   reap(k, t, ARGV[3], tonumber(ARGV[6]), ARGV[5])
-  if ARGV[7] == '1' then
+  if string.sub(ARGV[7], (i + 4) / 5, (i + 4) / 5) == '1' then
     local _, targets = sockets(k)
     promote(k, {ARGV[1]}, targets, ARGV[3], tonumber(ARGV[6]), ARGV[5], ARGV[1])
   end
