@@ -8,7 +8,7 @@ import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis/connect.js';
 import type { Keyspace } from '../redis/keyspace.js';
-import { ACK, CLEAR, FETCH, HOLD, run } from '../redis/scripts.js';
+import { ACK, CLEAR, FETCH, HOLD, REAP, run } from '../redis/scripts.js';
 import type { HeldMessage, HeldStore, HeldStoreStats } from './held-store.js';
 
 export interface RedisStoreOptions {
@@ -20,6 +20,8 @@ export interface RedisStoreOptions {
 }
 
 const DROP_LOG_INTERVAL_MS = 60_000;
+/** Keys reaped at once by the admin listing. */
+const REAP_BATCH = 100;
 
 export class RedisStore implements HeldStore {
   readonly #client: RedisClient;
@@ -75,12 +77,17 @@ export class RedisStore implements HeldStore {
   }
 
   async keys(): Promise<Array<{ key: string; count: number }>> {
-    // Keys with presence may have messages in flight to a dead node: a fetch (without removing)
-    // promotes those first, so the listing shows what a socket of the key would get.
-    const present = (await unavailableOnError(this.#scan(this.#keyspace.nodesPattern))).map((name) => this.#keyspace.keyOfNodes(name));
-    await Promise.all(present.map((key) => this.fetch([key], false)));
-    const held = (await unavailableOnError(this.#scan(this.#keyspace.seqPattern))).map((name) => this.#keyspace.keyOfSeq(name));
+    // Keys with messages in flight may have them in flight to a dead node: those are promoted first,
+    // so the listing shows what a socket of the key would get. In-flight records are few (confirmed
+    // within a tick), so this costs little; done REAP_BATCH keys at a time all the same.
+    const flying = new Set((await unavailableOnError(this.#scan(this.#keyspace.flyPattern))).map((name) => this.#keyspace.keyOfFly(name)));
     const now = Date.now();
+    const keys = [...flying];
+    for (let i = 0; i < keys.length; i += REAP_BATCH) {
+      await unavailableOnError(Promise.all(keys.slice(i, i + REAP_BATCH).map((key) =>
+        run(this.#client, REAP, this.#keyspace.all(key), [now, this.#keyspace.channel, this.#maxPerKey]))));
+    }
+    const held = (await unavailableOnError(this.#scan(this.#keyspace.seqPattern))).map((name) => this.#keyspace.keyOfSeq(name));
     const counts = await unavailableOnError(Promise.all(held.map((key) => this.#client.zcount(this.#keyspace.of(key).exp, `(${now}`, '+inf'))));
     const out: Array<{ key: string; count: number }> = [];
     held.forEach((key, i) => {

@@ -21,7 +21,6 @@ export interface KeyNames {
 export const FLY_SUFFIX = 'fly:';
 
 const SEQ_SUFFIX = '}:seq';
-const NODES_SUFFIX = '}:nodes';
 
 export class Keyspace {
   constructor(readonly prefix: string) {}
@@ -67,15 +66,14 @@ export class Keyspace {
     return name.slice(this.prefix.length + 1, -SEQ_SUFFIX.length);
   }
 
-  /** SCAN pattern matching every key's `nodes` set: one per routing key with presence, or with
-   * messages in flight to a node (which keep it; see the scripts' fly records). */
-  get nodesPattern(): string {
-    return `${this.#escapedPrefix}{*${NODES_SUFFIX}`;
+  /** SCAN pattern matching every in-flight record: few, since nodes confirm within a tick or two. */
+  get flyPattern(): string {
+    return `${this.#escapedPrefix}{*}:${FLY_SUFFIX}*`;
   }
 
-  /** The routing key of a name matched by nodesPattern. */
-  keyOfNodes(name: string): string {
-    return name.slice(this.prefix.length + 1, -NODES_SUFFIX.length);
+  /** The routing key of a name matched by flyPattern (node ids never contain `}:fly:`). */
+  keyOfFly(name: string): string {
+    return name.slice(this.prefix.length + 1, name.lastIndexOf(`}:${FLY_SUFFIX}`));
   }
 
   get #escapedPrefix(): string {

@@ -234,6 +234,13 @@ for i = 1, #KEYS, 5 do
 end
 return out`);
 
+/** KEYS: seq, exp, msg, nodes, socks per key. ARGV: now, bus channel, maxPerKey. Promotes what was in
+ * flight to dead nodes (as FETCH does) and returns nothing: the admin listing's first step. */
+export const REAP = script(`
+local t = clock()
+for i = 1, #KEYS, 5 do reap(names(i), t, ARGV[1], tonumber(ARGV[3]), ARGV[2]) end
+return 0`);
+
 /** KEYS: seq, exp, msg per key. ARGV: id. Returns how many keys held it. */
 export const ACK = script(`
 local n = 0
@@ -329,7 +336,7 @@ return 0`);
 /** KEYS: any key, only to choose the Cluster node. ARGV: channel, message. */
 export const BUS = script(`return redis.call('PUBLISH', ARGV[1], ARGV[2])`);
 
-const ALL = [HOLD, FETCH, ACK, CLEAR, PUBLISH, JOIN, LEASE, BUS];
+const ALL = [HOLD, FETCH, REAP, ACK, CLEAR, PUBLISH, JOIN, LEASE, BUS];
 
 /** Loads every script on every master, so that after a (re)connect none needs the NOSCRIPT
  * fallback in run(), whose resend could overtake commands sent after it. */
