@@ -13,6 +13,7 @@ export interface HeldMessageView {
 
 /** `GET /` lists keys with held messages; `GET /?key=K` one key's messages, oldest first. */
 export async function listHeld(store: HeldStore, query: URLSearchParams): Promise<unknown> {
+  checkParameters(query, ['key']);
   const key = query.get('key');
   if (key === null) return store.keys();
   if (key === '') throw new OctowayError('INVALID_QUERY', '"key" must not be empty');
@@ -28,6 +29,8 @@ export async function listHeld(store: HeldStore, query: URLSearchParams): Promis
 
 /** `DELETE /`, `DELETE /?key=K`, `DELETE /?key=K&id=ID`; answers how many were removed. */
 export async function removeHeld(store: HeldStore, query: URLSearchParams): Promise<{ removed: number }> {
+  // A mistyped selector must not widen the delete: `DELETE /?ID=x` removed every held message.
+  checkParameters(query, ['key', 'id']);
   const key = query.get('key') ?? undefined;
   const id = query.get('id') ?? undefined;
   if (key === '' || id === '') throw new OctowayError('INVALID_QUERY', '"key" and "id" must not be empty');
@@ -36,4 +39,15 @@ export async function removeHeld(store: HeldStore, query: URLSearchParams): Prom
   if (key !== undefined) selector.key = key;
   if (id !== undefined) selector.id = id;
   return { removed: await store.remove(selector) };
+}
+
+/** Refuses parameters the endpoint does not take, and repeated ones: ignored, they would silently
+ * select more than the caller meant (everything, for a DELETE). */
+function checkParameters(query: URLSearchParams, allowed: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const name of query.keys()) {
+    if (!allowed.includes(name)) throw new OctowayError('INVALID_QUERY', `unknown query parameter ${JSON.stringify(name.slice(0, 100))}; this endpoint takes ${allowed.map((a) => `"${a}"`).join(' and ')}`);
+    if (seen.has(name)) throw new OctowayError('INVALID_QUERY', `query parameter "${name}" is given twice`);
+    seen.add(name);
+  }
 }

@@ -86,6 +86,19 @@ test('admin API lists and removes held messages', async () => {
   });
 });
 
+test('admin API: a mistyped or repeated query parameter is refused, and nothing is removed', async () => {
+  await withGateway({}, async (gw) => {
+    await gw.publish({ key: 'k1', value: 1 });
+    await gw.publish({ key: 'k2', value: 2 });
+    for (const [method, query] of [['DELETE', '?ID=x'], ['DELETE', '?kye=k1'], ['DELETE', '?key=k1&key=k2'], ['GET', '?id=x'], ['GET', '?key=k1&id=']]) {
+      const answer = await gw.request(method as string, `/${query}`);
+      assert.equal(answer.status, 400, `${method} ${query}`);
+      assert.equal(answer.json.error, 'INVALID_QUERY');
+    }
+    assert.deepEqual((await gw.request('GET', '/')).json.map((k: { key: string }) => k.key).sort(), ['k1', 'k2']);
+  });
+});
+
 test('at-least-once: redelivered to the next connection until acknowledged', async () => {
   await withGateway({ WS_DELIVERY: 'at-least-once' }, async (gw) => {
     const live = await connect(ws(gw, 'fay'));
