@@ -39,7 +39,15 @@ const stop = (signal: NodeJS.Signals): void => {
   stopping = true;
   log.info({ signal }, 'stopping');
   const timer = setTimeout(() => {
-    log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took longer than WS_SHUTDOWN_TIMEOUT; exiting');
+    // The graceful close is stuck (an auth call or Redis not answering): the held messages it would
+    // have saved are saved here, synchronously, so the exit drops none silently.
+    const saved = gateway.saveNow();
+    const fields = { timeoutMs: config.shutdownTimeoutMs, held: saved?.messages, savedTo: saved?.file };
+    if (saved !== undefined && saved.file === undefined && saved.messages > 0) {
+      log.fatal(fields, 'shutdown took longer than WS_SHUTDOWN_TIMEOUT; held messages lost; exiting');
+    } else {
+      log.error(fields, 'shutdown took longer than WS_SHUTDOWN_TIMEOUT; exiting');
+    }
     process.exit(1);
   }, config.shutdownTimeoutMs);
   timer.unref();

@@ -15,7 +15,7 @@ import { createRedisBroker } from './delivery/redis-broker.js';
 import { RedisStore } from './delivery/redis-store.js';
 import { connectRedis, type RedisConnection } from './redis/connect.js';
 import { Keyspace } from './redis/keyspace.js';
-import { checkStateFileWritable, markLoaded, readStateFile, saveStateOrFallback } from './delivery/state-file.js';
+import { checkStateFileWritable, markLoaded, readStateFile, saveStateOrFallback, saveStateOrFallbackSync, type SaveOutcome } from './delivery/state-file.js';
 import { basicAuth } from './http/credentials.js';
 import { registerApi } from './http/api.js';
 import { listen } from './listen.js';
@@ -27,6 +27,12 @@ export interface Gateway {
   readonly port: number;
   /** Stops listening, closes sockets with 1001, saves held messages, releases everything. */
   close(): Promise<void>;
+  /** For the WS_SHUTDOWN_TIMEOUT deadline, when close() has not finished and the process exits
+   * next: saves this node's held messages at once, synchronously, as close() would (WS_STATE_FILE,
+   * else a fallback file), unless close() already did. Undefined when nothing here is this node's to
+   * save (with Redis they stay there); `file` undefined means lost (no WS_STATE_FILE, or no file
+   * could be written), which the caller logs with the count. */
+  saveNow(): SaveOutcome | undefined;
 }
 
 /** Close code for sockets closed because the gateway stops (RFC 6455 "going away"). */
@@ -67,6 +73,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   });
   let listenSocket: uWS.us_listen_socket | undefined;
   let shuttingDown = false;
+  /** How close() saved the held messages, once it has: saveNow must not save the store again
+   * after close() released it. */
+  let savedAtClose: SaveOutcome | undefined;
 
   const upgrade = createUpgradeHandler({
     authenticator,
@@ -131,13 +140,22 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       for (const ws of [...hub.sockets()]) ws.end(CLOSE_GOING_AWAY, 'server shutting down');
       await authenticator.close();
       await broker.close();
-      const saveFailure = config.stateFile !== undefined && store instanceof MemoryStore
-        ? await saveStateOrFallback(config.stateFile, store.dump(), log)
-        : undefined;
+      if (config.stateFile !== undefined && store instanceof MemoryStore) {
+        savedAtClose = await saveStateOrFallback(config.stateFile, store.dump(), log);
+      }
       await store.close();
       await redis?.close();
-      if (saveFailure !== undefined) throw saveFailure;
+      if (savedAtClose?.error !== undefined) throw savedAtClose.error;
       log.info('stopped');
+    },
+
+    saveNow() {
+      if (!(store instanceof MemoryStore)) return undefined;
+      if (savedAtClose !== undefined) return savedAtClose;
+      const messages = store.dump();
+      if (config.stateFile === undefined) return { messages: messages.length, file: undefined, error: undefined };
+      savedAtClose = saveStateOrFallbackSync(config.stateFile, messages, log);
+      return savedAtClose;
     },
   };
 }

@@ -2,6 +2,7 @@
 // Single-key fan-out goes through uWS topics (one publish, C++ does the per-socket work);
 // only multi-key messages and sockets still receiving their held messages take the JS path.
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+import { creditSyncFrames } from '../socket/inbound-budget.js';
 
 /** Per-socket state, kept in uWS's typed user data (never as properties on the socket). uWS copies
  * these fields onto every socket object, so each one costs memory per connection: only what a
@@ -21,7 +22,11 @@ export interface SocketData {
    * socket/inbound-budget.ts), and the nowSeconds() of the last refill. */
   inboundSpent: number;
   inboundAt: number;
-  /** Acknowledgements handed to the store and not yet answered; bounded by the dispatcher. */
+  /** Frames written to the socket as it went live (held messages first) whose answers are not yet
+   * counted: inbound frames taken from this before the bucket (creditSyncFrames). */
+  inboundCredit: number;
+  /** Acknowledgements handed to the store and not yet answered, bounded by the dispatcher; less the
+   * frames credited to the socket as it went live, which may all be answered at once. */
   acksInFlight: number;
 }
 
@@ -116,9 +121,15 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number): Hub 
         sent.add(id);
         if (!send(ws, frame)) return true;
       }
+      let written = held.length;
       for (const { id, frame } of pending) {
-        if (!sent.has(id) && !send(ws, frame)) return true;
+        if (sent.has(id)) continue;
+        written++;
+        if (!send(ws, frame)) return true;
       }
+      // The client may answer all of them at once: see socket/inbound-budget.ts. (Its answers
+      // cannot arrive before this line: they are read on this thread, after this call returns.)
+      creditSyncFrames(data, written);
       for (const key of data.keys) ws.subscribe(key);
       return true;
     },

@@ -2,6 +2,7 @@
 // single in-memory node loses nothing. Checked writable at start; written atomically (temporary
 // file, fsync, rename, fsync of the directory); renamed to `.loaded` once loaded, so a crash later
 // cannot replay messages that were already delivered.
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -39,10 +40,9 @@ export async function checkStateFileWritable(path: string): Promise<void> {
 /** Writes to a temporary file beside `path`, syncs it, renames it over `path`, then syncs the
  * directory so the rename itself survives a power cut. On failure `path` is as it was before. */
 export async function saveStateFile(path: string, messages: readonly HeldMessage[]): Promise<void> {
-  const state: StateFile = { format: FORMAT, version: VERSION, savedAt: new Date().toISOString(), messages: [...messages] };
-  const temporary = `${path}.tmp-${process.pid}`;
+  const temporary = temporaryFor(path, 'tmp');
   try {
-    await writeSynced(temporary, JSON.stringify(state));
+    await writeSynced(temporary, stateText(messages));
     await rename(temporary, path);
   } catch (err) {
     // The temporary file is useless without the rename; removing it may fail for the same reason
@@ -58,27 +58,100 @@ export async function saveStateFile(path: string, messages: readonly HeldMessage
   }
 }
 
-/** The shutdown save, which never drops messages silently: if `path` cannot be written (disk
- * full, directory removed since the start), logs an error with the count and the reason and writes
- * the same content to a file in os.tmpdir(), logging its path. Resolves undefined once `path` holds
- * the messages, else with the error the process should exit non-zero for. */
-export async function saveStateOrFallback(path: string, messages: readonly HeldMessage[], log: Logger): Promise<Error | undefined> {
+/** saveStateFile without yielding to the event loop, for the WS_SHUTDOWN_TIMEOUT deadline, when the
+ * process exits right after. Same guarantees; its own temporary file, so a graceful save still
+ * writing its one cannot interleave with it. */
+export function saveStateFileSync(path: string, messages: readonly HeldMessage[]): void {
+  const temporary = temporaryFor(path, 'deadline');
   try {
-    await saveStateFile(path, messages);
-    log.info({ messages: messages.length, file: path }, 'held messages saved');
-    return undefined;
+    writeSyncedSync(temporary, stateText(messages));
+    renameSync(temporary, path);
   } catch (err) {
-    log.error({ err, messages: messages.length, file: path }, 'held messages could not be saved to WS_STATE_FILE');
-    const fallback = join(tmpdir(), `octoway-held-${process.pid}-${Date.now()}.json`);
-    try {
-      await saveStateFile(fallback, messages);
-      log.error({ messages: messages.length, file: fallback }, 'held messages saved to a fallback file instead: move it to WS_STATE_FILE before the next start');
-    } catch (fallbackErr) {
-      log.fatal({ err: fallbackErr, messages: messages.length, file: fallback }, 'held messages lost: the fallback file could not be written either');
-    }
-    return new Error(`held messages were not saved to WS_STATE_FILE ${path}: ${(err as Error).message}`);
+    try { unlinkSync(temporary); } catch { /* as in saveStateFile */ }
+    throw err;
+  }
+  const directory = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(directory);
+  } finally {
+    closeSync(directory);
   }
 }
+
+/** What a shutdown save did with `messages` held messages: `file` holds them (WS_STATE_FILE, or a
+ * fallback file when `error` says why WS_STATE_FILE could not), or undefined: they are lost. */
+export interface SaveOutcome {
+  readonly messages: number;
+  readonly file: string | undefined;
+  /** Set when WS_STATE_FILE does not hold the messages: the process should exit non-zero. */
+  readonly error: Error | undefined;
+}
+
+/** The shutdown save, which never drops messages silently: if `path` cannot be written (disk
+ * full, directory removed since the start), logs an error with the count and the reason and writes
+ * the same content to a file in os.tmpdir(), logging its path (or, if that fails too, that they are
+ * lost, with the count). */
+export async function saveStateOrFallback(path: string, messages: readonly HeldMessage[], log: Logger): Promise<SaveOutcome> {
+  try {
+    await saveStateFile(path, messages);
+    return saved(path, messages, log);
+  } catch (err) {
+    const fallback = fallbackFor(path, messages, err, log);
+    try {
+      await saveStateFile(fallback.file, messages);
+      return fallback.saved();
+    } catch (fallbackErr) {
+      return fallback.lost(fallbackErr);
+    }
+  }
+}
+
+/** saveStateOrFallback done synchronously (saveStateFileSync), with the same logs and outcome. */
+export function saveStateOrFallbackSync(path: string, messages: readonly HeldMessage[], log: Logger): SaveOutcome {
+  try {
+    saveStateFileSync(path, messages);
+    return saved(path, messages, log);
+  } catch (err) {
+    const fallback = fallbackFor(path, messages, err, log);
+    try {
+      saveStateFileSync(fallback.file, messages);
+      return fallback.saved();
+    } catch (fallbackErr) {
+      return fallback.lost(fallbackErr);
+    }
+  }
+}
+
+function saved(path: string, messages: readonly HeldMessage[], log: Logger): SaveOutcome {
+  log.info({ messages: messages.length, file: path }, 'held messages saved');
+  return { messages: messages.length, file: path, error: undefined };
+}
+
+/** Logs that `path` could not be written; names the fallback file and reports how trying it ended. */
+function fallbackFor(path: string, messages: readonly HeldMessage[], err: unknown, log: Logger) {
+  const count = messages.length;
+  log.error({ err, messages: count, file: path }, 'held messages could not be saved to WS_STATE_FILE');
+  const file = join(tmpdir(), `octoway-held-${process.pid}-${Date.now()}.json`);
+  const error = new Error(`held messages were not saved to WS_STATE_FILE ${path}: ${(err as Error).message}`);
+  return {
+    file,
+    saved(): SaveOutcome {
+      log.error({ messages: count, file }, 'held messages saved to a fallback file instead: move it to WS_STATE_FILE before the next start');
+      return { messages: count, file, error };
+    },
+    lost(fallbackErr: unknown): SaveOutcome {
+      log.fatal({ err: fallbackErr, messages: count, file }, 'held messages lost: the fallback file could not be written either');
+      return { messages: count, file: undefined, error };
+    },
+  };
+}
+
+function stateText(messages: readonly HeldMessage[]): string {
+  const state: StateFile = { format: FORMAT, version: VERSION, savedAt: new Date().toISOString(), messages: [...messages] };
+  return JSON.stringify(state);
+}
+
+const temporaryFor = (path: string, kind: string): string => `${path}.${kind}-${process.pid}`;
 
 /** Reads the held messages saved at `path`, oldest first, without those expired by `now`.
  * A missing file is an empty store. Anything unreadable throws STATE_FILE_INVALID and leaves the
@@ -118,6 +191,16 @@ async function writeSynced(path: string, text: string): Promise<void> {
     await file.sync();
   } finally {
     await file.close();
+  }
+}
+
+function writeSyncedSync(path: string, text: string): void {
+  const file = openSync(path, 'w', 0o600);
+  try {
+    writeFileSync(file, text);
+    fsyncSync(file);
+  } finally {
+    closeSync(file);
   }
 }
 

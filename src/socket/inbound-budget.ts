@@ -2,6 +2,13 @@
 // socket's SocketData (no timer, no object per socket). A client may send `burst` frames at once
 // and `framesPerSecond` on average; past that it is abusing the gateway (each frame is parsed, and
 // an acknowledgement is a store call), and the caller closes it.
+//
+// Held messages are the exception the bucket cannot know about: a socket that connects to a backlog
+// (up to WS_MAX_HELD_PER_KEY per key) gets it in one burst, and a Goctopus client acknowledges each
+// message as it arrives. So every frame written to a socket when it goes live is credited to it
+// (creditSyncFrames): one inbound frame free of the bucket, and one more acknowledgement allowed in
+// flight. An honest client answering its backlog is never closed; an abuser gains at most the
+// backlog the operator let be held for its keys, and the bucket applies again once it is spent.
 import type { SocketData } from '../delivery/hub.js';
 
 export interface InboundLimits {
@@ -9,12 +16,26 @@ export interface InboundLimits {
   readonly burst: number;
 }
 
-/** Counts one frame against the socket's bucket; false when the bucket is empty. `now` is in whole
- * seconds (nowSeconds()), so the bucket refills once a second: coarse, but integers only. */
-export function takeInboundFrame(data: Pick<SocketData, 'inboundSpent' | 'inboundAt'>, limits: InboundLimits, now: number): boolean {
+/** Counts one frame against the socket's credit, else its bucket; false when both are empty. `now`
+ * is in whole seconds (nowSeconds()), so the bucket refills once a second: coarse, but integers only. */
+export function takeInboundFrame(data: Pick<SocketData, 'inboundSpent' | 'inboundAt' | 'inboundCredit'>, limits: InboundLimits, now: number): boolean {
+  if (data.inboundCredit > 0) {
+    data.inboundCredit--;
+    return true;
+  }
   if (now !== data.inboundAt) {
     data.inboundSpent = Math.max(0, data.inboundSpent - (now - data.inboundAt) * limits.framesPerSecond);
     data.inboundAt = now;
   }
   return ++data.inboundSpent <= limits.burst;
+}
+
+/** Credits `frames` frames just written to the socket as it went live (its held messages and the
+ * live ones queued meanwhile), each of which the client may answer at once. The acknowledgement
+ * credit is kept as a lower start for acksInFlight, so the dispatcher's cap (WS_MAX_ACKS_IN_FLIGHT)
+ * becomes, for this socket, that cap plus the frames credited: answers to the backlog may all wait
+ * for the store together, and what they hold is bounded by the backlog itself. */
+export function creditSyncFrames(data: Pick<SocketData, 'inboundCredit' | 'acksInFlight'>, frames: number): void {
+  data.inboundCredit += frames;
+  data.acksInFlight -= frames;
 }

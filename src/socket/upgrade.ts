@@ -64,6 +64,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         closed: false,
         inboundSpent: 0,
         inboundAt: openedAt,
+        inboundCredit: 0,
         acksInFlight: 0,
       };
       upgradeLater(res, () => res.upgrade(data, secKey, protocol, extensions, context));

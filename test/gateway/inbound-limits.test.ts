@@ -91,3 +91,37 @@ suite('WS_MAX_ACKS_IN_FLIGHT=8, rate unbounded', { WS_MAX_ACKS_IN_FLIGHT: '8', W
     await other.close();
   });
 });
+
+// Goctopus clients acknowledge each message as it arrives, so one connecting with a backlog answers
+// the whole backlog at once: held frames written to a socket are credited to its bounds.
+suite('held backlog past both bounds (WS_MAX_INBOUND_RATE=5, WS_MAX_ACKS_IN_FLIGHT=4)', { WS_MAX_INBOUND_RATE: '5', WS_MAX_ACKS_IN_FLIGHT: '4' }, (ctx) => {
+  const HELD = 300;
+  test(`a client acknowledging its ${HELD} held messages at once stays open and every one is removed`, async () => {
+    const { gw } = ctx;
+    const messages = Array.from({ length: HELD }, (_, i) => ({ key: 'backlog', value: i }));
+    assert.equal((await gw.publish({ messages })).status, 202);
+    assert.equal((await gw.request('GET', '/?key=backlog')).json.length, HELD);
+    const client = await connect(gw.ws('/ws?email=backlog'));
+    client.ws.on('message', (data) => client.ws.send(JSON.stringify({ id: (JSON.parse(data.toString()) as { id: string }).id })));
+    assert.equal((await client.waitForFrames(HELD)).length, HELD);
+    const deadline = Date.now() + 10_000;
+    let left = -1;
+    while (left !== 0 && Date.now() < deadline) left = (await gw.request('GET', '/?key=backlog')).json.length;
+    assert.equal(left, 0, 'every acknowledged message left the store');
+    // A live message after the backlog still reaches the socket: it was not closed.
+    await gw.publish({ key: 'backlog', value: 'live' });
+    assert.equal((await client.waitForFrames(HELD + 1))[HELD]!.payload, 'live');
+    assert.ok(!gw.logs.some((l) => l.msg === 'socket closed for policy violation'), 'no socket was closed for a policy violation');
+    await client.close();
+  });
+
+  test('the credit is the backlog, not more: a flood past it is still closed with 1008', async () => {
+    const { gw } = ctx;
+    const messages = Array.from({ length: 50 }, (_, i) => ({ key: 'greedy', value: i }));
+    assert.equal((await gw.publish({ messages })).status, 202);
+    const abuser = await connect(gw.ws('/ws?email=greedy'));
+    await abuser.waitForFrames(50);
+    const { code } = await flood(abuser, 5_000);
+    assert.equal(code, 1008);
+  });
+});
