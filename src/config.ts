@@ -122,7 +122,7 @@ export function loadConfig(env: Env): Config {
   const duration = (name: ConfigName, minMs = 0, max?: { ms: number; text: string }): number => {
     const ms = parseDuration(raw(name));
     if (ms !== undefined && ms >= minMs && (max === undefined || ms <= max.ms)) return ms;
-    const range = max === undefined ? (minMs > 0 ? ` of at least ${minMs}ms` : '') : (minMs > 0 ? ` from ${minMs}ms to ${max.text}` : ` of at most ${max.text}`);
+    const range = max === undefined ? (minMs > 0 ? ` of at least ${minMs}ms` : '') : (minMs > 0 ? ` of at least ${minMs}ms and at most ${max.text}` : ` of at most ${max.text}`);
     return bad(name, `a duration such as 300ms, 30s, 5m, 1h30m or 2d${range}`, minMs);
   };
   const size = (name: ConfigName, min = 1): number => {

@@ -42,7 +42,7 @@ test('durations past what their timers take stop the start with exit 2 instead o
     WS_IDLE_TIMEOUT: '2000s', WS_SHUTDOWN_TIMEOUT: '30d', WS_AUTH_TIMEOUT: '30d', WS_PRESENCE_TTL: '30d',
   });
   assert.equal(exitCode, 2);
-  assert.match(stderr, /^octoway: WS_IDLE_TIMEOUT="2000s": .*from 8000ms to 960s$/m);
+  assert.match(stderr, /^octoway: WS_IDLE_TIMEOUT="2000s": .*at least 8000ms and at most 960s$/m);
   for (const name of ['WS_SHUTDOWN_TIMEOUT', 'WS_AUTH_TIMEOUT', 'WS_PRESENCE_TTL']) assert.match(stderr, new RegExp(`^octoway: ${name}="30d": .*(at most|to) 24d$`, 'm'));
 });
 
