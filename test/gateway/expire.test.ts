@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startAuthBackend, type AuthBackend } from '../helpers/auth-backend.js';
-import { startExpectingFailure, startGateway, type GatewayProcess } from '../helpers/gateway.js';
+import { startExpectingFailure, startGateway, untilRedisLive, type GatewayProcess } from '../helpers/gateway.js';
 import { deletePrefix, redisClient, SHARED_REDIS_URL, testPrefix } from '../helpers/redis.js';
 import { MAX_EXPIRE_MS } from '../../src/delivery/message.js';
 
@@ -18,6 +18,7 @@ for (const mode of ['memory', 'redis'] as const) {
     before(async () => {
       auth = await startAuthBackend();
       gw = await startGateway({ WS_AUTH_URL: auth.url, ...(mode === 'redis' ? { WS_REDIS_URL: SHARED_REDIS_URL, WS_REDIS_PREFIX: prefix } : {}) });
+      if (mode === 'redis') await untilRedisLive(gw);
     });
     after(async () => {
       assert.equal(await gw.stop(), 0);

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startAuthBackend, type AuthBackend } from '../helpers/auth-backend.js';
-import { startGateway, type GatewayProcess } from '../helpers/gateway.js';
+import { startGateway, untilRedisLive, type GatewayProcess } from '../helpers/gateway.js';
 import { connect, type TestSocket } from '../helpers/client.js';
 import { deletePrefix, redisClient, SHARED_REDIS_URL, testPrefix } from '../helpers/redis.js';
 
@@ -28,6 +28,7 @@ function suite(name: string, env: Record<string, string>, body: (ctx: { gw: Gate
     before(async () => {
       auth = await startAuthBackend();
       ctx.gw = await startGateway({ WS_AUTH_URL: auth.url, WS_DELIVERY: 'at-least-once', WS_REDIS_URL: SHARED_REDIS_URL, WS_REDIS_PREFIX: prefix, ...env });
+      await untilRedisLive(ctx.gw);
     });
     after(async () => {
       try {

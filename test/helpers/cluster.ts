@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startAuthBackend, type AuthBackend } from './auth-backend.js';
 import { connect, type TestSocket } from './client.js';
-import { startGateway, type GatewayProcess } from './gateway.js';
+import { startGateway, untilRedisLive, type GatewayProcess } from './gateway.js';
 import { deletePrefix, redisClient, SHARED_REDIS_URL, testPrefix } from './redis.js';
 
 /** Short enough for tests to wait it out, long enough for loaded machines to heartbeat in time. */
@@ -28,7 +28,7 @@ export async function startCluster(count: number, env: Record<string, string> = 
   const addNode = async (): Promise<GatewayProcess> => {
     const node = await startGateway(nodeEnv);
     nodes.push(node);
-    await node.waitForLog((l) => l.msg.startsWith('redis delivery live'));
+    await untilRedisLive(node);
     return node;
   };
   await Promise.all(Array.from({ length: count }, addNode));

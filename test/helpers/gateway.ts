@@ -182,6 +182,7 @@ export function gatewayForSuite(env: Record<string, string> = {}): SuiteGateway 
   before(async () => {
     const auth = await startAuthBackend();
     started = { auth, gw: await startGateway({ WS_AUTH_URL: auth.url, ...env }) };
+    if (env.WS_REDIS_URL !== undefined) await untilRedisLive(started.gw);
   });
   after(async () => {
     if (started === undefined) return;
@@ -190,4 +191,10 @@ export function gatewayForSuite(env: Record<string, string> = {}): SuiteGateway 
     await auth.close();
   });
   return { get gw() { return running().gw; }, get auth() { return running().auth; } };
+}
+
+/** Resolves once a gateway started with WS_REDIS_URL takes publishes: until then it answers 503
+ * (its script load and bus subscription race the first request). */
+export function untilRedisLive(gw: GatewayProcess): Promise<LogLine> {
+  return gw.waitForLog((l) => l.msg.startsWith('redis delivery live'));
 }
