@@ -15,7 +15,7 @@ import { createRedisBroker } from './delivery/redis-broker.js';
 import { RedisStore } from './delivery/redis-store.js';
 import { connectRedis, type RedisConnection } from './redis/connect.js';
 import { Keyspace } from './redis/keyspace.js';
-import { checkStateFileWritable, markLoaded, readStateFile, saveStateOrFallback, saveStateOrFallbackSync, type SaveOutcome } from './delivery/state-file.js';
+import { checkStateFileWritable, markLoaded, readStateFile, saveStateOrFallback, type SaveOutcome } from './delivery/state-file.js';
 import { basicAuth } from './http/credentials.js';
 import { registerApi } from './http/api.js';
 import { listen } from './listen.js';
@@ -141,7 +141,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       await authenticator.close();
       await broker.close();
       if (config.stateFile !== undefined && store instanceof MemoryStore) {
-        savedAtClose = await saveStateOrFallback(config.stateFile, store.dump(), log);
+        savedAtClose = saveStateOrFallback(config.stateFile, store.dump(), log);
       }
       await store.close();
       await redis?.close();
@@ -154,7 +154,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       if (savedAtClose !== undefined) return savedAtClose;
       const messages = store.dump();
       if (config.stateFile === undefined) return { messages: messages.length, file: undefined, error: undefined };
-      savedAtClose = saveStateOrFallbackSync(config.stateFile, messages, log);
+      savedAtClose = saveStateOrFallback(config.stateFile, messages, log);
       return savedAtClose;
     },
   };

@@ -51,7 +51,7 @@ export function createHeaderBuilder(forwardHeaders: readonly string[], isTrusted
       const name = names[i] as string;
       const value = request.headers[name];
       if (value === undefined || (proxyHeader[i] === true && !trusted)) continue;
-      if (connection !== undefined && connectionLists(connection, name)) continue;
+      if (connection !== undefined && listsToken(connection, name)) continue;
       out[name] = value;
     }
     addForwardedFor(out, request, trusted);
@@ -60,11 +60,11 @@ export function createHeaderBuilder(forwardHeaders: readonly string[], isTrusted
   return Object.assign(build, { extraNames: Object.freeze(extraNames) });
 }
 
-/** Whether a (lower-cased) Connection header lists the token `name`. Splits only when the name
- * occurs at all, which for most names it does not. */
-export function connectionLists(connection: string, name: string): boolean {
-  if (!connection.includes(name)) return false;
-  return connection.split(',').some((token) => token.trim() === name);
+/** Whether a lower-cased comma-separated header (Connection, Upgrade) lists `token`. Splits only
+ * when the token occurs at all, which for most it does not. */
+export function listsToken(list: string, token: string): boolean {
+  if (!list.includes(token)) return false;
+  return list.split(',').some((item) => item.trim() === token);
 }
 
 /** Adds the X-Forwarded-* set: a trusted proxy's values are kept (the peer appended to its For chain);

@@ -1,9 +1,11 @@
 // WS_STATE_FILE: held messages saved at shutdown and loaded at start, so a graceful restart of a
 // single in-memory node loses nothing. Checked writable at start; written atomically (temporary
 // file, fsync, rename, fsync of the directory); renamed to `.loaded` once loaded, so a crash later
-// cannot replay messages that were already delivered.
+// cannot replay messages that were already delivered. The save is synchronous: it runs once, when
+// the process stops and its sockets are closed, and the WS_SHUTDOWN_TIMEOUT deadline (which exits
+// right after) must be able to run it too, so one save serves both and the two cannot interleave.
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readFile, rename, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { OctowayError } from '../errors.js';
@@ -30,8 +32,8 @@ export async function checkStateFileWritable(path: string): Promise<void> {
   if (existing?.isDirectory()) throw unwritable(path, 'it is a directory');
   const probe = `${path}.probe-${process.pid}`;
   try {
-    await writeSynced(probe, '');
-    await unlink(probe);
+    writeSynced(probe, '');
+    unlinkSync(probe);
   } catch (err) {
     throw unwritable(path, reason(path, err as NodeJS.ErrnoException));
   }
@@ -39,35 +41,15 @@ export async function checkStateFileWritable(path: string): Promise<void> {
 
 /** Writes to a temporary file beside `path`, syncs it, renames it over `path`, then syncs the
  * directory so the rename itself survives a power cut. On failure `path` is as it was before. */
-export async function saveStateFile(path: string, messages: readonly HeldMessage[]): Promise<void> {
-  const temporary = temporaryFor(path, 'tmp');
+export function saveStateFile(path: string, messages: readonly HeldMessage[]): void {
+  const temporary = `${path}.tmp-${process.pid}`;
   try {
-    await writeSynced(temporary, stateText(messages));
-    await rename(temporary, path);
+    writeSynced(temporary, stateText(messages));
+    renameSync(temporary, path);
   } catch (err) {
     // The temporary file is useless without the rename; removing it may fail for the same reason
     // the save did (directory gone), which the caller reports through `err`.
-    await unlink(temporary).catch(() => undefined);
-    throw err;
-  }
-  const directory = await open(dirname(path), 'r');
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
-}
-
-/** saveStateFile without yielding to the event loop, for the WS_SHUTDOWN_TIMEOUT deadline, when the
- * process exits right after. Same guarantees; its own temporary file, so a graceful save still
- * writing its one cannot interleave with it. */
-export function saveStateFileSync(path: string, messages: readonly HeldMessage[]): void {
-  const temporary = temporaryFor(path, 'deadline');
-  try {
-    writeSyncedSync(temporary, stateText(messages));
-    renameSync(temporary, path);
-  } catch (err) {
-    try { unlinkSync(temporary); } catch { /* as in saveStateFile */ }
+    try { unlinkSync(temporary); } catch { /* reported through err */ }
     throw err;
   }
   const directory = openSync(dirname(path), 'r');
@@ -91,30 +73,14 @@ export interface SaveOutcome {
  * full, directory removed since the start), logs an error with the count and the reason and writes
  * the same content to a file in os.tmpdir(), logging its path (or, if that fails too, that they are
  * lost, with the count). */
-export async function saveStateOrFallback(path: string, messages: readonly HeldMessage[], log: Logger): Promise<SaveOutcome> {
+export function saveStateOrFallback(path: string, messages: readonly HeldMessage[], log: Logger): SaveOutcome {
   try {
-    await saveStateFile(path, messages);
+    saveStateFile(path, messages);
     return saved(path, messages, log);
   } catch (err) {
     const fallback = fallbackFor(path, messages, err, log);
     try {
-      await saveStateFile(fallback.file, messages);
-      return fallback.saved();
-    } catch (fallbackErr) {
-      return fallback.lost(fallbackErr);
-    }
-  }
-}
-
-/** saveStateOrFallback done synchronously (saveStateFileSync), with the same logs and outcome. */
-export function saveStateOrFallbackSync(path: string, messages: readonly HeldMessage[], log: Logger): SaveOutcome {
-  try {
-    saveStateFileSync(path, messages);
-    return saved(path, messages, log);
-  } catch (err) {
-    const fallback = fallbackFor(path, messages, err, log);
-    try {
-      saveStateFileSync(fallback.file, messages);
+      saveStateFile(fallback.file, messages);
       return fallback.saved();
     } catch (fallbackErr) {
       return fallback.lost(fallbackErr);
@@ -151,8 +117,6 @@ function stateText(messages: readonly HeldMessage[]): string {
   return JSON.stringify(state);
 }
 
-const temporaryFor = (path: string, kind: string): string => `${path}.${kind}-${process.pid}`;
-
 /** Reads the held messages saved at `path`, oldest first, without those expired by `now`.
  * A missing file is an empty store. Anything unreadable throws STATE_FILE_INVALID and leaves the
  * file exactly as it was. Call markLoaded once the messages are in the store. */
@@ -184,17 +148,7 @@ export async function markLoaded(path: string): Promise<void> {
   }
 }
 
-async function writeSynced(path: string, text: string): Promise<void> {
-  const file = await open(path, 'w', 0o600);
-  try {
-    await file.writeFile(text);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-}
-
-function writeSyncedSync(path: string, text: string): void {
+function writeSynced(path: string, text: string): void {
   const file = openSync(path, 'w', 0o600);
   try {
     writeFileSync(file, text);

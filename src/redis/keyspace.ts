@@ -15,9 +15,10 @@ export interface KeyNames {
   readonly socks: string;
 }
 
-/** HASH id -> "order:createdAt:expiresAt:index:sent\nheader\nframe" (`sent`: the comma-separated nodes
- * it went to): messages sent on the bus to one node's sockets of the key and not yet confirmed written by it. The scripts build this name from `nodes`
- * (same base, suffix `fly:<node>`); nodes use it only to confirm. */
+/** HASH id -> "order:createdAt:expiresAt:index:sent\nheader\nframe" (`sent`: the comma-separated
+ * nodes it went to): messages sent on the bus to one node's sockets of the key and not yet confirmed
+ * written by it. The scripts build this name from `nodes` (same base, suffix `fly:<node>`); nodes
+ * use it only to confirm. */
 export const FLY_SUFFIX = 'fly:';
 
 const SEQ_SUFFIX = '}:seq';
@@ -27,7 +28,7 @@ export class Keyspace {
 
   /** No suffix is the end of another, so two routing keys never share a Redis key. */
   of(key: string): KeyNames {
-    const base = `${this.prefix}{${key}}:`;
+    const base = this.#base(key);
     return { seq: `${base}seq`, exp: `${base}exp`, msg: `${base}msg`, nodes: `${base}nodes`, socks: `${base}socks` };
   }
 
@@ -39,7 +40,7 @@ export class Keyspace {
 
   /** This node's in-flight record for `key` (see FLY_SUFFIX). */
   fly(key: string, node: string): string {
-    return `${this.prefix}{${key}}:${FLY_SUFFIX}${node}`;
+    return `${this.#base(key)}${FLY_SUFFIX}${node}`;
   }
 
   /** Held-message and presence keys, as the publish, join, lease and fetch scripts take them. */
@@ -74,6 +75,10 @@ export class Keyspace {
   /** The routing key of a name matched by flyPattern (node ids never contain `}:fly:`). */
   keyOfFly(name: string): string {
     return name.slice(this.prefix.length + 1, name.lastIndexOf(`}:${FLY_SUFFIX}`));
+  }
+
+  #base(key: string): string {
+    return `${this.prefix}{${key}}:`;
   }
 
   get #escapedPrefix(): string {

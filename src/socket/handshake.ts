@@ -4,6 +4,7 @@
 // uWS marks a request whose first Connection header is `close` to be closed once answered, and
 // upgrading such a request after the asynchronous auth call crashed the process (SIGSEGV).
 // Guarantee: a request this accepts has exactly one of each handshake header, so both views agree.
+import { listsToken } from '../auth/headers.js';
 import { OctowayError } from '../errors.js';
 
 /** The only version RFC 6455 defines; a 426 names it in Sec-WebSocket-Version. */
@@ -23,22 +24,16 @@ export function handshakeError(headers: Readonly<Record<string, string>>, repeat
   for (const name of HANDSHAKE_HEADERS) {
     if (repeated.includes(name)) return invalid(`the ${name} header must appear once`);
   }
-  const connection = tokens(headers['connection']);
-  if (!connection.includes('upgrade')) return invalid('the Connection header must include the token "Upgrade"');
+  const connection = (headers['connection'] ?? '').toLowerCase();
+  if (!listsToken(connection, 'upgrade')) return invalid('the Connection header must include the token "Upgrade"');
   // uWS would close the connection under the new WebSocket (see the header comment).
-  if (connection.includes('close')) return invalid('the Connection header must not include the token "close"');
-  if (!tokens(headers['upgrade']).includes('websocket')) return invalid('the Upgrade header must be "websocket"');
+  if (listsToken(connection, 'close')) return invalid('the Connection header must not include the token "close"');
+  if (!listsToken((headers['upgrade'] ?? '').toLowerCase(), 'websocket')) return invalid('the Upgrade header must be "websocket"');
   if (!KEY_PATTERN.test(headers['sec-websocket-key'] ?? '')) return invalid('Sec-WebSocket-Key must be the base64 of 16 bytes');
   const version = headers['sec-websocket-version'];
   if (version === undefined || version === '') return invalid('the Sec-WebSocket-Version header is missing');
   if (version.trim() !== WEBSOCKET_VERSION) return new OctowayError('UNSUPPORTED_WEBSOCKET_VERSION');
   return undefined;
-}
-
-/** A comma list's tokens, trimmed and lower-cased (header tokens are case-insensitive). */
-function tokens(value: string | undefined): string[] {
-  if (value === undefined) return [];
-  return value.toLowerCase().split(',').map((token) => token.trim());
 }
 
 function invalid(message: string): OctowayError {
