@@ -7,9 +7,9 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import type { UpgradeRequest } from '../src/auth/authenticator.js';
-import { loadExporter } from '../src/auth/exporters.js';
-import { createForwardAuthenticator } from '../src/auth/forward.js';
+import type { UpgradeRequest } from '../src/identity/authenticator.js';
+import { loadExporter } from '../src/identity/exporters.js';
+import { createForwardAuthenticator } from '../src/identity/forward.js';
 
 const [calls = 20_000, inFlight = 200, workers = 128] = process.argv.slice(2).map(Number);
 const here = path.dirname(fileURLToPath(import.meta.url));

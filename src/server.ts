@@ -3,8 +3,8 @@
 import uWS from 'uWebSockets.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
-import { createForwardAuthenticator } from './auth/forward.js';
-import { loadExporter } from './auth/exporters.js';
+import { createForwardAuthenticator } from './identity/forward.js';
+import { loadExporter } from './identity/exporters.js';
 import { createHub } from './delivery/hub.js';
 import { createDispatcher } from './delivery/dispatcher.js';
 import type { Broker } from './delivery/broker.js';

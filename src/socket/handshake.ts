@@ -4,7 +4,7 @@
 // uWS marks a request whose first Connection header is `close` to be closed once answered, and
 // upgrading such a request after the asynchronous auth call crashed the process (SIGSEGV).
 // Guarantee: a request this accepts has exactly one of each handshake header, so both views agree.
-import { listsToken } from '../auth/headers.js';
+import { listsToken } from '../identity/headers.js';
 import { OctowayError } from '../errors.js';
 
 /** The only version RFC 6455 defines; a 426 names it in Sec-WebSocket-Version. */

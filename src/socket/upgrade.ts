@@ -1,7 +1,7 @@
 // The WebSocket upgrade: cheap refusals first (handshake, shutdown, connection limit, origin), then
 // the Authenticator, then uWS's upgrade (see upgradeLater). A client that goes away during auth aborts its call.
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
-import type { Authenticator, CancelSignal, UpgradeRequest } from '../auth/authenticator.js';
+import type { Authenticator, CancelSignal, UpgradeRequest } from '../identity/authenticator.js';
 import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { nowSeconds, type Socket, type SocketData } from '../delivery/hub.js';

@@ -4,9 +4,9 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import type { UpgradeRequest } from '../../src/auth/authenticator.js';
-import { loadExporter } from '../../src/auth/exporters.js';
-import type { ForwardAuthOptions } from '../../src/auth/forward.js';
+import type { UpgradeRequest } from '../../src/identity/authenticator.js';
+import { loadExporter } from '../../src/identity/exporters.js';
+import type { ForwardAuthOptions } from '../../src/identity/forward.js';
 
 export interface RecordedRequest {
   method: string;

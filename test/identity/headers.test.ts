@@ -2,8 +2,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
-import { createForwardAuthenticator, type ForwardAuthOptions } from '../../src/auth/forward.js';
-import { createProxyMatcher } from '../../src/auth/proxies.js';
+import { createForwardAuthenticator, type ForwardAuthOptions } from '../../src/identity/forward.js';
+import { createProxyMatcher } from '../../src/identity/proxies.js';
 import { OctowayError } from '../../src/errors.js';
 import { captureLogger, forwardOptions, startAuthBackend, upgradeRequest } from '../helpers/auth-backend.js';
 

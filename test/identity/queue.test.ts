@@ -2,7 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
-import { createForwardAuthenticator } from '../../src/auth/forward.js';
+import { createForwardAuthenticator } from '../../src/identity/forward.js';
 import {
   captureLogger, defaultHandler, forwardOptions, startAuthBackend, upgradeRequest,
 } from '../helpers/auth-backend.js';

@@ -2,9 +2,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
-import { createForwardAuthenticator } from '../../src/auth/forward.js';
-import type { AuthResult } from '../../src/auth/authenticator.js';
-import type { Exporter } from '../../src/auth/exporters.js';
+import { createForwardAuthenticator } from '../../src/identity/forward.js';
+import type { AuthResult } from '../../src/identity/authenticator.js';
+import type { Exporter } from '../../src/identity/exporters.js';
 import {
   captureLogger, forwardOptions, json, startAuthBackend, upgradeRequest, type AuthBackend, type Handler,
 } from '../helpers/auth-backend.js';

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { ExportShapeError, loadExporter, normalizeExport } from '../../src/auth/exporters.js';
-import { createForwardAuthenticator } from '../../src/auth/forward.js';
+import { ExportShapeError, loadExporter, normalizeExport } from '../../src/identity/exporters.js';
+import { createForwardAuthenticator } from '../../src/identity/forward.js';
 import { OctowayError } from '../../src/errors.js';
 import { captureLogger, forwardOptions, json, startAuthBackend, upgradeRequest } from '../helpers/auth-backend.js';
 

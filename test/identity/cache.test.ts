@@ -1,9 +1,9 @@
 // The auth decision cache: what is reused, for which credentials, and what never is.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createForwardAuthenticator, type ForwardAuthOptions } from '../../src/auth/forward.js';
-import { createAuthCache, credentialKey } from '../../src/auth/cache.js';
-import type { UpgradeRequest } from '../../src/auth/authenticator.js';
+import { createForwardAuthenticator, type ForwardAuthOptions } from '../../src/identity/forward.js';
+import { createAuthCache, credentialKey } from '../../src/identity/cache.js';
+import type { UpgradeRequest } from '../../src/identity/authenticator.js';
 import { captureLogger, forwardOptions, json, startAuthBackend, upgradeRequest } from '../helpers/auth-backend.js';
 
 const backend = await startAuthBackend();
