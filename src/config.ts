@@ -16,6 +16,8 @@ export interface Config {
   /** Publish credentials; undefined only with WS_INSECURE_NO_AUTH=true. */
   readonly credentials: { readonly login: string; readonly password: string } | undefined;
   readonly msgExpireMs: number;
+  /** WS_MSG_EXPIRE as written: the `exp` the admin listing shows for messages posted without one. */
+  readonly msgExpire: string;
   readonly workers: number;
   readonly authQueue: number;
   readonly authTimeoutMs: number;
@@ -176,6 +178,7 @@ export function loadConfig(env: Env): Config {
     authUrl: authUrl ?? new URL('http://invalid.invalid/'),
     credentials: insecure && (login === '' || password === '') ? undefined : { login, password },
     msgExpireMs: duration('WS_MSG_EXPIRE', 0, { ms: MAX_EXPIRE_MS, text: MAX_EXPIRE_TEXT }),
+    msgExpire: raw('WS_MSG_EXPIRE'),
     workers: int('WS_WORKERS', 1, 100_000),
     authQueue: int('WS_AUTH_QUEUE', 0),
     authTimeoutMs: duration('WS_AUTH_TIMEOUT', 1, TIMER_MAX),

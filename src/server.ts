@@ -104,7 +104,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     dispatcher,
     store,
     checkCredentials: basicAuth(config.credentials),
-    limits: { maxBatch: config.maxBatch, defaultExpireMs: config.msgExpireMs, maxBodyBytes: config.maxBodyBytes },
+    limits: { maxBatch: config.maxBatch, defaultExpireMs: config.msgExpireMs, defaultExpire: config.msgExpire, maxBodyBytes: config.maxBodyBytes },
     readiness: () => {
       if (shuttingDown) return { ready: false, reason: 'shutting down' };
       const reason = broker.unavailable();
