@@ -71,8 +71,7 @@ function publish(exchange: Exchange, contentLength: string, options: ApiOptions)
         replyError(exchange, err, log);
       }
     },
-    // An unread or oversized body leaves the connection mid-request: close it after the answer.
-    (err) => replyError(exchange, err, log, { close: true }),
+    log,
   );
 }
 
