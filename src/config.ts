@@ -153,7 +153,9 @@ export function loadConfig(env: Env): Config {
   for (const entry of trustedProxies) {
     if (!isAddressOrCidr(entry)) bad('WS_TRUSTED_PROXIES', `IP addresses or CIDRs separated by commas ("${entry}" is neither)`, 0);
   }
-  const origins = list('WS_ALLOWED_ORIGINS').map((o) => o.replace(/\/+$/, '').toLowerCase());
+  // `*` is Goctopus's "any origin", which an empty list already means here.
+  const givenOrigins = list('WS_ALLOWED_ORIGINS');
+  const origins = givenOrigins.includes('*') ? [] : givenOrigins.map((o) => o.replace(/\/+$/, '').toLowerCase());
   for (const origin of origins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) bad('WS_ALLOWED_ORIGINS', `origins such as https://app.example.com separated by commas ("${origin}" is not one)`, 0);
   }

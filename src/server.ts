@@ -95,11 +95,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     inbound: { framesPerSecond: config.maxInboundRate, burst: 2 * config.maxInboundRate },
     log,
   });
-  app.ws('/ws', behavior);
-  app.ws('/', behavior);
+  // Goctopus serves `/ws` and `/ws/`; its README's examples use `/`.
   const unrouted = createUnroutedHandshakeHandler(log);
-  app.get('/ws', unrouted);
-  app.get('/', unrouted);
+  for (const path of ['/ws', '/ws/', '/']) {
+    app.ws(path, behavior);
+    app.get(path, unrouted);
+  }
   registerApi(app, {
     dispatcher,
     store,
@@ -125,7 +126,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     if (closed > 0) log.warn({ closed }, 'closed slow consumers past WS_MAX_BACKPRESSURE');
   }, SLOW_CONSUMER_SWEEP_MS);
   sweep.unref();
-  if (config.allowedOrigins.length === 0) log.warn('WS_ALLOWED_ORIGINS is empty: any website may open sockets with your users\' cookies');
+  if (config.allowedOrigins.length === 0) log.warn('WS_ALLOWED_ORIGINS is empty or *: any website may open sockets with your users\' cookies');
   if (config.credentials === undefined) log.warn('WS_INSECURE_NO_AUTH=true: anyone who reaches the port can publish and read held messages');
   log.info({ host: config.host, port, delivery: config.delivery }, 'listening');
 
