@@ -135,8 +135,10 @@ test('WS_LOG_FORMAT=text writes Goctopus-style key=value lines', async () => {
   });
   let out = '';
   await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('msg="listening"')) resolve(); }));
+  // Its exit code is not this test's concern: main.ts installs its SIGTERM handler just after the
+  // "listening" line, so a signal sent on that line may find the default handler.
   child.kill('SIGTERM');
-  assert.equal(((await once(child, 'exit')) as [number | null])[0], 0);
+  await once(child, 'exit');
   assert.match(out, /^time=\S+ level=INFO msg="listening" service=octoway host=127\.0\.0\.1 port=\d+/m);
 });
 
