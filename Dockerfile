@@ -24,9 +24,12 @@ RUN mkdir -p /var/lib/octoway && chown node:node /var/lib/octoway
 ENV WS_STATE_FILE=/var/lib/octoway/held.json
 USER node
 EXPOSE 7890
-# node is in the image, curl is not: a one-line fetch of /healthz on the gateway's own port.
-HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.WS_PORT||7890)+'/healthz').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# GET /version's commit: docker build --build-arg COMMIT=$(git rev-parse --short HEAD) .
+ARG COMMIT=unknown
+ENV OCTOWAY_COMMIT=$COMMIT
+# Goctopus's --healthcheck: probes /healthz on the configured port (WS_PORT, or a WS_CONFIG file) and exits 0 or 1.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
+  CMD ["node", "dist/src/main.js", "--healthcheck"]
 # node directly (not npm) so SIGTERM from the orchestrator reaches the gateway with no shell in
 # between; the same flags as `npm start` (docs/operations.md says why).
 CMD ["node", "--max-semi-space-size=2", "dist/src/main.js"]

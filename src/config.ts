@@ -16,6 +16,8 @@ export interface Config {
   /** Publish credentials; undefined only with WS_INSECURE_NO_AUTH=true. */
   readonly credentials: { readonly login: string; readonly password: string } | undefined;
   readonly msgExpireMs: number;
+  /** WS_MSG_EXPIRE as written: the `exp` the admin listing shows for messages posted without one. */
+  readonly msgExpire: string;
   readonly workers: number;
   readonly authQueue: number;
   readonly authTimeoutMs: number;
@@ -48,6 +50,17 @@ export interface Config {
   readonly redisPrefix: string;
   /** How long a node's sockets keep counting in cluster-wide presence after its last heartbeat. */
   readonly presenceTtlMs: number;
+
+  // Goctopus's settings with no Octoway name before (docs/goctopus.md).
+  /** WS_WRITE_TIMEOUT: a socket whose send buffer has not shrunk for this long is closed as a slow consumer; 0 = never. */
+  readonly writeTimeoutMs: number;
+  /** WS_AUTHORIZER: `dummy` authorizes every socket under one key (WS_AUTH_URL's text); development only. */
+  readonly authorizer: 'proxy' | 'dummy';
+  /** WS_AUTH_URL as written: with WS_AUTHORIZER=dummy, the one key every socket gets. */
+  readonly authUrlText: string;
+  readonly logFormat: 'json' | 'text';
+  /** WS_SWEEP_INTERVAL: how often the memory store reclaims expired messages nobody reads. */
+  readonly sweepIntervalMs: number;
 }
 
 /** Every default, as the operator would type it. The README's configuration table mirrors this. */
@@ -89,6 +102,18 @@ export const DEFAULTS = {
   WS_REDIS_SENTINEL: '',
   WS_REDIS_PREFIX: 'octoway:',
   WS_PRESENCE_TTL: '10s',
+  // Goctopus's settings (docs/goctopus.md says what each does here). WS_MAX_MESSAGE_SIZE and
+  // WS_READ_TIMEOUT are its names for WS_MAX_BODY and WS_IDLE_TIMEOUT (config-sources.ts).
+  WS_WRITE_TIMEOUT: '10s',
+  WS_STORAGE: '',
+  WS_AUTHORIZER: 'proxy',
+  WS_LOG_FORMAT: 'json',
+  WS_VERBOSE: 'false',
+  WS_SWEEP_INTERVAL: '1s',
+  /** Accepted and checked, with no effect: see docs/goctopus.md. */
+  WS_PING_INTERVAL: '30s',
+  WS_REDIS_KEY_TTL: '24h',
+  WS_RECONCILE_INTERVAL: '0',
 } as const;
 
 export type ConfigName = keyof typeof DEFAULTS;
@@ -137,10 +162,13 @@ export function loadConfig(env: Env): Config {
   };
   const list = (name: ConfigName): string[] => raw(name).split(',').map((s) => s.trim()).filter((s) => s !== '');
 
-  const authUrl = parseAuthUrl(raw('WS_AUTH_URL'));
-  if (authUrl === undefined) bad('WS_AUTH_URL', 'the http(s) URL of your auth endpoint, such as http://app:8000/api/is_authenticated', 0);
-
   const insecure = bool('WS_INSECURE_NO_AUTH');
+  const goctopus = goctopusSettings(raw, bad, insecure);
+  const authUrl = parseAuthUrl(raw('WS_AUTH_URL'));
+  if (goctopus.authorizer === 'dummy') {
+    if (raw('WS_AUTH_URL') === '') bad('WS_AUTH_URL', 'the key every socket gets with WS_AUTHORIZER=dummy', 0);
+  } else if (authUrl === undefined) bad('WS_AUTH_URL', 'the http(s) URL of your auth endpoint, such as http://app:8000/api/is_authenticated', 0);
+
   const login = env.WS_LOGIN ?? '';
   const password = env.WS_PASSWORD ?? '';
   if (!insecure && login === '') bad('WS_LOGIN', 'the login backends use to publish (or WS_INSECURE_NO_AUTH=true)', 0);
@@ -151,16 +179,19 @@ export function loadConfig(env: Env): Config {
   for (const entry of trustedProxies) {
     if (!isAddressOrCidr(entry)) bad('WS_TRUSTED_PROXIES', `IP addresses or CIDRs separated by commas ("${entry}" is neither)`, 0);
   }
-  const origins = list('WS_ALLOWED_ORIGINS').map((o) => o.replace(/\/+$/, '').toLowerCase());
+  // `*` is Goctopus's "any origin", which an empty list already means here.
+  const givenOrigins = list('WS_ALLOWED_ORIGINS');
+  const origins = givenOrigins.includes('*') ? [] : givenOrigins.map((o) => o.replace(/\/+$/, '').toLowerCase());
   for (const origin of origins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) bad('WS_ALLOWED_ORIGINS', `origins such as https://app.example.com separated by commas ("${origin}" is not one)`, 0);
   }
 
   const delivery = raw('WS_DELIVERY');
   if (delivery !== 'at-most-once' && delivery !== 'at-least-once') bad('WS_DELIVERY', 'at-most-once or at-least-once', 0);
-  const logLevel = raw('LOG_LEVEL');
+  // WS_VERBOSE=true is Goctopus's debug logging; an explicit LOG_LEVEL wins.
+  const logLevel = env.LOG_LEVEL === undefined || env.LOG_LEVEL.trim() === '' ? (bool('WS_VERBOSE') ? 'debug' : DEFAULTS.LOG_LEVEL) : raw('LOG_LEVEL');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) bad('LOG_LEVEL', 'one of fatal, error, warn, info, debug, trace, silent', 0);
-  const redisUrl = raw('WS_REDIS_URL');
+  const redisUrl = goctopus.storage === 'memory' ? '' : raw('WS_REDIS_URL') || (goctopus.storage === 'redis' ? GOCTOPUS_REDIS_URL : '');
   if (redisUrl !== '' && !redisUrl.split(',').every((u) => /^rediss?:\/\/./.test(u.trim()))) bad('WS_REDIS_URL', 'a redis:// or rediss:// URL (a comma list of them with WS_REDIS_CLUSTER=true or WS_REDIS_SENTINEL)', 0);
   const redisCluster = bool('WS_REDIS_CLUSTER');
   const redisSentinel = raw('WS_REDIS_SENTINEL');
@@ -176,6 +207,7 @@ export function loadConfig(env: Env): Config {
     authUrl: authUrl ?? new URL('http://invalid.invalid/'),
     credentials: insecure && (login === '' || password === '') ? undefined : { login, password },
     msgExpireMs: duration('WS_MSG_EXPIRE', 0, { ms: MAX_EXPIRE_MS, text: MAX_EXPIRE_TEXT }),
+    msgExpire: raw('WS_MSG_EXPIRE'),
     workers: int('WS_WORKERS', 1, 100_000),
     authQueue: int('WS_AUTH_QUEUE', 0),
     authTimeoutMs: duration('WS_AUTH_TIMEOUT', 1, TIMER_MAX),
@@ -205,9 +237,43 @@ export function loadConfig(env: Env): Config {
     redisSentinel: redisSentinel === '' ? undefined : redisSentinel,
     redisPrefix: raw('WS_REDIS_PREFIX'),
     presenceTtlMs: duration('WS_PRESENCE_TTL', 1_000, TIMER_MAX),
+    writeTimeoutMs: duration('WS_WRITE_TIMEOUT', 0, TIMER_MAX),
+    authorizer: goctopus.authorizer,
+    authUrlText: raw('WS_AUTH_URL'),
+    logFormat: goctopus.logFormat,
+    sweepIntervalMs: duration('WS_SWEEP_INTERVAL', 100, TIMER_MAX),
   };
+  // Accepted so a Goctopus environment starts unchanged, checked, and otherwise unused.
+  duration('WS_PING_INTERVAL');
+  duration('WS_REDIS_KEY_TTL');
+  duration('WS_RECONCILE_INTERVAL');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** Goctopus's default Redis, used when WS_STORAGE=redis names no WS_REDIS_URL. */
+const GOCTOPUS_REDIS_URL = 'redis://localhost:6379/0';
+
+/** Goctopus's WS_STORAGE, WS_AUTHORIZER and WS_LOG_FORMAT, checked; `default` is its name for
+ * memory and proxy. The dummy authorizer lets anyone connect as one key, so it needs the same
+ * explicit WS_INSECURE_NO_AUTH=true as unauthenticated publishing. */
+function goctopusSettings(
+  raw: (name: ConfigName) => string,
+  bad: (name: ConfigName, expected: string, fallback: 0) => 0,
+  insecure: boolean,
+): { storage: 'memory' | 'redis' | undefined; authorizer: 'proxy' | 'dummy'; logFormat: 'json' | 'text' } {
+  const storage = raw('WS_STORAGE').toLowerCase();
+  if (!['', 'default', 'memory', 'redis'].includes(storage)) bad('WS_STORAGE', 'memory or redis (or unset: Redis when WS_REDIS_URL is set)', 0);
+  const authorizer = raw('WS_AUTHORIZER').toLowerCase();
+  if (!['default', 'proxy', 'dummy'].includes(authorizer)) bad('WS_AUTHORIZER', 'proxy (forward auth to WS_AUTH_URL) or dummy', 0);
+  if (authorizer === 'dummy' && !insecure) bad('WS_AUTHORIZER', 'proxy; dummy lets anyone connect and needs WS_INSECURE_NO_AUTH=true (development only)', 0);
+  const logFormat = raw('WS_LOG_FORMAT').toLowerCase();
+  if (logFormat !== 'json' && logFormat !== 'text') bad('WS_LOG_FORMAT', 'json or text', 0);
+  return {
+    storage: storage === 'redis' ? 'redis' : storage === '' ? undefined : 'memory',
+    authorizer: authorizer === 'dummy' ? 'dummy' : 'proxy',
+    logFormat: logFormat === 'text' ? 'text' : 'json',
+  };
 }
 
 /** Durations that drive a timer: Node's timers take at most 2^31-1 ms and treat anything larger as

@@ -2,6 +2,8 @@
 // Exit codes: 0 after a clean stop, 2 for bad configuration or state file, 1 for anything else.
 import dotenv from 'dotenv';
 import { ConfigError, loadConfig } from './config.js';
+import { readSources, usage } from './config-sources.js';
+import { runHealthcheck } from './healthcheck.js';
 import { isOctowayError, type ErrorCode } from './errors.js';
 import { createLogger } from './log.js';
 import { startGateway } from './server.js';
@@ -16,15 +18,22 @@ function fatal(lines: readonly string[], code: number): never {
   process.exit(code);
 }
 
+// Goctopus's flags win over WS_CONFIG's file, which wins over the environment (config-sources.ts).
 let config;
 try {
-  config = loadConfig(process.env);
+  const sources = readSources(process.argv.slice(2), process.env);
+  if (sources.help) {
+    process.stdout.write(usage());
+    process.exit(0);
+  }
+  if (sources.healthcheck) await runHealthcheck(sources.values);
+  config = loadConfig(sources.values);
 } catch (err) {
   if (err instanceof ConfigError) fatal(err.problems, 2);
   throw err;
 }
 
-const log = createLogger(config.logLevel);
+const log = createLogger(config.logLevel, undefined, config.logFormat);
 let gateway;
 try {
   gateway = await startGateway(config, log);

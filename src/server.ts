@@ -5,6 +5,8 @@ import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { createForwardAuthenticator } from './identity/forward.js';
 import { loadExporter } from './identity/exporters.js';
+import { createDummyAuthenticator } from './identity/dummy.js';
+import { versionInfo } from './version.js';
 import { createHub } from './delivery/hub.js';
 import { createDispatcher } from './delivery/dispatcher.js';
 import type { Broker } from './delivery/broker.js';
@@ -45,14 +47,14 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const redis = config.redisUrl === undefined ? undefined : connectRedis({ url: config.redisUrl, cluster: config.redisCluster, sentinel: config.redisSentinel }, log.child({ component: 'redis' }));
   const keyspace = new Keyspace(config.redisPrefix);
   const store = redis === undefined
-    ? new MemoryStore({ maxHeld: config.maxHeld, maxHeldPerKey: config.maxHeldPerKey }, log.child({ component: 'store' }))
+    ? new MemoryStore({ maxHeld: config.maxHeld, maxHeldPerKey: config.maxHeldPerKey, sweepIntervalMs: config.sweepIntervalMs }, log.child({ component: 'store' }))
     : new RedisStore({ client: redis.client, keyspace, cluster: redis.cluster, maxHeldPerKey: config.maxHeldPerKey }, log.child({ component: 'store' }));
   // Loaded before listening, so the first socket gets its held messages; marked loaded only once
   // listening, so a start that fails (port in use) leaves the file for the next one.
   const restored = config.stateFile !== undefined && store instanceof MemoryStore ? await restoreState(config.stateFile, store) : undefined;
   if (config.stateFile !== undefined && redis !== undefined) log.warn('WS_STATE_FILE is ignored with WS_REDIS_URL: held messages stay in Redis');
 
-  const authenticator = createForwardAuthenticator({
+  const authenticator = config.authorizer === 'dummy' ? createDummyAuthenticator(config.authUrlText) : createForwardAuthenticator({
     url: config.authUrl,
     timeoutMs: config.authTimeoutMs,
     workers: config.workers,
@@ -66,7 +68,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   }, log.child({ component: 'auth' }));
 
   const app = uWS.App();
-  const hub = createHub(app, config.maxBackpressureBytes);
+  const hub = createHub(app, config.maxBackpressureBytes, config.writeTimeoutMs);
   const broker = createBroker(config, { hub, store, redis, keyspace }, log);
   const dispatcher = createDispatcher({
     hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, maxAcksInFlight: config.maxAcksInFlight, log,
@@ -95,22 +97,24 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     inbound: { framesPerSecond: config.maxInboundRate, burst: 2 * config.maxInboundRate },
     log,
   });
-  app.ws('/ws', behavior);
-  app.ws('/', behavior);
+  // Goctopus serves `/ws` and `/ws/`; its README's examples use `/`.
   const unrouted = createUnroutedHandshakeHandler(log);
-  app.get('/ws', unrouted);
-  app.get('/', unrouted);
+  for (const path of ['/ws', '/ws/', '/']) {
+    app.ws(path, behavior);
+    app.get(path, unrouted);
+  }
   registerApi(app, {
     dispatcher,
     store,
     checkCredentials: basicAuth(config.credentials),
-    limits: { maxBatch: config.maxBatch, defaultExpireMs: config.msgExpireMs, maxBodyBytes: config.maxBodyBytes },
+    limits: { maxBatch: config.maxBatch, defaultExpireMs: config.msgExpireMs, defaultExpire: config.msgExpire, maxBodyBytes: config.maxBodyBytes },
     readiness: () => {
       if (shuttingDown) return { ready: false, reason: 'shutting down' };
       const reason = broker.unavailable();
       return reason === undefined ? { ready: listenSocket !== undefined } : { ready: false, reason };
     },
     shuttingDown: () => shuttingDown,
+    version: versionInfo(process.env),
     log,
   });
 
@@ -122,10 +126,11 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
   const sweep = setInterval(() => {
     const closed = hub.closeSlowConsumers();
-    if (closed > 0) log.warn({ closed }, 'closed slow consumers past WS_MAX_BACKPRESSURE');
+    if (closed > 0) log.warn({ closed }, 'closed slow consumers past WS_MAX_BACKPRESSURE or WS_WRITE_TIMEOUT');
   }, SLOW_CONSUMER_SWEEP_MS);
   sweep.unref();
-  if (config.allowedOrigins.length === 0) log.warn('WS_ALLOWED_ORIGINS is empty: any website may open sockets with your users\' cookies');
+  if (config.allowedOrigins.length === 0) log.warn('WS_ALLOWED_ORIGINS is empty or *: any website may open sockets with your users\' cookies');
+  if (config.authorizer === 'dummy') log.warn({ key: config.authUrlText }, 'WS_AUTHORIZER=dummy: every socket is accepted under one key, with no authentication');
   if (config.credentials === undefined) log.warn('WS_INSECURE_NO_AUTH=true: anyone who reaches the port can publish and read held messages');
   log.info({ host: config.host, port, delivery: config.delivery }, 'listening');
 

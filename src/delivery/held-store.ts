@@ -10,6 +10,9 @@ export interface HeldMessage {
   /** Milliseconds since the epoch. */
   readonly createdAt: number;
   readonly expiresAt: number;
+  /** The `expire` as the backend posted it (WS_MSG_EXPIRE's text when it gave none): Goctopus's
+   * `exp` in the admin listing. A duration's text, so never a newline, ':' or '/' in it. */
+  readonly expire: string;
 }
 
 export interface HeldStoreStats {

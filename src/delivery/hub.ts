@@ -58,11 +58,15 @@ export interface Hub {
   has(key: string): boolean;
   readonly size: number;
   sockets(): IterableIterator<Socket>;
-  /** Closes every socket whose send buffer is past the bound; returns how many. */
-  closeSlowConsumers(): number;
+  /** Closes every socket whose send buffer is past the bound, or (WS_WRITE_TIMEOUT) has not shrunk
+   * for that long, seen from one call to the next (the server calls it every second); returns how many. */
+  closeSlowConsumers(now?: number): number;
 }
 
-export function createHub(app: TemplatedApp, maxBackpressureBytes: number): Hub {
+export function createHub(app: TemplatedApp, maxBackpressureBytes: number, writeTimeoutMs = 0): Hub {
+  /** Sockets with unsent data (few), with the least seen and since when: a socket whose send buffer
+   * has not shrunk for writeTimeoutMs cannot take writes (Goctopus's WS_WRITE_TIMEOUT). */
+  const stalled = new Map<Socket, { buffered: number; since: number }>();
   const byKey = new Map<string, Set<Socket>>();
   /** Per key, sockets still syncing: lets deliver skip the per-socket loop in the common case. */
   const syncingByKey = new Map<string, number>();
@@ -73,6 +77,15 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number): Hub 
     ws.getUserData().closed = true;
     ws.end(CLOSE_SLOW_CONSUMER, 'slow consumer');
     return true;
+  };
+
+  const stalledTooLong = (ws: Socket, now: number): boolean => {
+    const buffered = ws.getBufferedAmount();
+    const seen = stalled.get(ws);
+    if (buffered === 0) stalled.delete(ws);
+    else if (seen === undefined || buffered < seen.buffered) stalled.set(ws, { buffered, since: now });
+    else return now - seen.since >= writeTimeoutMs;
+    return false;
   };
 
   const send = (ws: Socket, frame: string): boolean => {
@@ -187,9 +200,18 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number): Hub 
     },
     sockets: () => all.values(),
 
-    closeSlowConsumers() {
+    closeSlowConsumers(now = performance.now()) {
       let closed = 0;
-      for (const ws of all) if (!ws.getUserData().closed && slow(ws)) closed++;
+      for (const ws of all) {
+        if (ws.getUserData().closed) continue;
+        if (slow(ws)) closed++;
+        else if (writeTimeoutMs > 0 && stalledTooLong(ws, now)) {
+          ws.getUserData().closed = true;
+          ws.end(CLOSE_SLOW_CONSUMER, 'slow consumer');
+          closed++;
+        }
+      }
+      for (const ws of stalled.keys()) if (!all.has(ws) || ws.getUserData().closed) stalled.delete(ws);
       return closed;
     },
   };

@@ -19,8 +19,8 @@ export function createMemoryBroker({ hub, store, mode }: MemoryBrokerOptions): B
 
   const holdFor = (message: Message, keys: readonly string[]): number => {
     if (message.expireMs <= 0 || keys.length === 0) return 0;
-    const { id, frame, createdAt } = message;
-    store.holdSync({ id, frame, createdAt, expiresAt: createdAt + message.expireMs }, keys);
+    const { id, frame, createdAt, expire } = message;
+    store.holdSync({ id, frame, createdAt, expiresAt: createdAt + message.expireMs, expire }, keys);
     return keys.length;
   };
 

@@ -20,8 +20,9 @@ const SWEEP_BUDGET = 250_000;
 /** Most remembered message_ids when WS_MAX_HELD is smaller. */
 const MIN_MESSAGE_IDS = 1000;
 
-/** Entry flags. FRAME_OF: the bytes are the id's JSON text (unquoted) then the payload's, and the
- * frame is rebuilt as frameOf builds it; otherwise they are the id then the frame verbatim. */
+/** Entry flags. FRAME_OF: the bytes are the id's JSON text (unquoted), the expire text and a newline,
+ * then the payload's, and the frame is rebuilt as frameOf builds it; otherwise they are the id, the
+ * expire text and a newline, then the frame verbatim. (An expire text never holds a newline.) */
 const FRAME_OF = 1;
 /** The id's JSON text has escapes, so it is parsed rather than used as it is. */
 const ESCAPED = 2;
@@ -198,9 +199,11 @@ export class MemoryStore implements HeldStore {
         flags = FRAME_OF | (quoted.length === id.length + 2 ? 0 : ESCAPED);
         idLength = bytes.append(quoted.slice(1, -1));
       }
+      bytes.append(`${message.expire}\n`);
       bytes.append(frame.slice(17 + quoted.length, -1));
     } else {
       idLength = bytes.append(id);
+      bytes.append(`${message.expire}\n`);
       bytes.append(frame);
     }
     return { position, length: bytes.end - position, idLength, flags, createdAt: message.createdAt, expiresAt: message.expiresAt };
@@ -210,11 +213,15 @@ export class MemoryStore implements HeldStore {
     const ring = this.#ring;
     const e = ring.data(seq);
     const idText = this.#idText(e);
-    const rest = ring.bytes.text(e.position + e.idLength, e.length - e.idLength);
+    const text = ring.bytes.text(e.position + e.idLength, e.length - e.idLength);
+    const newline = text.indexOf('\n');
+    const expire = text.slice(0, newline);
+    const rest = text.slice(newline + 1);
     const key = ring.keys.names[ring.keyOf(seq)] as string;
-    if ((e.flags & FRAME_OF) === 0) return { id: idText, key, frame: rest, createdAt: e.createdAt, expiresAt: e.expiresAt };
+    const times = { createdAt: e.createdAt, expiresAt: e.expiresAt, expire };
+    if ((e.flags & FRAME_OF) === 0) return { id: idText, key, frame: rest, ...times };
     const id = (e.flags & ESCAPED) === 0 ? idText : (JSON.parse(`"${idText}"`) as string);
-    return { id, key, frame: `{"id":"${idText}","payload":${rest}}`, createdAt: e.createdAt, expiresAt: e.expiresAt };
+    return { id, key, frame: `{"id":"${idText}","payload":${rest}}`, ...times };
   }
 
   /** The id as stored in the frame: its JSON text without quotes (escaped when ESCAPED). */

@@ -10,6 +10,8 @@ export interface Message {
   readonly createdAt: number;
   /** How long to hold it for keys with no open socket; 0 = deliver to open sockets only. */
   readonly expireMs: number;
+  /** `expire` as posted (or WS_MSG_EXPIRE's text): shown back as Goctopus's `exp`. */
+  readonly expire: string;
   /** Whether the id came from the backend (so a retry must be recognised). */
   readonly idempotent: boolean;
 }
@@ -45,3 +47,15 @@ export function newMessageId(): string {
  * a false 503 on publish). */
 export const MAX_EXPIRE_MS = 365 * 86_400_000;
 export const MAX_EXPIRE_TEXT = '365d';
+
+/** The `expire` text kept with a held message: as posted, unless it is absurdly long (stores keep
+ * it with every entry), then the same duration in milliseconds. */
+export function expireText(posted: string, ms: number): string {
+  const text = posted.trim();
+  return text.length <= 32 ? text : `${Math.ceil(ms)}ms`;
+}
+
+/** `exp` for a message stored without its text (by an older version): the same duration. */
+export function expireOfTimes(createdAt: number, expiresAt: number): string {
+  return `${Math.max(0, Math.round(expiresAt - createdAt))}ms`;
+}

@@ -19,7 +19,7 @@ import { BUS, JOIN, LEASE, loadScripts, PUBLISH, run } from '../redis/scripts.js
 import { createConfirmations } from './confirmations.js';
 import type { Broker } from './broker.js';
 import type { Hub } from './hub.js';
-import { mergeHeld, unavailableOnError, type RedisStore } from './redis-store.js';
+import { mergeHeld, stampOf, unavailableOnError, type RedisStore } from './redis-store.js';
 
 export interface RedisBrokerOptions {
   readonly connection: RedisConnection;
@@ -171,7 +171,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       const { id, keys, frame, createdAt, expireMs } = message;
       const header = JSON.stringify([id, keys]);
       const args = (first: number, publishOn: string): Array<string | number> =>
-        [id, createdAt, expireMs > 0 ? createdAt + expireMs : 0, frame, Date.now(), store.maxPerKey, atLeastOnce ? 1 : 0, publishOn, header, first, channel];
+        [id, stampOf(createdAt, message.expire), expireMs > 0 ? createdAt + expireMs : 0, frame, Date.now(), store.maxPerKey, atLeastOnce ? 1 : 0, publishOn, header, first, channel];
       if (!connection.cluster || keys.length === 1) {
         const reply = await unavailableOnError(run(client, PUBLISH, keys.flatMap((k) => keyspace.all(k)), args(1, channel)));
         const [delivered, held, dropped] = reply as PublishReply;

@@ -10,6 +10,7 @@ import type { RedisClient } from '../redis/connect.js';
 import type { Keyspace } from '../redis/keyspace.js';
 import { ACK, CLEAR, FETCH, HOLD, REAP, run } from '../redis/scripts.js';
 import type { HeldMessage, HeldStore, HeldStoreStats } from './held-store.js';
+import { expireOfTimes } from './message.js';
 
 export interface RedisStoreOptions {
   readonly client: RedisClient;
@@ -53,10 +54,10 @@ export class RedisStore implements HeldStore {
   }
 
   async hold(message: Omit<HeldMessage, 'key'>, keys: readonly string[]): Promise<void> {
-    const { id, createdAt, expiresAt, frame } = message;
+    const { id, createdAt, expiresAt, frame, expire } = message;
     await unavailableOnError(Promise.all(this.groups(keys).map(async (group) => {
       const dropped = await run(this.#client, HOLD, group.flatMap((k) => this.#keyspace.held(k)),
-        [id, createdAt, expiresAt, frame, Date.now(), this.#maxPerKey]);
+        [id, stampOf(createdAt, expire), expiresAt, frame, Date.now(), this.#maxPerKey]);
       this.noteDropped(group, Number(dropped));
     })));
   }
@@ -141,8 +142,16 @@ export class RedisStore implements HeldStore {
   }
 }
 
+/** The `createdAt` field the scripts store (see keyspace.ts): "createdAt/expire". The scripts only
+ * copy it, never read it as a number, so Goctopus's `exp` travels with the message (held, in flight,
+ * promoted) without a second field; a duration's text never holds ':' or '/'. */
+export function stampOf(createdAt: number, expire: string): string {
+  return `${createdAt}/${expire}`;
+}
+
 /** Entries of several keys, oldest first by their order scores (which keep each key's publish
- * order), each message once. `flat` is a script's [id, order, "createdAt:expiresAt:frame", …]. */
+ * order), each message once. `flat` is a script's [id, order, "createdAt/expire:expiresAt:frame", …]
+ * ("createdAt" alone from versions before `expire` was kept). */
 export function mergeHeld(perKey: ReadonlyArray<{ key: string; flat: readonly string[] }>): HeldMessage[] {
   const entries: Array<{ order: number; message: HeldMessage }> = [];
   for (const { key, flat } of perKey) {
@@ -150,14 +159,18 @@ export function mergeHeld(perKey: ReadonlyArray<{ key: string; flat: readonly st
       const value = flat[i + 2] as string;
       const first = value.indexOf(':');
       const second = value.indexOf(':', first + 1);
+      const slash = value.lastIndexOf('/', first);
+      const createdAt = Number(value.slice(0, slash < 0 ? first : slash));
+      const expiresAt = Number(value.slice(first + 1, second));
       entries.push({
         order: Number(flat[i + 1]),
         message: {
           id: flat[i] as string,
           key,
-          createdAt: Number(value.slice(0, first)),
-          expiresAt: Number(value.slice(first + 1, second)),
+          createdAt,
+          expiresAt,
           frame: value.slice(second + 1),
+          expire: slash < 0 ? expireOfTimes(createdAt, expiresAt) : value.slice(slash + 1, first),
         },
       });
     }

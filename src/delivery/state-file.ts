@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { HeldMessage } from './held-store.js';
+import { expireOfTimes } from './message.js';
 
 const FORMAT = 'octoway-held-messages';
 const VERSION = 1;
@@ -137,7 +138,9 @@ export async function readStateFile(path: string, now = Date.now()): Promise<Hel
   if (!isState(state)) throw invalid(path, `is not an ${FORMAT} file of version ${VERSION}`);
   const bad = state.messages.findIndex((m) => !isHeldMessage(m));
   if (bad >= 0) throw invalid(path, `message ${bad} is malformed`);
-  return state.messages.filter((m) => m.expiresAt > now);
+  // Files saved before `expire` was kept lack it: the same duration stands in.
+  return state.messages.filter((m) => m.expiresAt > now)
+    .map((m) => (typeof m.expire === 'string' ? m : { ...m, expire: expireOfTimes(m.createdAt, m.expiresAt) }));
 }
 
 export async function markLoaded(path: string): Promise<void> {
@@ -184,5 +187,6 @@ function isState(value: unknown): value is StateFile {
 function isHeldMessage(value: unknown): value is HeldMessage {
   const m = value as Partial<HeldMessage> | null;
   return typeof m === 'object' && m !== null && typeof m.id === 'string' && typeof m.key === 'string'
-    && typeof m.frame === 'string' && Number.isFinite(m.createdAt) && Number.isFinite(m.expiresAt);
+    && typeof m.frame === 'string' && Number.isFinite(m.createdAt) && Number.isFinite(m.expiresAt)
+    && (m.expire === undefined || (typeof m.expire === 'string' && !m.expire.includes('\n')));
 }

@@ -3,28 +3,37 @@ import { OctowayError } from '../errors.js';
 import type { HeldStore } from '../delivery/held-store.js';
 import { payloadOf } from '../delivery/message.js';
 
+/** Goctopus's item (`id`, `key`, `payload`, `date`, `exp`) with Octoway's two times beside it. */
 export interface HeldMessageView {
   id: string;
   key: string;
   payload: unknown;
+  /** Goctopus: when it was published (RFC 3339). */
+  date: string;
+  /** Goctopus: `expire` as posted (WS_MSG_EXPIRE's text when it was not). */
+  exp: string;
   created_at: string;
   expires_at: string;
 }
 
-/** `GET /` lists keys with held messages; `GET /?key=K` one key's messages, oldest first. */
+/** `GET /` lists the keys with held messages (Goctopus's array of strings); `GET /?counts` the same
+ * keys with how many each holds; `GET /?key=K` one key's messages, oldest first. */
 export async function listHeld(store: HeldStore, query: URLSearchParams): Promise<unknown> {
-  checkParameters(query, ['key']);
+  checkParameters(query, ['key', 'counts']);
   const key = query.get('key');
-  if (key === null) return store.keys();
+  if (key === null) {
+    const keys = await store.keys();
+    return query.has('counts') ? keys : keys.map((k) => k.key);
+  }
+  if (query.has('counts')) throw new OctowayError('INVALID_QUERY', '"counts" lists every key: it does not take "key"');
   if (key === '') throw new OctowayError('INVALID_QUERY', '"key" must not be empty');
   const messages = await store.list(key);
-  return messages.map((m): HeldMessageView => ({
-    id: m.id,
-    key: m.key,
-    payload: payloadOf(m.frame),
-    created_at: new Date(m.createdAt).toISOString(),
-    expires_at: new Date(m.expiresAt).toISOString(),
-  }));
+  return messages.map((m): HeldMessageView => {
+    const date = new Date(m.createdAt).toISOString();
+    return {
+      id: m.id, key: m.key, payload: payloadOf(m.frame), date, exp: m.expire, created_at: date, expires_at: new Date(m.expiresAt).toISOString(),
+    };
+  });
 }
 
 /** `DELETE /`, `DELETE /?key=K`, `DELETE /?key=K&id=ID`; answers how many were removed. */

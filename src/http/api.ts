@@ -1,4 +1,4 @@
-// The HTTP API's routes: publish and admin on `/` (Basic auth), health probes without it.
+// The HTTP API's routes: publish and admin on `/` (Basic auth), health probes and /version without it.
 // One catch-all route so that unknown paths and methods get the same JSON errors as the rest.
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { OctowayError } from '../errors.js';
@@ -10,6 +10,7 @@ import type { CredentialCheck } from './credentials.js';
 import { begin, hasConflictingContentLength, readBody, reply, replyError, type Exchange } from './exchange.js';
 import { parsePublish, type PublishLimits, type PublishRequest } from './publish.js';
 import { listHeld, removeHeld } from './admin.js';
+import type { VersionInfo } from '../version.js';
 
 export interface ApiOptions {
   readonly dispatcher: Dispatcher;
@@ -19,6 +20,8 @@ export interface ApiOptions {
   /** Ready to accept traffic: listening, store reachable, not shutting down. */
   readonly readiness: () => { ready: boolean; reason?: string };
   readonly shuttingDown: () => boolean;
+  /** `GET /version`'s answer. */
+  readonly version: VersionInfo;
   readonly log: Logger;
 }
 
@@ -35,9 +38,10 @@ function route(res: HttpResponse, req: HttpRequest, options: ApiOptions): void {
   if (contentLength !== '' && hasConflictingContentLength(req, contentLength)) {
     return replyError(exchange, new OctowayError('INVALID_CONTENT_LENGTH'), options.log, { close: true });
   }
-  if (path === '/healthz' || path === '/readyz') {
+  if (path === '/healthz' || path === '/readyz' || path === '/version') {
     if (method !== 'get') return replyError(exchange, methodNotAllowed('GET, HEAD'), options.log);
     if (path === '/healthz') return reply(exchange, 200, { status: 'ok' });
+    if (path === '/version') return reply(exchange, 200, options.version);
     const { ready, reason } = options.readiness();
     return reply(exchange, ready ? 200 : 503, ready ? { status: 'ready' } : { status: 'not ready', reason });
   }
@@ -71,8 +75,7 @@ function publish(exchange: Exchange, contentLength: string, options: ApiOptions)
         replyError(exchange, err, log);
       }
     },
-    // An unread or oversized body leaves the connection mid-request: close it after the answer.
-    (err) => replyError(exchange, err, log, { close: true }),
+    log,
   );
 }
 

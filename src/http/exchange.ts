@@ -34,6 +34,8 @@ export interface ReplyOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Close the connection after the answer (its request body was left unread). */
   readonly close?: boolean;
+  /** Write the answer but leave the response open, for refuseAndLinger to end. */
+  readonly linger?: boolean;
   /** Set when answering from a promise continuation rather than from a uWS callback of this
    * request (the route handler, onData): the writes are then corked by hand, so the status, headers
    * and body still leave in one write. Inside a uWS callback uWS corks them itself. */
@@ -53,7 +55,10 @@ function write({ res, head }: Exchange, status: number, text: string, options: R
   const headers = options?.headers;
   if (headers !== undefined) for (const name in headers) res.writeHeader(name, headers[name] as string);
   const close = options?.close === true;
-  if (!head) res.end(text, close);
+  // Written as one chunk of a chunked response, so the response can stay open while the unread
+  // body is drained; Connection: close tells the client this connection ends with it.
+  if (options?.linger === true) res.writeHeader('Connection', 'close').write(text);
+  else if (!head) res.end(text, close);
   // A body after a HEAD answer would be read as the start of the next response. uWS 20.30's
   // endWithoutBody(length, …) writes nothing and drops the connection, so the length is written
   // here and endWithoutBody() called bare. To close as well, end() with no body, which announces
@@ -92,40 +97,39 @@ export function replyError(exchange: Exchange, err: unknown, log: Logger, option
   reply(exchange, error.status, error.toJSON(), { ...options, headers });
 }
 
+/** Past the body limit the answer is written at once, then the rest of the body is read and
+ * discarded (up to this many more bytes, for at most LINGER_MS) before the connection closes, as
+ * nginx's lingering close does. Closing with the body unread makes the kernel answer the client's
+ * next segments with a reset, and clients still uploading (Node's http, Python's requests) then
+ * report EPIPE or ECONNRESET instead of reading the 413. */
+const LINGER_BYTES = 64 * 1024 * 1024;
+const LINGER_MS = 5_000;
+
 /** Reads the whole body, refusing more than `limit` bytes (by Content-Length up front, or as it
  * streams for chunked bodies). Must be called before the handler returns.
  *
  * `onBody` runs inside the uWS onData callback that delivers the last chunk, so a handler that
  * answers there (with reply, not `later`) is corked by uWS and needs no promise. The Buffer is
  * valid only during that call: a single-chunk body is a view of uWS's own memory, not a copy.
- * `onTooLarge` runs once instead, from the route handler or from onData. Neither runs for a
- * request whose client went away mid-body: uWS then stops calling onData and drops it. */
-export function readBody(
-  exchange: Exchange,
-  contentLength: string,
-  limit: number,
-  onBody: (body: Buffer) => void,
-  onTooLarge: (err: OctowayError) => void,
-): void {
+ * A body over `limit` is answered here: 413 BODY_TOO_LARGE with a lingering close (see
+ * LINGER_BYTES). Nothing runs for a request whose client went away mid-body: uWS then stops
+ * calling onData and drops it. */
+export function readBody(exchange: Exchange, contentLength: string, limit: number, onBody: (body: Buffer) => void, log: Logger): void {
   const declared = contentLength === '' ? undefined : Number(contentLength);
   if (declared !== undefined && declared > limit) {
-    onTooLarge(new OctowayError('BODY_TOO_LARGE', `request body of ${declared} bytes is larger than WS_MAX_BODY (${limit} bytes)`));
-    return;
+    const err = new OctowayError('BODY_TOO_LARGE', `request body of ${declared} bytes is larger than WS_MAX_BODY (${limit} bytes)`);
+    return refuseAndLinger(exchange, err, log);
   }
   let chunks: Buffer[] | undefined;
   let size = 0;
-  let done = false;
   exchange.res.onData((chunk, isLast) => {
-    if (done) return;
     size += chunk.byteLength;
     if (size > limit) {
-      done = true;
       chunks = undefined;
-      onTooLarge(new OctowayError('BODY_TOO_LARGE', `request body is larger than WS_MAX_BODY (${limit} bytes)`));
+      refuseAndLinger(exchange, new OctowayError('BODY_TOO_LARGE', `request body is larger than WS_MAX_BODY (${limit} bytes)`), log, isLast);
       return;
     }
     if (isLast) {
-      done = true;
       // The usual case, one chunk: read in place, no copy.
       if (chunks === undefined) return onBody(Buffer.from(chunk));
       chunks.push(Buffer.from(chunk));
@@ -133,5 +137,35 @@ export function readBody(
     }
     // uWS reuses the ArrayBuffer after this callback: keep a copy.
     (chunks ??= []).push(Buffer.from(new Uint8Array(chunk)));
+  });
+}
+
+/** Answers `err` now (a chunked response with Connection: close, left open), then reads and drops
+ * the rest of the body (replacing any onData handler). Once the body is over the response is ended
+ * and the client, told Connection: close, closes the connection (uWS 20.30 cannot end a response
+ * begun with write() and close as well: it writes the Connection header again into the body; and
+ * an idle connection is closed by uWS's 10-second HTTP timeout anyway). Past LINGER_BYTES or
+ * LINGER_MS the connection is closed at once: the client has had the status and the error.
+ * `bodyOver`: the last chunk has already been read. Called from a uWS callback of this request. */
+function refuseAndLinger(exchange: Exchange, err: OctowayError, log: Logger, bodyOver = false): void {
+  replyError(exchange, err, log, { linger: true });
+  let discarded = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const finish = (complete: boolean): void => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (exchange.aborted) return;
+    exchange.aborted = true; // ended or closed: uWS must not be called for this response again
+    if (complete) exchange.res.cork(() => exchange.res.end());
+    else exchange.res.close();
+  };
+  if (bodyOver) return finish(true);
+  timer = setTimeout(() => finish(false), LINGER_MS);
+  timer.unref();
+  exchange.res.onData((chunk, isLast) => {
+    if (timer === undefined) return;
+    discarded += chunk.byteLength;
+    if (isLast) finish(true);
+    else if (discarded > LINGER_BYTES) finish(false);
   });
 }

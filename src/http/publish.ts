@@ -3,13 +3,15 @@
 // so a bad batch stores none of its messages.
 import { OctowayError } from '../errors.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
-import { frameOf, MAX_EXPIRE_MS, newMessageId, type Message } from '../delivery/message.js';
+import { expireText, frameOf, MAX_EXPIRE_MS, newMessageId, type Message } from '../delivery/message.js';
 import { isValidKey, MAX_KEY_LENGTH } from '../delivery/routing-key.js';
 import { parseDuration } from '../units.js';
 
 export interface PublishLimits {
   readonly maxBatch: number;
   readonly defaultExpireMs: number;
+  /** WS_MSG_EXPIRE as configured: the `exp` of messages posted without `expire`. */
+  readonly defaultExpire: string;
 }
 
 export interface PublishRequest {
@@ -51,12 +53,13 @@ function toMessage(body: Record<string, unknown>, limits: PublishLimits, now: nu
   const keys = keysOf(body);
   if (body.value === undefined || body.value === null) throw new OctowayError('MISSING_VALUE');
   const expireMs = expireOf(body.expire, limits.defaultExpireMs);
+  const expire = typeof body.expire === 'string' ? expireText(body.expire, expireMs) : limits.defaultExpire;
   const messageId = body.message_id;
   if (messageId !== undefined && (typeof messageId !== 'string' || messageId === '' || messageId.length > MAX_MESSAGE_ID_LENGTH)) {
     throw new OctowayError('INVALID_MESSAGE_ID');
   }
   const id = messageId ?? newMessageId();
-  return { id, keys, frame: frameOf(id, body.value), createdAt: now, expireMs, idempotent: messageId !== undefined };
+  return { id, keys, frame: frameOf(id, body.value), createdAt: now, expireMs, expire, idempotent: messageId !== undefined };
 }
 
 function keysOf(body: Record<string, unknown>): string[] {

@@ -7,7 +7,7 @@ export interface KeyNames {
   readonly seq: string;
   /** ZSET id -> expiresAt (ms), for pruning. */
   readonly exp: string;
-  /** HASH id -> "createdAt:expiresAt:frame". */
+  /** HASH id -> "createdAt/expire:expiresAt:frame" (`expire`: as posted; see stampOf). */
   readonly msg: string;
   /** ZSET node id -> lease deadline (Redis clock, ms). */
   readonly nodes: string;
@@ -15,7 +15,7 @@ export interface KeyNames {
   readonly socks: string;
 }
 
-/** HASH id -> "order:createdAt:expiresAt:index:sent\nheader\nframe" (`sent`: the comma-separated
+/** HASH id -> "order:createdAt/expire:expiresAt:index:sent\nheader\nframe" (`sent`: the comma-separated
  * nodes it went to): messages sent on the bus to one node's sockets of the key and not yet confirmed
  * written by it. The scripts build this name from `nodes` (same base, suffix `fly:<node>`); nodes
  * use it only to confirm. */

@@ -13,7 +13,7 @@ export interface Script {
 }
 
 
-/** KEYS: seq, exp, msg per key. ARGV: id, createdAt, expiresAt, frame, now, maxPerKey. Returns the count dropped. */
+/** KEYS: seq, exp, msg per key. ARGV: id, "createdAt/expire" (stampOf), expiresAt, frame, now, maxPerKey. Returns the count dropped. */
 export const HOLD = script(`
 local dropped = 0
 for i = 1, #KEYS, 3 do
@@ -61,7 +61,7 @@ redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 return n`);
 
 /** Deliver-or-hold, atomic with presence. KEYS: seq, exp, msg, nodes, socks per key.
- * ARGV: id, createdAt, expiresAt (0: never hold), frame, now, maxPerKey, atLeastOnce (1/0),
+ * ARGV: id, "createdAt/expire" (stampOf), expiresAt (0: never hold), frame, now, maxPerKey, atLeastOnce (1/0),
  * channel ('' : do not publish), header, index of the first key in the message, bus channel.
  * Prunes dead nodes (promoting what was in flight to them), holds the message for keys with no live
  * socket (for every key in at-least-once), and publishes it once on the channel, naming the keys that

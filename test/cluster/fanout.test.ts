@@ -50,13 +50,15 @@ test('a message for several keys reaches a socket holding two of them once', asy
 
 test('messages held on one node are delivered, in order, when the key connects to another', async () => {
   const [a, b, c] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0]];
-  for (const value of ['h1', 'h2', 'h3']) {
-    const { status, json } = await a.publish({ key: 'bob', value });
+  for (const [value, expire] of [['h1', '90s'], ['h2', undefined], ['h3', '1h30m']]) {
+    const { status, json } = await a.publish({ key: 'bob', value, expire });
     assert.equal(status, 202);
     assert.deepEqual([json.delivered, json.held], [0, 1]);
   }
   const listed = await c.request('GET', '/?key=bob');
   assert.deepEqual(listed.json.map((m: { payload: unknown }) => m.payload), ['h1', 'h2', 'h3'], 'every node sees the shared store');
+  assert.deepEqual(listed.json.map((m: { exp: string }) => m.exp), ['90s', '30m', '1h30m'], 'Goctopus\'s exp, as posted, through Redis');
+  assert.ok(listed.json.every((m: { date: string }) => !Number.isNaN(Date.parse(m.date))));
   const socket = await openSocket(b, 'bob');
   await a.publish({ key: 'bob', value: 'live' });
   await socket.waitForFrames(4);

@@ -16,8 +16,11 @@ let counter = 0;
 /** A message created now, unique in this run, expiring after `ttlMs`. */
 export function message(ttlMs = 60_000, createdAt = Date.now()): Omit<HeldMessage, 'key'> {
   const id = `m${++counter}-${Math.random().toString(36).slice(2, 8)}`;
-  return { id, frame: JSON.stringify({ id, payload: { n: counter, text: 'é "quoted" \n:colons:' } }), createdAt, expiresAt: createdAt + ttlMs };
+  return { id, frame: JSON.stringify({ id, payload: { n: counter, text: 'é "quoted" \n:colons:' } }), createdAt, expiresAt: createdAt + ttlMs, expire: `${ttlMs}ms` };
 }
+
+/** Expire texts as backends post them (Goctopus's `exp` shows them back unchanged). */
+const EXPIRES = ['30m', '1h30m', '1.5µs', '0', '90s', '2d'];
 
 const ids = (messages: ReadonlyArray<{ readonly id: string }>): string[] => messages.map((m) => m.id);
 
@@ -130,16 +133,16 @@ export function heldStoreContract(name: string, factory: StoreFactory): void {
       const store = await make();
       const uuid = randomUUID();
       const odd = ['quote " and \\ backslash', 'ünïcødé ✓ 😀', 'tab\tnew\nline', '', uuid, randomUUID().toUpperCase(), `${uuid}x`];
-      const held = odd.map((id, n) => ({ ...message(), id, frame: JSON.stringify({ id, payload: { n, s: id } }) }));
+      const held = odd.map((id, n) => ({ ...message(), id, frame: JSON.stringify({ id, payload: { n, s: id } }), expire: EXPIRES[n % EXPIRES.length] as string }));
       const now = Date.now();
       const built = [
-        { id: 'not-frameOf-1', frame: 'plain text, not JSON', createdAt: now, expiresAt: now + 60_000 },
-        { id: 'not-frameOf-2', frame: '{"payload":1,"id":"not-frameOf-2"}', createdAt: now, expiresAt: now + 60_000 },
-        { id: 'not-frameOf-3', frame: '{"id":"another-id","payload":1}', createdAt: now, expiresAt: now + 60_000 },
+        { id: 'not-frameOf-1', frame: 'plain text, not JSON', createdAt: now, expiresAt: now + 60_000, expire: EXPIRES[1] as string },
+        { id: 'not-frameOf-2', frame: '{"payload":1,"id":"not-frameOf-2"}', createdAt: now, expiresAt: now + 60_000, expire: EXPIRES[2] as string },
+        { id: 'not-frameOf-3', frame: '{"id":"another-id","payload":1}', createdAt: now, expiresAt: now + 60_000, expire: EXPIRES[3] as string },
       ];
       for (const m of [...held, ...built]) await store.hold(m, ['k']);
       const got = await store.list('k');
-      assert.deepEqual(got.map((m) => [m.id, m.frame]), [...held, ...built].map((m) => [m.id, m.frame]));
+      assert.deepEqual(got.map((m) => [m.id, m.frame, m.expire]), [...held, ...built].map((m) => [m.id, m.frame, m.expire]));
       assert.equal(await store.ack(['k'], 'quote " and \\ backslash'), 1, 'ack matches an id that needs escaping');
       assert.equal(await store.ack(['k'], uuid), 1, 'and a UUID');
       assert.equal((await store.fetch(['k'], true)).length, held.length + built.length - 2);

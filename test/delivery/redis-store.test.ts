@@ -4,7 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RedisStore } from '../../src/delivery/redis-store.js';
+import { mergeHeld, RedisStore } from '../../src/delivery/redis-store.js';
 import { createLogger } from '../../src/log.js';
 import { connectRedis, type RedisConnection } from '../../src/redis/connect.js';
 import { Keyspace } from '../../src/redis/keyspace.js';
@@ -73,4 +73,10 @@ test('keys with braces, colons and glob characters round-trip, and prefixes keep
       await deletePrefix(admin, s.prefix);
     }
   }
+});
+
+test('held entries written before `expire` was kept (no "/expire" in the stamp) read back with the same duration', () => {
+  const [old, current] = mergeHeld([{ key: 'k', flat: ['a', '1', '1000:61000:{"id":"a","payload":1}', 'b', '2', '1000/1h30m:5401000:{"id":"b","payload":2}'] }]);
+  assert.deepEqual([old?.createdAt, old?.expiresAt, old?.expire, old?.frame], [1000, 61000, '60000ms', '{"id":"a","payload":1}']);
+  assert.deepEqual([current?.createdAt, current?.expire], [1000, '1h30m']);
 });

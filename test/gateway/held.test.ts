@@ -64,20 +64,25 @@ test('past WS_MAX_HELD_PER_KEY the oldest of that key is dropped; past WS_MAX_HE
     for (let i = 0; i < 3; i++) await gw.publish({ key: 'eve', value: i });
     // 6 held > 5: the oldest overall (dee's 2) goes.
     assert.deepEqual((await gw.request('GET', '/?key=dee')).json.map((m: { payload: number }) => m.payload), [3, 4]);
-    assert.deepEqual((await gw.request('GET', '/')).json, [{ key: 'dee', count: 2 }, { key: 'eve', count: 3 }]);
+    assert.deepEqual((await gw.request('GET', '/?counts')).json, [{ key: 'dee', count: 2 }, { key: 'eve', count: 3 }]);
+    assert.deepEqual((await gw.request('GET', '/')).json, ['dee', 'eve'], 'Goctopus\'s shape: the keys as strings');
   });
 });
 
 test('admin API lists and removes held messages', async () => {
-  await withGateway({}, async (gw) => {
+  await withGateway({ WS_MSG_EXPIRE: '45m' }, async (gw) => {
     const a = await gw.publish({ key: 'k1', value: { a: 1 }, expire: '1h' });
     await gw.publish({ key: 'k1', value: 2 });
     await gw.publish({ key: 'k2', value: 3 });
     const list = (await gw.request('GET', '/?key=k1')).json;
     assert.equal(list.length, 2);
-    assert.deepEqual(Object.keys(list[0]).sort(), ['created_at', 'expires_at', 'id', 'key', 'payload']);
+    assert.deepEqual(Object.keys(list[0]).sort(), ['created_at', 'date', 'exp', 'expires_at', 'id', 'key', 'payload']);
     assert.deepEqual([list[0].id, list[0].key, list[0].payload], [a.json.id, 'k1', { a: 1 }]);
     assert.match(list[0].created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    // Goctopus's fields: `date` (RFC 3339) and `exp` as posted, WS_MSG_EXPIRE's text when not posted.
+    assert.equal(list[0].date, list[0].created_at);
+    assert.deepEqual(list.map((m: { exp: string }) => m.exp), ['1h', '45m']);
+    assert.deepEqual((await gw.request('GET', '/?counts&key=k1')).status, 400);
     assert.deepEqual((await gw.request('DELETE', `/?key=k1&id=${a.json.id}`)).json, { removed: 1 });
     assert.deepEqual((await gw.request('DELETE', '/?key=k1')).json, { removed: 1 });
     assert.deepEqual((await gw.request('DELETE', '/')).json, { removed: 1 });
@@ -95,7 +100,7 @@ test('admin API: a mistyped or repeated query parameter is refused, and nothing 
       assert.equal(answer.status, 400, `${method} ${query}`);
       assert.equal(answer.json.error, 'INVALID_QUERY');
     }
-    assert.deepEqual((await gw.request('GET', '/')).json.map((k: { key: string }) => k.key).sort(), ['k1', 'k2']);
+    assert.deepEqual((await gw.request('GET', '/')).json.sort(), ['k1', 'k2']);
   });
 });
 

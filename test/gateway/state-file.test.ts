@@ -42,7 +42,7 @@ test('state directory removed while running: the save error is logged with the c
   const auth = await startAuthBackend();
   try {
     const gw = await startGateway({ WS_AUTH_URL: auth.url, WS_STATE_FILE: join(stateDir, 'held.json'), TMPDIR: fallbackDir });
-    for (let i = 0; i < 7; i++) assert.equal((await gw.publish({ key: 'kim', value: i })).status, 202);
+    for (let i = 0; i < 7; i++) assert.equal((await gw.publish({ key: 'kim', value: i, ...(i === 6 ? { expire: '1h30m' } : {}) })).status, 202);
     await rm(stateDir, { recursive: true });
     const code = await gw.stop('SIGTERM');
     assert.notEqual(code, 0);
@@ -74,7 +74,7 @@ test('WS_SHUTDOWN_TIMEOUT passing while an auth call hangs: the held messages ar
   let hanging: WebSocket | undefined;
   try {
     const gw = await startGateway(env);
-    for (let i = 0; i < 7; i++) assert.equal((await gw.publish({ key: 'kim', value: i })).status, 202);
+    for (let i = 0; i < 7; i++) assert.equal((await gw.publish({ key: 'kim', value: i, ...(i === 6 ? { expire: '1h30m' } : {}) })).status, 202);
     hanging = new WebSocket(gw.ws('/ws?hang=1'));
     hanging.on('error', () => undefined);
     await auth.waitForRequests(1);
@@ -89,8 +89,9 @@ test('WS_SHUTDOWN_TIMEOUT passing while an auth call hangs: the held messages ar
     const again = await startGateway(env);
     try {
       assert.equal((await again.waitForLog((l) => l.msg === 'held messages loaded')).messages, 7);
-      const held = (await again.request('GET', '/?key=kim')).json as Array<{ payload: unknown }>;
+      const held = (await again.request('GET', '/?key=kim')).json as Array<{ payload: unknown; exp: string }>;
       assert.deepEqual(held.map((m) => m.payload), [0, 1, 2, 3, 4, 5, 6]);
+      assert.deepEqual(held.map((m) => m.exp), ['30m', '30m', '30m', '30m', '30m', '30m', '1h30m'], 'exp survives the restart');
     } finally {
       await again.stop();
     }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { json, startAuthBackend, type AuthBackend } from './auth-backend.js';
 import { connect, type TestSocket } from './client.js';
 
-const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 /** The node flags `npm start` runs the gateway with, so tests run it as production does. */
 const NODE_FLAGS = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } })
   .scripts.start.split(/\s+/).filter((word) => word.startsWith('--'));
@@ -41,8 +41,8 @@ export interface StartResult { readonly exitCode: number | null; readonly stderr
 /** Runs the gateway and expects it to refuse to start; resolves with its exit code and stderr.
  * A gateway that starts after all is killed once it logs "listening" (exit code null), so a test
  * of a refusal fails rather than waits forever when the refusal is missing. */
-export async function startExpectingFailure(env: Record<string, string>): Promise<StartResult> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startExpectingFailure(env: Record<string, string>, args: readonly string[] = []): Promise<StartResult> {
+  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('"msg":"listening"')) child.kill('SIGKILL'); });
@@ -50,8 +50,9 @@ export async function startExpectingFailure(env: Record<string, string>): Promis
   return { exitCode: code, stderr };
 }
 
-export async function startGateway(env: Record<string, string>): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], { env: cleanEnv({ WS_LOGIN: LOGIN, WS_PASSWORD: PASSWORD, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+/** `args`: command-line flags (Goctopus's), after the script. */
+export async function startGateway(env: Record<string, string>, args: readonly string[] = []): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN, ...args], { env: cleanEnv({ WS_LOGIN: LOGIN, WS_PASSWORD: PASSWORD, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   const watchers: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
   let raw = '';
