@@ -6,7 +6,7 @@ import { readSources, usage } from './config-sources.js';
 import { runHealthcheck } from './healthcheck.js';
 import { isOctowayError, type ErrorCode } from './errors.js';
 import { createLogger } from './log.js';
-import { startGateway } from './server.js';
+import { startGateway, type Gateway } from './server.js';
 
 dotenv.config({ quiet: true });
 
@@ -34,23 +34,24 @@ try {
 }
 
 const log = createLogger(config.logLevel, undefined, config.logFormat);
-let gateway;
-try {
-  gateway = await startGateway(config, log);
-} catch (err) {
-  if (isOctowayError(err) && STARTUP_ERRORS.has(err.code)) fatal([err.message], 2);
-  fatal([`cannot start: ${(err as Error).message}`], 1);
-}
-
+let gateway: Gateway | undefined;
+/** A signal that arrived while the gateway was starting (it may already be listening and have
+ * logged so): acted on as soon as the start returns, so no signal is ever left to Node's default. */
+let stopRequested: NodeJS.Signals | undefined;
 let stopping = false;
 const stop = (signal: NodeJS.Signals): void => {
+  if (gateway === undefined) {
+    stopRequested ??= signal;
+    return;
+  }
   if (stopping) return;
   stopping = true;
+  const started = gateway;
   log.info({ signal }, 'stopping');
   const timer = setTimeout(() => {
     // The graceful close is stuck (an auth call or Redis not answering): the held messages it would
     // have saved are saved here, synchronously, so the exit drops none silently.
-    const saved = gateway.saveNow();
+    const saved = started.saveNow();
     const fields = { timeoutMs: config.shutdownTimeoutMs, held: saved?.messages, savedTo: saved?.file };
     if (saved !== undefined && saved.file === undefined && saved.messages > 0) {
       log.fatal(fields, 'shutdown took longer than WS_SHUTDOWN_TIMEOUT; held messages lost; exiting');
@@ -60,7 +61,7 @@ const stop = (signal: NodeJS.Signals): void => {
     process.exit(1);
   }, config.shutdownTimeoutMs);
   timer.unref();
-  gateway.close().then(
+  started.close().then(
     () => process.exit(0),
     (err: unknown) => {
       log.error({ err }, 'error during shutdown');
@@ -70,3 +71,11 @@ const stop = (signal: NodeJS.Signals): void => {
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+
+try {
+  gateway = await startGateway(config, log);
+} catch (err) {
+  if (isOctowayError(err) && STARTUP_ERRORS.has(err.code)) fatal([err.message], 2);
+  fatal([`cannot start: ${(err as Error).message}`], 1);
+}
+if (stopRequested !== undefined) stop(stopRequested);
