@@ -51,7 +51,7 @@ function request(i: number): UpgradeRequest {
 }
 
 /** What the upgrade handler passes (a plain object, not an AbortController); never aborted here. */
-const signal = { aborted: false, reason: undefined, throwIfAborted(): void {}, addEventListener(): void {}, removeEventListener(): void {} };
+const signal = { aborted: false, addEventListener(): void {}, removeEventListener(): void {} };
 
 const port = await freePort();
 const mock = spawn(process.execPath, [path.join(here, 'auth-mock.js')], { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' });

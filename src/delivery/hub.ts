@@ -1,14 +1,14 @@
 // The hub: this node's open sockets by routing key, and the one place frames are written to them.
 // Single-key fan-out goes through uWS topics (one publish, C++ does the per-socket work);
 // only multi-key messages and sockets still receiving their held messages take the JS path.
-import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+import type { TemplatedApp } from 'uWebSockets.js';
 import { creditSyncFrames } from '../socket/inbound-budget.js';
-import { connectionId, nowSeconds, type Connection } from '../socket/connection.js';
+import { connectionId, nowSeconds, type Connection, type Socket } from '../socket/connection.js';
 import { CLOSE_CODES } from '../errors.js';
 
 /** Per-socket state is the connection record (socket/connection.ts), kept in uWS's typed user data. */
 export type SocketData = Connection;
-export type Socket = WebSocket<Connection>;
+export type { Socket };
 export { nowSeconds };
 /** The id a socket has in logs. */
 export const connLabel = connectionId;

@@ -26,13 +26,10 @@ export type AuthResult =
 
 export type AbortListener = (() => void) | { handleEvent(): void };
 
-/** The part of an AbortSignal that authenticators (and p-queue, in the gate) use. An AbortSignal fits;
- * the upgrade handler passes a lighter object of its own, because an AbortController costs ~4 µs
- * per upgrade. */
+/** The part of an AbortSignal that authenticators and the gate use. An AbortSignal fits; the upgrade
+ * handler passes a lighter object of its own, because an AbortController costs ~4 µs per upgrade. */
 export interface CancelSignal {
   readonly aborted: boolean;
-  readonly reason: unknown;
-  throwIfAborted(): void;
   addEventListener(type: 'abort', listener: AbortListener, options?: { once?: boolean }): void;
   removeEventListener(type: 'abort', listener: AbortListener): void;
 }

@@ -133,14 +133,6 @@ class ClientGone implements CancelSignal {
   aborted = false;
   private listeners: AbortListener[] | undefined;
 
-  get reason(): unknown {
-    return this.aborted ? new OctowayError('CLIENT_GONE') : undefined;
-  }
-
-  throwIfAborted(): void {
-    if (this.aborted) throw this.reason;
-  }
-
   addEventListener(_type: 'abort', listener: AbortListener): void {
     (this.listeners ??= []).push(listener);
   }
