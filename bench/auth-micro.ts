@@ -1,4 +1,4 @@
-// Forward auth alone: CPU per authenticate() call in this process against the bench auth mock in
+// Forward auth alone (the cache, the WS_WORKERS gate and the backend call): CPU per authenticate() call in this process against the bench auth mock in
 // another one, so uWS, sockets and the load client stay out of the figure. Usage (after a build):
 //   node dist/bench/auth-micro.js [calls=20000] [inFlight=200] [workers=128]
 // Prints µs of this process's CPU (user+system, syscalls included) per call and the heap after.
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { UpgradeRequest } from '../src/identity/authenticator.js';
 import { loadExporter } from '../src/identity/exporters.js';
-import { createForwardAuthenticator } from '../src/identity/forward.js';
+import { createForwardPipeline } from '../src/identity/pipeline.js';
 
 const [calls = 20_000, inFlight = 200, workers = 128] = process.argv.slice(2).map(Number);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -57,7 +57,7 @@ const port = await freePort();
 const mock = spawn(process.execPath, [path.join(here, 'auth-mock.js')], { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' });
 try {
   await waitUp(port);
-  const auth = createForwardAuthenticator({
+  const auth = createForwardPipeline({
     url: new URL(`http://127.0.0.1:${port}/auth`),
     timeoutMs: 5000,
     workers,

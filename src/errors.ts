@@ -40,8 +40,11 @@ export const ERRORS = {
   AUTH_NO_KEYS: { status: 403, message: 'the auth answer maps to no routing key' },
   AUTH_INVALID_KEYS: { status: 502, message: 'the auth answer maps to a key over 1024 characters or to more than 100 keys' },
   AUTH_BACKEND_UNAVAILABLE: { status: 503, message: 'the auth backend is unavailable' },
+  AUTH_BACKEND_NOT_FOUND: { status: 502, message: 'the auth backend answered 404: WS_AUTH_URL names no endpoint' },
   AUTH_BACKEND_INVALID: { status: 502, message: 'the auth backend answered with a redirect or a body that is not JSON' },
   EXPORTER_FAILED: { status: 502, message: 'the auth exporter failed on the auth answer' },
+  // Never sent: the client is gone. Logs and metrics count it apart from backend failures.
+  CLIENT_GONE: { status: 499, message: 'the client went away before its upgrade was decided' },
 
   // Start-up (operator side); these stop the process with exit code 2
   CONFIG_INVALID: { status: 500, message: 'invalid configuration' },
@@ -51,6 +54,49 @@ export const ERRORS = {
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
+
+/** What a client should do after a close code: `reconnect` (with backoff) or `terminal` (stop, or
+ * change something first: reconnecting as it is gets the same close). */
+export type CloseKind = 'reconnect' | 'terminal';
+
+/** Octoway's own close codes are split by range, as Centrifugo's are: 4000-4499 reconnect,
+ * 4500-4999 terminal, so a client can act on a code it does not know. RFC 6455 codes (1000-2999)
+ * keep their standard numbers, which Goctopus clients already handle; each is listed with its kind. */
+export const CLOSE_RANGES = {
+  reconnect: { from: 4000, to: 4499 },
+  terminal: { from: 4500, to: 4999 },
+} as const satisfies Record<CloseKind, { from: number; to: number }>;
+
+export interface CloseSpec {
+  readonly code: number;
+  readonly kind: CloseKind;
+  /** The reason sent in the close frame (at most 123 bytes). */
+  readonly reason: string;
+}
+
+/** Every close code the gateway sends or reports. docs/protocol.md lists the same codes with the
+ * same kinds; test/errors-docs.test.ts fails when the two disagree. */
+export const CLOSE_CODES = {
+  /** The client closed, or the socket ended normally. */
+  NORMAL: { code: 1000, kind: 'terminal', reason: '' },
+  GOING_AWAY: { code: 1001, kind: 'reconnect', reason: 'server shutting down' },
+  /** Reported, never sent: the connection ended without a close frame (idle timeout, network, a
+   * frame over WS_MAX_PAYLOAD, which uWS drops at once). */
+  ABNORMAL: { code: 1006, kind: 'reconnect', reason: '' },
+  /** An inbound bound was passed; the reason names which. Reconnecting with the same flood gets the same close. */
+  POLICY_VIOLATION: { code: 1008, kind: 'terminal', reason: 'policy violation' },
+  SLOW_CONSUMER: { code: 1013, kind: 'reconnect', reason: 'slow consumer' },
+} as const satisfies Record<string, CloseSpec>;
+
+export type CloseName = keyof typeof CLOSE_CODES;
+
+/** The kind of any close code: registered codes by their entry, Octoway's ranges by range. */
+export function closeKind(code: number): CloseKind | undefined {
+  for (const spec of Object.values(CLOSE_CODES) as CloseSpec[]) if (spec.code === code) return spec.kind;
+  if (code >= CLOSE_RANGES.reconnect.from && code <= CLOSE_RANGES.reconnect.to) return 'reconnect';
+  if (code >= CLOSE_RANGES.terminal.from && code <= CLOSE_RANGES.terminal.to) return 'terminal';
+  return undefined;
+}
 
 export class OctowayError extends Error {
   readonly code: ErrorCode;

@@ -3,7 +3,7 @@
 import uWS from 'uWebSockets.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
-import { createForwardAuthenticator } from './identity/forward.js';
+import { createForwardPipeline } from './identity/pipeline.js';
 import { loadExporter } from './identity/exporters.js';
 import { createDummyAuthenticator } from './identity/dummy.js';
 import { versionInfo } from './version.js';
@@ -22,7 +22,8 @@ import { basicAuth } from './http/credentials.js';
 import { registerApi } from './http/api.js';
 import { listen } from './listen.js';
 import { createUnroutedHandshakeHandler, createUpgradeHandler } from './socket/upgrade.js';
-import { socketBehavior } from './socket/behavior.js';
+import { socketBehavior, type SocketActivity } from './socket/behavior.js';
+import { CLOSE_CODES } from './errors.js';
 
 export interface Gateway {
   /** The port actually listened on (WS_PORT=0 picks a free one). */
@@ -37,9 +38,11 @@ export interface Gateway {
   saveNow(): SaveOutcome | undefined;
 }
 
-/** Close code for sockets closed because the gateway stops (RFC 6455 "going away"). */
-const CLOSE_GOING_AWAY = 1001;
+/** Close code for sockets closed because the gateway stops (RFC 6455 "going away"): reconnect. */
+const CLOSE_GOING_AWAY = CLOSE_CODES.GOING_AWAY;
 const SLOW_CONSUMER_SWEEP_MS = 1_000;
+/** How often the aggregate `sockets` info line is written, when sockets opened or closed meanwhile. */
+const ACTIVITY_LOG_MS = 60_000;
 
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   const exporter = await loadExporter(config.authExporter);
@@ -54,7 +57,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const restored = config.stateFile !== undefined && store instanceof MemoryStore ? await restoreState(config.stateFile, store) : undefined;
   if (config.stateFile !== undefined && redis !== undefined) log.warn('WS_STATE_FILE is ignored with WS_REDIS_URL: held messages stay in Redis');
 
-  const authenticator = config.authorizer === 'dummy' ? createDummyAuthenticator(config.authUrlText) : createForwardAuthenticator({
+  const authenticator = config.authorizer === 'dummy' ? createDummyAuthenticator(config.authUrlText) : createForwardPipeline({
     url: config.authUrl,
     timeoutMs: config.authTimeoutMs,
     workers: config.workers,
@@ -88,8 +91,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     anyOpenSocket: () => hub.sockets().next().value,
     log,
   });
+  const activity: SocketActivity = { opened: 0, closed: 0 };
   const behavior = socketBehavior({
     upgrade,
+    activity,
     dispatcher,
     maxPayloadBytes: config.maxPayloadBytes,
     idleTimeoutS: config.idleTimeoutS,
@@ -129,6 +134,16 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     if (closed > 0) log.warn({ closed }, 'closed slow consumers past WS_MAX_BACKPRESSURE or WS_WRITE_TIMEOUT');
   }, SLOW_CONSUMER_SWEEP_MS);
   sweep.unref();
+  // Per-socket open and close lines are debug; this one line says what a storm did.
+  let reported = { opened: 0, closed: 0 };
+  const activityLog = setInterval(() => {
+    const opened = activity.opened - reported.opened;
+    const closed = activity.closed - reported.closed;
+    if (opened === 0 && closed === 0) return;
+    reported = { ...activity };
+    log.info({ opened, closed, open: hub.size, seconds: ACTIVITY_LOG_MS / 1000 }, 'sockets');
+  }, ACTIVITY_LOG_MS);
+  activityLog.unref();
   if (config.allowedOrigins.length === 0) log.warn('WS_ALLOWED_ORIGINS is empty or *: any website may open sockets with your users\' cookies');
   if (config.authorizer === 'dummy') log.warn({ key: config.authUrlText }, 'WS_AUTHORIZER=dummy: every socket is accepted under one key, with no authentication');
   if (config.credentials === undefined) log.warn('WS_INSECURE_NO_AUTH=true: anyone who reaches the port can publish and read held messages');
@@ -140,9 +155,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       if (shuttingDown) return;
       shuttingDown = true;
       clearInterval(sweep);
+      clearInterval(activityLog);
       if (listenSocket !== undefined) uWS.us_listen_socket_close(listenSocket);
       listenSocket = undefined;
-      for (const ws of [...hub.sockets()]) ws.end(CLOSE_GOING_AWAY, 'server shutting down');
+      for (const ws of [...hub.sockets()]) ws.end(CLOSE_GOING_AWAY.code, CLOSE_GOING_AWAY.reason);
       await authenticator.close();
       await broker.close();
       if (config.stateFile !== undefined && store instanceof MemoryStore) {

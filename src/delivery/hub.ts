@@ -1,45 +1,20 @@
 // The hub: this node's open sockets by routing key, and the one place frames are written to them.
 // Single-key fan-out goes through uWS topics (one publish, C++ does the per-socket work);
 // only multi-key messages and sockets still receiving their held messages take the JS path.
-import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+import type { TemplatedApp } from 'uWebSockets.js';
 import { creditSyncFrames } from '../socket/inbound-budget.js';
+import { connectionId, nowSeconds, type Connection, type Socket } from '../socket/connection.js';
+import { CLOSE_CODES } from '../errors.js';
 
-/** Per-socket state, kept in uWS's typed user data (never as properties on the socket). uWS copies
- * these fields onto every socket object, so each one costs memory per connection: only what a
- * feature reads is kept, and as numbers where a string is needed only for logs. */
-export interface SocketData {
-  /** Connection number on this node; connLabel() makes the id logs show. */
-  readonly conn: number;
-  readonly keys: readonly string[];
-  /** Whole seconds on the process clock (a small integer, stored inline); see nowSeconds(). */
-  readonly openedAt: number;
-  /** The latest held-message fetch this socket waits for (the dispatcher's, 0 before the first). */
-  syncAttempt: number;
-  /** Live frames that arrived while the socket's held messages were being fetched; undefined once live. */
-  pending: Array<{ readonly id: string; readonly frame: string }> | undefined;
-  closed: boolean;
-  /** Inbound frames counted against the socket's token bucket and not yet refilled (see
-   * socket/inbound-budget.ts), and the nowSeconds() of the last refill. */
-  inboundSpent: number;
-  inboundAt: number;
-  /** Frames written to the socket as it went live (held messages first) whose answers are not yet
-   * counted: inbound frames taken from this before the bucket (creditSyncFrames). */
-  inboundCredit: number;
-  /** Acknowledgements handed to the store and not yet answered, bounded by the dispatcher; less the
-   * frames credited to the socket as it went live, which may all be answered at once. */
-  acksInFlight: number;
-}
+/** Per-socket state is the connection record (socket/connection.ts), kept in uWS's typed user data. */
+export type SocketData = Connection;
+export type { Socket };
+export { nowSeconds };
+/** The id a socket has in logs. */
+export const connLabel = connectionId;
 
-export type Socket = WebSocket<SocketData>;
-
-const connPrefix = process.pid.toString(36);
-/** The id a socket has in logs: this process and its connection number. */
-export const connLabel = (data: SocketData): string => `${connPrefix}-${data.conn.toString(36)}`;
-/** Whole seconds since the process started: small integers, so V8 keeps them unboxed. */
-export const nowSeconds = (): number => Math.floor(performance.now() / 1000);
-
-/** Close code for a consumer that cannot keep up (RFC 6455 "try again later"). */
-export const CLOSE_SLOW_CONSUMER = 1013;
+/** Close code for a consumer that cannot keep up (RFC 6455 "try again later"): reconnect. */
+export const CLOSE_SLOW_CONSUMER = CLOSE_CODES.SLOW_CONSUMER.code;
 
 export interface Hub {
   /** Registers a new socket under its keys. It counts as present at once, but live frames are

@@ -5,6 +5,7 @@ import { STATUS_CODES } from 'node:http';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { isOctowayError, OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { WEBSOCKET_VERSION } from '../socket/handshake.js';
 
 export interface Exchange {
   readonly res: HttpResponse;
@@ -80,8 +81,9 @@ export function hasConflictingContentLength(req: HttpRequest, first: string): bo
   return conflicting;
 }
 
-/** Replies `{error, message}` with the error's status; anything not an OctowayError is logged
- * (it is a bug) and answered as INTERNAL_ERROR without its details. */
+/** The one place an error becomes an HTTP answer, for the API and for refused upgrades alike:
+ * `{error, message}` with the error's status and the headers it calls for. Anything not an
+ * OctowayError is logged (it is a bug) and answered as INTERNAL_ERROR without its details. */
 export function replyError(exchange: Exchange, err: unknown, log: Logger, options?: Omit<ReplyOptions, 'headers'>): void {
   let error: OctowayError;
   if (isOctowayError(err)) {
@@ -94,6 +96,8 @@ export function replyError(exchange: Exchange, err: unknown, log: Logger, option
   if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter);
   if (error.allow !== undefined) headers['Allow'] = error.allow;
   if (error.code === 'UNAUTHORIZED') headers['WWW-Authenticate'] = 'Basic realm="octoway", charset="UTF-8"';
+  // RFC 6455 §4.4: a version refusal names the versions the server speaks.
+  if (error.code === 'UNSUPPORTED_WEBSOCKET_VERSION') headers['Sec-WebSocket-Version'] = WEBSOCKET_VERSION;
   reply(exchange, error.status, error.toJSON(), { ...options, headers });
 }
 

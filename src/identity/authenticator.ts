@@ -1,6 +1,8 @@
-// The client-auth contract: how an upgrade request becomes routing keys.
-// Forward auth (WS_AUTH_URL) is the first implementation; JWT and single-use tickets are planned.
-import type { OctowayError } from '../errors.js';
+// The client-auth contract: how an upgrade request becomes an identity. Forward auth (WS_AUTH_URL)
+// is the first implementation; JWT and single-use tickets are planned. The decision cache (cached.ts)
+// and the WS_WORKERS gate (gate.ts) wrap any authenticator and are authenticators themselves.
+import { OctowayError } from '../errors.js';
+import type { Identity } from './identity.js';
 
 /** What the gateway knows of an upgrade request. Copied out of uWS's HttpRequest before any await,
  * because uWS invalidates that object when the upgrade handler returns. */
@@ -16,23 +18,34 @@ export interface UpgradeRequest {
 }
 
 export type AuthResult =
-  | { readonly ok: true; readonly keys: readonly string[]; readonly claims?: Readonly<Record<string, unknown>> }
-  | { readonly ok: false; readonly error: OctowayError };
+  | { readonly ok: true; readonly identity: Identity }
+  /** `decision`: the refusal is a judgement of these credentials (the backend's 401 or 403, no keys),
+   * which the decision cache may reuse; never set for outages, bad answers or a client gone, since
+   * reusing those would lock clients out after the backend recovers. */
+  | { readonly ok: false; readonly error: OctowayError; readonly decision?: boolean };
 
-/** The part of an AbortSignal that authenticate uses. An AbortSignal fits; the upgrade handler passes
- * a one-listener object of its own, because an AbortController plus a listener costs ~4 µs per upgrade. */
+export type AbortListener = (() => void) | { handleEvent(): void };
+
+/** The part of an AbortSignal that authenticators and the gate use. An AbortSignal fits; the upgrade
+ * handler passes a lighter object of its own, because an AbortController costs ~4 µs per upgrade. */
 export interface CancelSignal {
   readonly aborted: boolean;
-  addEventListener(type: 'abort', listener: { handleEvent(): void }, options?: { once?: boolean }): void;
-  removeEventListener(type: 'abort', listener: { handleEvent(): void }): void;
+  addEventListener(type: 'abort', listener: AbortListener, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: AbortListener): void;
 }
 
 export interface Authenticator {
   /** Decides one upgrade. Never rejects: every failure is an `ok: false` result whose error carries the
-   * HTTP status for the client. Aborting `signal` (the client went away) drops a queued call and
-   * aborts an in-flight one, freeing its concurrency slot at once. */
+   * HTTP status for the client. Aborting `signal` (the client went away) settles the call promptly
+   * with CLIENT_GONE: a queued call is dropped, an in-flight one aborted, freeing its slot at once. */
   authenticate(request: UpgradeRequest, signal: CancelSignal): Promise<AuthResult>;
   /** Calls waiting for a slot plus calls in flight; for /readyz and metrics. */
   readonly load: { readonly waiting: number; readonly inFlight: number };
   close(): Promise<void>;
+}
+
+/** The result for a client that went away: nobody reads it, but every call still settles with one.
+ * CLIENT_GONE is for logs and metrics only, never a backend failure. */
+export function clientGone(): AuthResult {
+  return { ok: false, error: new OctowayError('CLIENT_GONE') };
 }

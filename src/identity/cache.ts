@@ -16,8 +16,9 @@ export interface AuthCache {
   get(key: string): AuthResult | undefined;
   /** Stores an allowed result for ttlMs or a denial for negativeTtlMs. The caller passes only answers
    * that are the backend's real decision (401, 403, no keys), never outages or bad answers, since those
-   * would lock clients out after the backend recovers. */
+   * would lock clients out after the backend recovers (see cached.ts). */
   set(key: string, result: AuthResult): void;
+  clear(): void;
 }
 
 /** Undefined when caching is off (both TTLs 0, or no room). */
@@ -34,6 +35,7 @@ export function createAuthCache(options: AuthCacheOptions): AuthCache | undefine
       const ttl = result.ok ? positive : negative;
       if (ttl > 0) lru.set(key, result, { ttl });
     },
+    clear: () => lru.clear(),
   };
 }
 

@@ -1,4 +1,5 @@
-// Exporters (WS_AUTH_EXPORTER): how an auth backend's JSON answer becomes routing keys.
+// Exporters (WS_AUTH_EXPORTER): how an auth backend's JSON answer (and later a JWT's claims) becomes
+// routing keys, grants and the rest of an identity (see identity.ts).
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { OctowayError } from '../errors.js';
@@ -7,6 +8,11 @@ import type { UpgradeRequest } from './authenticator.js';
 export interface ExportResult {
   keys: string[];
   claims?: Record<string, unknown>;
+  subject?: string;
+  session?: string;
+  grants?: { subscribe?: string[]; publish?: string[] };
+  /** Unix seconds. */
+  expiresAt?: number;
 }
 
 /** May throw or reject; the caller turns that into EXPORTER_FAILED for the one upgrade. */
@@ -28,17 +34,42 @@ export async function loadExporter(spec: string): Promise<Exporter> {
 }
 
 /** Normalises any exporter's output: keys are strings, kept literally; empty ones dropped, duplicates
- * removed in first-seen order. Accepts `string[]` or `{ keys: string[], claims?: object }`. */
+ * removed in first-seen order. Accepts `string[]` or `{ keys: string[], claims?: object, subject?:
+ * string, session?: string, grants?: { subscribe?: string[], publish?: string[] }, expiresAt?: unix
+ * seconds }`. */
 export function normalizeExport(output: unknown): ExportResult {
   const shaped = Array.isArray(output) ? { keys: output as unknown } : output;
   if (!isRecord(shaped) || !Array.isArray(shaped['keys'])) {
     throw new ExportShapeError('exporter must return an array of strings or { keys: string[] }');
   }
-  const keys = uniqueKeys(shaped['keys'] as unknown[]);
-  const claims = shaped['claims'];
-  if (claims === undefined) return { keys };
-  if (!isRecord(claims)) throw new ExportShapeError('exporter claims must be an object');
-  return { keys, claims };
+  const result: ExportResult = { keys: uniqueKeys(shaped['keys'] as unknown[]) };
+  const { claims, subject, session, grants, expiresAt } = shaped;
+  if (claims !== undefined) {
+    if (!isRecord(claims)) throw new ExportShapeError('exporter claims must be an object');
+    result.claims = claims;
+  }
+  if (subject !== undefined) result.subject = nonEmptyString(subject, 'subject');
+  if (session !== undefined) result.session = nonEmptyString(session, 'session');
+  if (grants !== undefined) {
+    if (!isRecord(grants)) throw new ExportShapeError('exporter grants must be an object');
+    result.grants = { subscribe: grantList(grants['subscribe'], 'subscribe'), publish: grantList(grants['publish'], 'publish') };
+  }
+  if (expiresAt !== undefined) {
+    if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt < 0) throw new ExportShapeError('exporter expiresAt must be whole unix seconds');
+    result.expiresAt = expiresAt;
+  }
+  return result;
+}
+
+function nonEmptyString(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value === '') throw new ExportShapeError(`exporter ${name} must be a non-empty string`);
+  return value;
+}
+
+function grantList(value: unknown, name: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new ExportShapeError(`exporter grants.${name} must be an array of strings`);
+  return uniqueKeys(value as unknown[]);
 }
 
 /** Runs once per upgrade on a handful of keys: a linear check beats allocating a Set for that. */
@@ -57,7 +88,8 @@ function uniqueKeys(raw: readonly unknown[]): string[] {
   return keys;
 }
 
-/** Goctopus's AuthResponse.Export: user.email then user.organization_name, when non-empty strings. */
+/** Goctopus's AuthResponse.Export: user.email then user.organization_name, when non-empty strings.
+ * Goctopus has no subject apart from its keys, so none is set (a module exporter may give one). */
 function goctopusExporter(body: unknown): ExportResult {
   const user = isRecord(body) ? body['user'] : undefined;
   if (!isRecord(user)) return { keys: [] };

@@ -3,7 +3,8 @@
 import type { WebSocketBehavior } from 'uWebSockets.js';
 import type { Logger } from '../log.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
-import { connLabel, nowSeconds, type Socket, type SocketData } from '../delivery/hub.js';
+import { CLOSE_CODES } from '../errors.js';
+import { connectionId, nowSeconds, type Connection, type Socket } from './connection.js';
 import { takeInboundFrame, type InboundLimits } from './inbound-budget.js';
 import type { UpgradeHandler } from './upgrade.js';
 
@@ -14,22 +15,29 @@ export interface BehaviorOptions {
   readonly idleTimeoutS: number;
   readonly maxBackpressureBytes: number;
   readonly inbound: InboundLimits;
+  /** Sockets opened and closed so far, for the aggregate info line (per-socket lines are debug). */
+  readonly activity: SocketActivity;
   readonly log: Logger;
+}
+
+export interface SocketActivity {
+  opened: number;
+  closed: number;
 }
 
 const MAX_ACK_BYTES = 512;
 /** Close code for a client past an inbound bound (RFC 6455 "policy violation"): reconnecting and
  * sending the same flood gets the same answer. */
-export const CLOSE_POLICY_VIOLATION = 1008;
+export const CLOSE_POLICY_VIOLATION = CLOSE_CODES.POLICY_VIOLATION.code;
 
-export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<SocketData> {
-  const { dispatcher, inbound, log } = options;
+export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Connection> {
+  const { dispatcher, inbound, activity, log } = options;
 
   const closeAbuser = (ws: Socket, reason: string): void => {
     const data = ws.getUserData();
     // Frames already read in the same batch are ignored from here on.
     data.closed = true;
-    log.warn({ conn: connLabel(data), reason }, 'socket closed for policy violation');
+    log.warn({ conn: connectionId(data), reason }, 'socket closed for policy violation');
     ws.end(CLOSE_POLICY_VIOLATION, reason);
   };
 
@@ -45,7 +53,9 @@ export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Sock
 
     open(ws) {
       const data = ws.getUserData();
-      if (log.isLevelEnabled('info')) log.info({ conn: connLabel(data), keys: data.keys.length }, 'socket open');
+      activity.opened++;
+      // Debug, as the close line: a reconnect storm of 50,000 clients must not write 100,000 info lines.
+      if (log.isLevelEnabled('debug')) log.debug({ conn: connectionId(data), keys: data.keys.length }, 'socket open');
       dispatcher.connect(ws);
     },
 
@@ -62,7 +72,8 @@ export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Sock
     close(ws, code) {
       const data = ws.getUserData();
       dispatcher.disconnect(ws);
-      if (log.isLevelEnabled('info')) log.info({ conn: connLabel(data), keys: data.keys.length, code, seconds: nowSeconds() - data.openedAt }, 'socket closed');
+      activity.closed++;
+      if (log.isLevelEnabled('debug')) log.debug({ conn: connectionId(data), keys: data.keys.length, code, seconds: nowSeconds() - data.openedAt }, 'socket closed');
     },
   };
 }

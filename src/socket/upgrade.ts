@@ -1,12 +1,12 @@
 // The WebSocket upgrade: cheap refusals first (handshake, shutdown, connection limit, origin), then
 // the Authenticator, then uWS's upgrade (see upgradeLater). A client that goes away during auth aborts its call.
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
-import type { Authenticator, CancelSignal, UpgradeRequest } from '../identity/authenticator.js';
+import type { AbortListener, Authenticator, CancelSignal, UpgradeRequest } from '../identity/authenticator.js';
 import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { nowSeconds, type Socket, type SocketData } from '../delivery/hub.js';
-import { statusLine } from '../http/exchange.js';
-import { handshakeError, WEBSOCKET_VERSION } from './handshake.js';
+import { replyError } from '../http/exchange.js';
+import { createConnections, type Socket } from './connection.js';
+import { handshakeError } from './handshake.js';
 
 export interface UpgradeOptions {
   readonly authenticator: Authenticator;
@@ -30,8 +30,8 @@ export interface UpgradeHandler {
 export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   const { authenticator, allowedOrigins, maxConnections, log } = options;
   const origins = new Set(allowedOrigins);
+  const connections = createConnections();
   let pending = 0;
-  let connections = 0;
 
   const handler = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
     // uWS invalidates req when this function returns: copy everything first.
@@ -46,35 +46,32 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     const gone = new ClientGone();
     res.onAborted(() => gone.abort());
     pending++;
+    // Every path ends in the last catch: a throw anywhere here (an authenticator that rejects, a
+    // bug) costs this one upgrade, never the process (Node ends it on an unhandled rejection).
     authenticator.authenticate(request, gone).then((result) => {
       pending--;
       if (gone.aborted) {
-        log.debug({ path: request.path }, 'client went away during auth');
+        log.debug({ path: request.path, code: 'CLIENT_GONE' }, 'client went away during auth');
         return;
       }
       if (!result.ok) return refuse(res, result.error, request, log);
-      // Claims and the peer address are not kept: no feature reads them after the upgrade.
-      const openedAt = nowSeconds();
-      const data: SocketData = {
-        conn: ++connections,
-        keys: result.keys,
-        openedAt,
-        syncAttempt: 0,
-        pending: undefined,
-        closed: false,
-        inboundSpent: 0,
-        inboundAt: openedAt,
-        inboundCredit: 0,
-        acksInFlight: 0,
-      };
+      const data = connections.open(result.identity, request.remoteAddress);
       upgradeLater(res, () => res.upgrade(data, secKey, protocol, extensions, context));
     }, (err: unknown) => {
-      // Authenticators answer every failure as a result; a rejection is a bug, and must cost this
-      // one upgrade, not the process (Node ends the process on an unhandled rejection).
       pending--;
       log.error({ err }, 'authenticator rejected instead of answering; upgrade refused');
       if (!gone.aborted) refuse(res, new OctowayError('INTERNAL_ERROR'), request, log);
-    }).catch((err: unknown) => log.error({ err }, 'unexpected error while completing an upgrade'));
+    }).catch((err: unknown) => {
+      log.error({ err }, 'unexpected error while completing an upgrade');
+      // The response may be half written or gone; uWS throws on writes to an aborted one.
+      if (!gone.aborted) {
+        try {
+          res.close();
+        } catch (closeErr) {
+          log.debug({ err: closeErr }, 'could not close the failed upgrade');
+        }
+      }
+    });
   };
 
   /**
@@ -130,25 +127,30 @@ export function createUnroutedHandshakeHandler(log: Logger): (res: HttpResponse,
   };
 }
 
-/** Aborted when uWS reports the client gone; holds the one listener the authenticator adds. */
+/** Aborted when uWS reports the client gone. Lighter than an AbortController: its few listeners (the
+ * gate's and the authenticator's) sit in a small array, and each fires at most once. */
 class ClientGone implements CancelSignal {
   aborted = false;
-  private listener: { handleEvent(): void } | undefined;
+  private listeners: AbortListener[] | undefined;
 
-  addEventListener(_type: 'abort', listener: { handleEvent(): void }): void {
-    this.listener = listener;
+  addEventListener(_type: 'abort', listener: AbortListener): void {
+    (this.listeners ??= []).push(listener);
   }
 
-  removeEventListener(_type: 'abort', listener: { handleEvent(): void }): void {
-    if (this.listener === listener) this.listener = undefined;
+  removeEventListener(_type: 'abort', listener: AbortListener): void {
+    const at = this.listeners?.indexOf(listener) ?? -1;
+    if (at >= 0) this.listeners?.splice(at, 1);
   }
 
   abort(): void {
     if (this.aborted) return;
     this.aborted = true;
-    const listener = this.listener;
-    this.listener = undefined;
-    listener?.handleEvent();
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    for (const listener of listeners ?? []) {
+      if (typeof listener === 'function') listener();
+      else listener.handleEvent();
+    }
   }
 }
 
@@ -176,16 +178,12 @@ function copyRequest(res: HttpResponse, req: HttpRequest): { request: UpgradeReq
 /** An origin is not a secret, but it is the client's text: logged only this long. */
 const MAX_LOGGED_ORIGIN = 200;
 
+/** Answers a refused upgrade through the one error writer (http/exchange.ts replyError) and closes
+ * the connection, as the refusal leaves the handshake unfinished. */
 function refuse(res: HttpResponse, error: OctowayError, request: UpgradeRequest, log: Logger): void {
   const fields: Record<string, unknown> = { code: error.code, status: error.status, remote: request.remoteAddress };
   // Tells an operator which site to add to WS_ALLOWED_ORIGINS, or which one is knocking.
   if (error.code === 'ORIGIN_NOT_ALLOWED') fields['origin'] = request.headers.origin?.slice(0, MAX_LOGGED_ORIGIN);
   log.info(fields, 'upgrade refused');
-  res.cork(() => {
-    res.writeStatus(statusLine(error.status)).writeHeader('Content-Type', 'application/json');
-    if (error.retryAfter !== undefined) res.writeHeader('Retry-After', String(error.retryAfter));
-    // RFC 6455 §4.4: a version refusal names the versions the server speaks.
-    if (error.code === 'UNSUPPORTED_WEBSOCKET_VERSION') res.writeHeader('Sec-WebSocket-Version', WEBSOCKET_VERSION);
-    res.end(JSON.stringify(error.toJSON()), true);
-  });
+  replyError({ res, head: false, aborted: false }, error, log, { close: true, later: true });
 }

@@ -53,7 +53,7 @@ describe('upgrade and forward auth', () => {
   const mapped: Array<[string, number, string]> = [
     ['401 from the backend', 401, 'AUTH_DENIED'],
     ['403 from the backend', 403, 'AUTH_FORBIDDEN'],
-    ['404 from the backend', 403, 'AUTH_FORBIDDEN'],
+    ['404 from the backend', 502, 'AUTH_BACKEND_NOT_FOUND'],
     ['429 from the backend', 503, 'AUTH_BACKEND_UNAVAILABLE'],
     ['500 from the backend', 503, 'AUTH_BACKEND_UNAVAILABLE'],
     ['302 from the backend', 502, 'AUTH_BACKEND_INVALID'],

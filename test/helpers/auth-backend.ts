@@ -6,7 +6,8 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { UpgradeRequest } from '../../src/identity/authenticator.js';
 import { loadExporter } from '../../src/identity/exporters.js';
-import type { ForwardAuthOptions } from '../../src/identity/forward.js';
+import type { ForwardPipelineOptions } from '../../src/identity/pipeline.js';
+import type { AuthResult } from '../../src/identity/authenticator.js';
 
 export interface RecordedRequest {
   method: string;
@@ -80,8 +81,8 @@ export async function startAuthBackend(handler?: Handler): Promise<AuthBackend> 
   };
 }
 
-/** Options for createForwardAuthenticator pointing at `url`: small, fast, cache off, Goctopus exporter. */
-export async function forwardOptions(url: string, overrides: Partial<ForwardAuthOptions> = {}): Promise<ForwardAuthOptions> {
+/** Options for createForwardPipeline pointing at `url`: small, fast, cache off, Goctopus exporter. */
+export async function forwardOptions(url: string, overrides: Partial<ForwardPipelineOptions> = {}): Promise<ForwardPipelineOptions> {
   return {
     url: new URL(url),
     timeoutMs: 2000,
@@ -95,6 +96,14 @@ export async function forwardOptions(url: string, overrides: Partial<ForwardAuth
     exporter: await loadExporter('goctopus'),
     ...overrides,
   };
+}
+
+/** A result as `{ ok: true, keys[, claims] }` (the identity's routing keys and claims) or the failure
+ * itself, for assertions that do not care about the rest of the identity. */
+export function summary(result: AuthResult): AuthResult | { ok: true; keys: string[]; claims?: Record<string, unknown> } {
+  if (!result.ok) return result;
+  const { keys, claims } = result.identity;
+  return claims === undefined ? { ok: true, keys: [...keys] } : { ok: true, keys: [...keys], claims: { ...claims } };
 }
 
 /** An upgrade from a browser at 203.0.113.7 (not a trusted proxy) for `/ws?query`. */

@@ -2,7 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
-import { createForwardAuthenticator, type ForwardAuthOptions } from '../../src/identity/forward.js';
+import { createForwardPipeline, type ForwardPipelineOptions } from '../../src/identity/pipeline.js';
 import { createProxyMatcher } from '../../src/identity/proxies.js';
 import { OctowayError } from '../../src/errors.js';
 import { captureLogger, forwardOptions, startAuthBackend, upgradeRequest } from '../helpers/auth-backend.js';
@@ -22,10 +22,10 @@ const browserHeaders = {
 
 /** The headers the backend received for one upgrade. */
 async function forwarded(
-  headers: Record<string, string>, remoteAddress = '203.0.113.7', options: Partial<ForwardAuthOptions> = {},
+  headers: Record<string, string>, remoteAddress = '203.0.113.7', options: Partial<ForwardPipelineOptions> = {},
 ): Promise<IncomingHttpHeaders> {
   const { logger } = captureLogger();
-  const auth = createForwardAuthenticator(await forwardOptions(backend.url, options), logger);
+  const auth = createForwardPipeline(await forwardOptions(backend.url, options), logger);
   const start = backend.requests.length;
   await auth.authenticate(upgradeRequest('token=q&email=a', headers, remoteAddress), new AbortController().signal);
   await auth.close();

@@ -1,10 +1,11 @@
-// Forward auth concurrency: the worker limit, the waiting-queue limit and clients that go away.
+// Forward auth concurrency (the gate around the backend call): the worker limit, the waiting-queue limit and clients that go away.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
-import { createForwardAuthenticator } from '../../src/identity/forward.js';
+import { createForwardPipeline } from '../../src/identity/pipeline.js';
+import type { AbortListener } from '../../src/identity/authenticator.js';
 import {
-  captureLogger, defaultHandler, forwardOptions, startAuthBackend, upgradeRequest,
+  captureLogger, defaultHandler, forwardOptions, startAuthBackend, summary, upgradeRequest,
 } from '../helpers/auth-backend.js';
 
 const backend = await startAuthBackend();
@@ -27,7 +28,7 @@ function seenUris(from: number): string[] {
 
 async function authenticator(workers: number, queueLimit: number) {
   const { logger, lines } = captureLogger();
-  return { auth: createForwardAuthenticator(await forwardOptions(backend.url, { workers, queueLimit }), logger), lines };
+  return { auth: createForwardPipeline(await forwardOptions(backend.url, { workers, queueLimit }), logger), lines };
 }
 
 test('past the waiting limit the next call gets AUTH_QUEUE_FULL at once', async () => {
@@ -44,8 +45,8 @@ test('past the waiting limit the next call gets AUTH_QUEUE_FULL at once', async 
   assert.equal(!third.ok && third.error.status, 503);
   assert.equal(!third.ok && third.error.retryAfter, 1);
   releaseHeld();
-  assert.deepEqual(await first, { ok: true, keys: ['released'] });
-  assert.deepEqual(await second, { ok: true, keys: ['2'] });
+  assert.deepEqual(summary(await first), { ok: true, keys: ['released'] });
+  assert.deepEqual(summary(await second), { ok: true, keys: ['2'] });
   assert.deepEqual({ ...auth.load }, { waiting: 0, inFlight: 0 });
   assert.deepEqual(seenUris(start), ['/ws?hang&email=1', '/ws?email=2']);
   await auth.close();
@@ -59,7 +60,7 @@ test('with a waiting limit of 0 calls still run while a worker is free', async (
     auth.authenticate(upgradeRequest('email=b'), signal),
     auth.authenticate(upgradeRequest('email=c'), signal),
   ]);
-  assert.deepEqual(results.map((r) => (r.ok ? r.keys[0] : r.error.code)), ['a', 'b', 'AUTH_QUEUE_FULL']);
+  assert.deepEqual(results.map((r) => (r.ok ? r.identity.keys[0] : r.error.code)), ['a', 'b', 'AUTH_QUEUE_FULL']);
   await auth.close();
 });
 
@@ -73,11 +74,11 @@ test('a client that goes away while queued is dropped: the backend never sees it
   assert.equal(auth.load.waiting, 1);
   leaving.abort();
   const dropped = await queued;
-  assert.equal(dropped.ok, false);
+  assert.equal(!dropped.ok && dropped.error.code, 'CLIENT_GONE', 'a client leaving is not AUTH_BACKEND_UNAVAILABLE');
   assert.equal(auth.load.waiting, 0);
   releaseHeld();
   await first;
-  assert.deepEqual(await auth.authenticate(upgradeRequest('email=next'), new AbortController().signal), { ok: true, keys: ['next'] });
+  assert.deepEqual(summary(await auth.authenticate(upgradeRequest('email=next'), new AbortController().signal)), { ok: true, keys: ['next'] });
   assert.deepEqual(seenUris(start), ['/ws?hang&email=1', '/ws?email=next']);
   assert.equal(lines.filter((l) => l.level >= 40).length, 0, 'a client leaving is not a backend failure');
   await auth.close();
@@ -92,8 +93,9 @@ test('a client that goes away in flight frees its worker while the backend still
   const second = auth.authenticate(upgradeRequest('email=2'), new AbortController().signal);
   assert.deepEqual({ ...auth.load }, { waiting: 1, inFlight: 1 });
   leaving.abort();
-  assert.equal((await first).ok, false);
-  assert.deepEqual(await second, { ok: true, keys: ['2'] });
+  const gone = await first;
+  assert.equal(!gone.ok && gone.error.code, 'CLIENT_GONE');
+  assert.deepEqual(summary(await second), { ok: true, keys: ['2'] });
   assert.equal(held.length, 1, 'the backend has not answered the first call');
   assert.equal(lines.filter((l) => l.level >= 40).length, 0);
   held.splice(0).forEach((res) => res.destroy());
@@ -136,29 +138,29 @@ test('close() answers waiting calls SHUTTING_DOWN at once; they never reach the 
   assert.equal(!result.ok && result.error.code, 'SHUTTING_DOWN');
   assert.deepEqual({ ...auth.load }, { waiting: 0, inFlight: 1 });
   releaseHeld();
-  assert.deepEqual(await first, { ok: true, keys: ['released'] });
+  assert.deepEqual(summary(await first), { ok: true, keys: ['released'] });
   await closing;
   assert.deepEqual(seenUris(start), ['/ws?hang&email=1']);
 });
 
-test('a signal that is not an AbortSignal works: one listener, removed once the call settles', async () => {
+test('a signal that is not an AbortSignal works: the gate\'s and the call\'s listeners, removed once the call settles', async () => {
   const { auth } = await authenticator(1, 4);
-  const listeners = new Set<{ handleEvent(): void }>();
+  const listeners = new Set<AbortListener>();
   const signal = {
     aborted: false,
-    addEventListener: (_type: 'abort', l: { handleEvent(): void }) => void listeners.add(l),
-    removeEventListener: (_type: 'abort', l: { handleEvent(): void }) => void listeners.delete(l),
+    addEventListener: (_type: 'abort', l: AbortListener) => void listeners.add(l),
+    removeEventListener: (_type: 'abort', l: AbortListener) => void listeners.delete(l),
   };
   const start = backend.requests.length;
   const pending = auth.authenticate(upgradeRequest('hang&email=1'), signal);
   await backend.waitForRequests(start + 1);
-  assert.equal(listeners.size, 1);
+  assert.equal(listeners.size, 2, 'the gate and the backend call each listen');
   signal.aborted = true;
-  for (const l of [...listeners]) l.handleEvent();
+  for (const l of [...listeners]) typeof l === 'function' ? l() : l.handleEvent();
   assert.equal((await pending).ok, false);
   assert.equal(listeners.size, 0);
   assert.deepEqual({ ...auth.load }, { waiting: 0, inFlight: 0 });
   held.splice(0).forEach((res) => res.destroy());
-  assert.deepEqual(await auth.authenticate(upgradeRequest('email=next'), new AbortController().signal), { ok: true, keys: ['next'] });
+  assert.deepEqual(summary(await auth.authenticate(upgradeRequest('email=next'), new AbortController().signal)), { ok: true, keys: ['next'] });
   await auth.close();
 });

@@ -1,0 +1,89 @@
+// The connection record: who a socket is and its delivery state, held as uWS's typed user data and
+// built in one place (openConnection) when an upgrade is accepted.
+import { randomBytes } from 'node:crypto';
+import type { WebSocket } from 'uWebSockets.js';
+import type { Identity } from '../identity/identity.js';
+
+/** The app a socket belongs to; one per gateway until apps are configurable. */
+export const DEFAULT_APP = 'default';
+
+/**
+ * uWS copies these fields onto every socket object, so each one costs memory per connection (a
+ * later issue holds an idle socket to 3 KB). Identity fields are not copied per socket: `identity`
+ * is one frozen object, shared by every socket opened with the same cached decision. Strings that
+ * are the same for many sockets (`app`, `node`) are shared references; counters are small integers,
+ * which V8 keeps unboxed. The id is derived (connectionId), not stored.
+ */
+export interface Connection {
+  /** This socket's number on its node; with `node`, its id (see connectionId). */
+  readonly conn: number;
+  /** Random per gateway instance, shared by its sockets: ids stay unique across nodes and restarts
+   * (in containers every node is pid 1). */
+  readonly node: string;
+  readonly app: string;
+  /** Subject, session, keys, claims, grants and token expiry, as the authenticator decided them. */
+  readonly identity: Identity;
+  /** identity.keys, the same array: the hub and dispatcher read it on every delivery. */
+  readonly keys: readonly string[];
+  /** The TCP peer (IPv4, or IPv6 without brackets); a proxy's address behind one. */
+  readonly remoteAddress: string;
+  /** Whole seconds on the process clock (a small integer, stored inline); see nowSeconds(). */
+  readonly openedAt: number;
+  /** The latest held-message fetch this socket waits for (the dispatcher's, 0 before the first). */
+  syncAttempt: number;
+  /** Live frames that arrived while the socket's held messages were being fetched; undefined once live. */
+  pending: Array<{ readonly id: string; readonly frame: string }> | undefined;
+  closed: boolean;
+  /** Inbound frames counted against the socket's token bucket and not yet refilled (see
+   * socket/inbound-budget.ts), and the nowSeconds() of the last refill. */
+  inboundSpent: number;
+  inboundAt: number;
+  /** Frames written to the socket as it went live (held messages first) whose answers are not yet
+   * counted: inbound frames taken from this before the bucket (creditSyncFrames). */
+  inboundCredit: number;
+  /** Acknowledgements handed to the store and not yet answered, bounded by the dispatcher; less the
+   * frames credited to the socket as it went live, which may all be answered at once. */
+  acksInFlight: number;
+}
+
+export type Socket = WebSocket<Connection>;
+
+/** Builds connection records for one gateway. */
+export interface Connections {
+  open(identity: Identity, remoteAddress: string): Connection;
+}
+
+export function createConnections(app: string = DEFAULT_APP): Connections {
+  // 40 random bits in base36 (up to 8 characters): two instances share a prefix about once in a
+  // trillion pairs, and the counter keeps ids apart within one.
+  const node = randomBytes(5).readUIntBE(0, 5).toString(36);
+  let count = 0;
+  return {
+    open(identity, remoteAddress) {
+      const openedAt = nowSeconds();
+      // Every field written here, in this order, so every record has the same hidden class.
+      return {
+        conn: ++count,
+        node,
+        app,
+        identity,
+        keys: identity.keys,
+        remoteAddress,
+        openedAt,
+        syncAttempt: 0,
+        pending: undefined,
+        closed: false,
+        inboundSpent: 0,
+        inboundAt: openedAt,
+        inboundCredit: 0,
+        acksInFlight: 0,
+      };
+    },
+  };
+}
+
+/** The socket's id in logs and (later) in the API: `<node>-<conn>`, both base36. */
+export const connectionId = (data: Pick<Connection, 'node' | 'conn'>): string => `${data.node}-${data.conn.toString(36)}`;
+
+/** Whole seconds since the process started: small integers, so V8 keeps them unboxed. */
+export const nowSeconds = (): number => Math.floor(performance.now() / 1000);
