@@ -11,6 +11,7 @@ import { begin, hasConflictingContentLength, readBody, reply, replyError, type E
 import { parsePublish, type PublishLimits, type PublishRequest } from './publish.js';
 import { listHeld, removeHeld } from './admin.js';
 import type { VersionInfo } from '../version.js';
+import { routeTickets, type TicketApiOptions } from './tickets.js';
 
 export interface ApiOptions {
   readonly dispatcher: Dispatcher;
@@ -23,6 +24,8 @@ export interface ApiOptions {
   /** `GET /version`'s answer. */
   readonly version: VersionInfo;
   readonly log: Logger;
+  /** `/tickets`, when WS_AUTH_MODE lists ticket. */
+  readonly tickets?: TicketApiOptions | undefined;
 }
 
 export function registerApi(app: TemplatedApp, options: ApiOptions): void {
@@ -44,6 +47,10 @@ function route(res: HttpResponse, req: HttpRequest, options: ApiOptions): void {
     if (path === '/version') return reply(exchange, 200, options.version);
     const { ready, reason } = options.readiness();
     return reply(exchange, ready ? 200 : 503, ready ? { status: 'ready' } : { status: 'not ready', reason });
+  }
+  if (path === '/tickets') {
+    if (options.tickets !== undefined) return routeTickets(exchange, req, method, contentLength, options.tickets, options.log);
+    return replyError(exchange, new OctowayError('NOT_FOUND', 'no such endpoint: /tickets needs ticket in WS_AUTH_MODE'), options.log);
   }
   if (path !== '/') return replyError(exchange, new OctowayError('NOT_FOUND'), options.log);
   if (!options.checkCredentials(req.getHeader('authorization'))) {
