@@ -1,6 +1,7 @@
 // Tickets in Redis (WS_REDIS_URL): made on one node, used on any. Each ticket is one string key
-// whose Redis expiry is the ticket's; a GETDEL takes it, so of any number of concurrent upgrades
-// presenting it, on any nodes, exactly one gets it. A per-user ZSET indexes the ids for listing
+// whose Redis expiry is the ticket's; a script reads and deletes it in one step (GETDEL, which
+// Redis has only from 6.2; Octoway needs 5.0), so of any number of concurrent upgrades presenting
+// it, on any nodes, exactly one gets it. A per-user ZSET indexes the ids for listing
 // and removal; it is an index only (a ticket it names may be gone), never the ticket itself, so
 // every operation stays on one key and works across Redis Cluster slots.
 import { createHash } from 'node:crypto';
@@ -19,7 +20,17 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if last[2] then redis.call('PEXPIREAT', KEYS[1], last[2]) end
 return 0`;
-const INDEX: Script = { lua: INDEX_LUA, sha: createHash('sha1').update(INDEX_LUA).digest('hex') };
+const INDEX = script(INDEX_LUA);
+
+/** KEYS: one ticket. Returns its value and deletes it, or nil. */
+const TAKE = script(`
+local value = redis.call('GET', KEYS[1])
+if value then redis.call('DEL', KEYS[1]) end
+return value`);
+
+function script(lua: string): Script {
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
 
 /** What is stored under a ticket's key (its id is the key's name). */
 interface Stored {
@@ -42,7 +53,9 @@ export class RedisTickets implements TicketStore {
       expiresAt: ticket.expiresAt,
     };
     const key = this.keyspace.ticket(ticket.id);
-    const set = await this.guard(this.client.call('SET', key, JSON.stringify(stored), 'NX', 'PXAT', String(ticket.expiresAt)));
+    // PX (relative) rather than PXAT, which Redis has only from 6.2; the index below keeps the absolute time.
+    const ttlMs = Math.max(1, ticket.expiresAt - Date.now());
+    const set = await this.guard(this.client.set(key, JSON.stringify(stored), 'PX', ttlMs, 'NX'));
     if (set === null) throw new OctowayError('TICKET_ID_TAKEN');
     try {
       await run(this.client, INDEX, [this.keyspace.userTickets(ticket.user)], [ticket.id, ticket.expiresAt, Date.now()]);
@@ -54,8 +67,8 @@ export class RedisTickets implements TicketStore {
   }
 
   async take(id: string, now = Date.now()): Promise<TakeResult> {
-    const value = await this.guard(this.client.getdel(this.keyspace.ticket(id)));
-    if (value === null) return undefined;
+    const value = await this.guard(run(this.client, TAKE, [this.keyspace.ticket(id)], []));
+    if (typeof value !== 'string') return undefined;
     const ticket = this.parse(id, value);
     if (ticket === undefined) return undefined;
     // The index entry is only an index: left behind, it is dropped by the next listing or ticket.
