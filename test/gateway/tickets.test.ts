@@ -215,4 +215,7 @@ test('WS_AUTH_MODE is checked at start: unknown modes, and jwt until its verifie
   const noUrl = await startExpectingFailure({ WS_LOGIN: 'a', WS_PASSWORD: 'b', WS_AUTH_MODE: 'forward,ticket' });
   assert.equal(noUrl.exitCode, 2);
   assert.match(noUrl.stderr, /WS_AUTH_URL is not set/);
+  const dummy = await startExpectingFailure({ WS_INSECURE_NO_AUTH: 'true', WS_AUTHORIZER: 'dummy', WS_AUTH_URL: 'everyone', WS_AUTH_MODE: 'ticket' });
+  assert.equal(dummy.exitCode, 2);
+  assert.match(dummy.stderr, /WS_AUTHORIZER="dummy": expected proxy unless WS_AUTH_MODE lists forward/);
 });
