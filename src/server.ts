@@ -66,7 +66,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   }, log.child({ component: 'auth' }));
 
   const app = uWS.App();
-  const hub = createHub(app, config.maxBackpressureBytes);
+  const hub = createHub(app, config.maxBackpressureBytes, config.compress);
   const broker = createBroker(config, { hub, store, redis, keyspace }, log);
   const dispatcher = createDispatcher({
     hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, maxAcksInFlight: config.maxAcksInFlight, log,
@@ -93,6 +93,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     idleTimeoutS: config.idleTimeoutS,
     maxBackpressureBytes: config.maxBackpressureBytes,
     inbound: { framesPerSecond: config.maxInboundRate, burst: 2 * config.maxInboundRate },
+    compress: config.compress,
     log,
   });
   app.ws('/ws', behavior);

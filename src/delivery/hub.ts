@@ -62,7 +62,9 @@ export interface Hub {
   closeSlowConsumers(): number;
 }
 
-export function createHub(app: TemplatedApp, maxBackpressureBytes: number): Hub {
+/** `compress` (WS_COMPRESS) asks uWS to deflate every frame; uWS does so only for the sockets that
+ * negotiated permessage-deflate, and writes the rest as they are. */
+export function createHub(app: TemplatedApp, maxBackpressureBytes: number, compress = false): Hub {
   const byKey = new Map<string, Set<Socket>>();
   /** Per key, sockets still syncing: lets deliver skip the per-socket loop in the common case. */
   const syncingByKey = new Map<string, number>();
@@ -79,7 +81,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number): Hub 
     const data = ws.getUserData();
     if (data.closed) return false;
     if (data.pending !== undefined) throw new Error('send to a syncing socket: use deliver');
-    ws.send(frame, false, false);
+    ws.send(frame, false, compress);
     return !slow(ws);
   };
 
@@ -167,7 +169,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number): Hub 
             if (pending !== undefined) pending.push({ id, frame });
           }
         }
-        app.publish(key, frame, false, false);
+        app.publish(key, frame, false, compress);
         return set.size;
       }
       // Several keys: a socket under two of them must get the frame once, so collect first.
