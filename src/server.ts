@@ -19,6 +19,7 @@ import { checkStateFileWritable, markLoaded, readStateFile, saveStateOrFallback,
 import { basicAuth } from './http/credentials.js';
 import { registerApi } from './http/api.js';
 import { listen } from './listen.js';
+import { createApp } from './tls.js';
 import { createUnroutedHandshakeHandler, createUpgradeHandler } from './socket/upgrade.js';
 import { socketBehavior } from './socket/behavior.js';
 
@@ -65,7 +66,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     exporter,
   }, log.child({ component: 'auth' }));
 
-  const app = uWS.App();
+  const app = createApp(config.tls, log);
   const hub = createHub(app, config.maxBackpressureBytes, config.compress);
   const broker = createBroker(config, { hub, store, redis, keyspace }, log);
   const dispatcher = createDispatcher({
