@@ -20,6 +20,8 @@ import { basicAuth } from './http/credentials.js';
 import { registerApi } from './http/api.js';
 import { listen } from './listen.js';
 import { createApp } from './tls.js';
+import { createRateLimit } from './http/rate-limit.js';
+import { createProxyMatcher } from './identity/proxies.js';
 import { createUnroutedHandshakeHandler, createUpgradeHandler } from './socket/upgrade.js';
 import { socketBehavior } from './socket/behavior.js';
 
@@ -78,7 +80,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
    * after close() released it. */
   let savedAtClose: SaveOutcome | undefined;
 
+  // One budget per client address, shared by upgrades and API requests; undefined when off.
+  const rateLimit = createRateLimit({ perSecond: config.rateLimit, burst: config.rateBurst, isTrusted: createProxyMatcher(config.trustedProxies) });
   const upgrade = createUpgradeHandler({
+    rateLimit,
     authenticator,
     allowedOrigins: config.allowedOrigins,
     maxConnections: config.maxConnections,
@@ -113,6 +118,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       return reason === undefined ? { ready: listenSocket !== undefined } : { ready: false, reason };
     },
     shuttingDown: () => shuttingDown,
+    rateLimit,
     log,
   });
 
@@ -128,6 +134,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   }, SLOW_CONSUMER_SWEEP_MS);
   sweep.unref();
   if (config.allowedOrigins.length === 0) log.warn('WS_ALLOWED_ORIGINS is empty: any website may open sockets with your users\' cookies');
+  if (config.trustAllProxies) log.warn('WS_TRUST_PROXY_HEADERS=true: X-Forwarded-For is believed from every peer, so any client can choose the address its rate limit and auth backend see; list your proxies in WS_TRUSTED_PROXIES instead');
   if (config.credentials === undefined) log.warn('WS_INSECURE_NO_AUTH=true: anyone who reaches the port can publish and read held messages');
   log.info({ host: config.host, port, delivery: config.delivery }, 'listening');
 

@@ -10,6 +10,7 @@ import type { CredentialCheck } from './credentials.js';
 import { begin, hasConflictingContentLength, readBody, reply, replyError, type Exchange } from './exchange.js';
 import { parsePublish, type PublishLimits, type PublishRequest } from './publish.js';
 import { listHeld, removeHeld } from './admin.js';
+import type { RateLimit } from './rate-limit.js';
 
 export interface ApiOptions {
   readonly dispatcher: Dispatcher;
@@ -19,6 +20,8 @@ export interface ApiOptions {
   /** Ready to accept traffic: listening, store reachable, not shutting down. */
   readonly readiness: () => { ready: boolean; reason?: string };
   readonly shuttingDown: () => boolean;
+  /** WS_RATE_LIMIT's per-address budget, or undefined when it is off. */
+  readonly rateLimit?: RateLimit | undefined;
   readonly log: Logger;
 }
 
@@ -41,6 +44,10 @@ function route(res: HttpResponse, req: HttpRequest, options: ApiOptions): void {
     const { ready, reason } = options.readiness();
     return reply(exchange, ready ? 200 : 503, ready ? { status: 'ready' } : { status: 'not ready', reason });
   }
+  // After the probes (a load balancer's checks must never be refused), before credentials (Goctopus
+  // answers 429 before 401). A POST's body is left unread: close after the answer, as for 401.
+  const limited = options.rateLimit?.takeHttp(res, req);
+  if (limited !== undefined) return replyError(exchange, limited, options.log, { close: method === 'post' });
   if (path !== '/') return replyError(exchange, new OctowayError('NOT_FOUND'), options.log);
   if (!options.checkCredentials(req.getHeader('authorization'))) {
     return replyError(exchange, new OctowayError('UNAUTHORIZED'), options.log, { close: method === 'post' });
