@@ -3,7 +3,7 @@
 // the auth endpoint; X-Forwarded-For picks the address only from a trusted peer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withGateway, type GatewayProcess } from '../helpers/gateway.js';
+import { startExpectingFailure, withGateway, type GatewayProcess } from '../helpers/gateway.js';
 import { connect, refusal } from '../helpers/client.js';
 
 // A token per 100 s, a burst of 3: no refill worth a token happens during a test.
@@ -74,4 +74,16 @@ test('WS_RATE_LIMIT unset: no request is ever limited', async () => {
     const answers = await Promise.all(Array.from({ length: 50 }, () => post(gw, '203.0.113.30')));
     assert.ok(answers.every((a) => a.status === 202));
   });
+});
+
+test('a malformed WS_RATE_LIMIT, WS_RATE_BURST, WS_TRUST_PROXY_HEADERS or WS_COMPRESS stops the start with exit code 2', async () => {
+  const { exitCode, stderr } = await startExpectingFailure({
+    WS_AUTH_URL: 'http://127.0.0.1:9/auth', WS_LOGIN: 'l', WS_PASSWORD: 'p',
+    WS_RATE_LIMIT: '-1', WS_RATE_BURST: '2.5', WS_TRUST_PROXY_HEADERS: 'maybe', WS_COMPRESS: 'gzip',
+  });
+  assert.equal(exitCode, 2);
+  assert.match(stderr, /^octoway: WS_RATE_LIMIT="-1": expected requests per second per client address, a number from 0 \(off\)/m);
+  assert.match(stderr, /^octoway: WS_RATE_BURST="2\.5": expected a whole number/m);
+  assert.match(stderr, /^octoway: WS_TRUST_PROXY_HEADERS="maybe": expected true or false$/m);
+  assert.match(stderr, /^octoway: WS_COMPRESS="gzip": expected true or false$/m);
 });
