@@ -119,6 +119,14 @@ test('IPv6 addresses share a bucket per /64; IPv4-mapped ones count as IPv4', ()
   assert.equal(bucketKey('64:ff9b::192.0.2.1'), '64:ff9b:0:0::/64');
   assert.equal(bucketKey('::ffff:192.0.2.1'), '192.0.2.1');
   assert.equal(bucketKey('192.0.2.1'), '192.0.2.1');
+  // Every spelling of an address (zeros, case, where `::` falls) gives the same bucket as the
+  // canonical one the URL parser writes.
+  fc.assert(fc.property(fc.ipV6(), (address) => {
+    const canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+    // IPv4-mapped addresses count as IPv4 (checked above); the URL parser writes them in hex.
+    fc.pre(!canonical.startsWith('::ffff:'));
+    return bucketKey(address) === bucketKey(canonical) && bucketKey(address.toUpperCase()) === bucketKey(canonical);
+  }), { numRuns: 2000 });
   const { limit } = limiter({ perSecond: 1, burst: 1 });
   assert.equal(allowed(limit, '2001:db8:1:2::1'), true);
   assert.equal(allowed(limit, '2001:db8:1:2::ffff'), false, 'same /64');
