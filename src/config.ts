@@ -61,6 +61,18 @@ export interface Config {
   readonly logFormat: 'json' | 'text';
   /** WS_SWEEP_INTERVAL: how often the memory store reclaims expired messages nobody reads. */
   readonly sweepIntervalMs: number;
+  // Edge: compression, TLS and per-address rate limits (Goctopus 2026's variables).
+  /** WS_COMPRESS: permessage-deflate (uWS's shared compressor) with clients that offer it. */
+  readonly compress: boolean;
+  /** WS_TLS_CERT / WS_TLS_KEY: PEM files served directly as wss:// and https://; both or neither. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** WS_RATE_LIMIT: requests (upgrades and API calls) per second per client address; 0 = off. */
+  readonly rateLimit: number;
+  /** WS_RATE_BURST: how many at once (the bucket's size); at least 1 when rateLimit > 0. */
+  readonly rateBurst: number;
+  /** WS_TRUST_PROXY_HEADERS=true (Goctopus): every peer is a trusted proxy; trustedProxies then
+   * lists every address, and the start logs a warning. */
+  readonly trustAllProxies: boolean;
 }
 
 /** Every default, as the operator would type it. The README's configuration table mirrors this. */
@@ -114,6 +126,13 @@ export const DEFAULTS = {
   WS_PING_INTERVAL: '30s',
   WS_REDIS_KEY_TTL: '24h',
   WS_RECONCILE_INTERVAL: '0',
+  // Edge: compression, TLS and per-address rate limits.
+  WS_COMPRESS: 'false',
+  WS_TLS_CERT: '',
+  WS_TLS_KEY: '',
+  WS_RATE_LIMIT: '0',
+  WS_RATE_BURST: '0',
+  WS_TRUST_PROXY_HEADERS: 'false',
 } as const;
 
 export type ConfigName = keyof typeof DEFAULTS;
@@ -200,6 +219,26 @@ export function loadConfig(env: Env): Config {
     bad('WS_REDIS_URL', 'one URL (a comma list needs WS_REDIS_CLUSTER=true or WS_REDIS_SENTINEL)', 0);
   }
 
+  // Edge: compression, TLS and per-address rate limits.
+  const tlsCert = raw('WS_TLS_CERT');
+  const tlsKey = raw('WS_TLS_KEY');
+  if (tlsCert === '' && tlsKey !== '') bad('WS_TLS_CERT', 'the certificate file (PEM) that goes with WS_TLS_KEY', 0);
+  if (tlsKey === '' && tlsCert !== '') bad('WS_TLS_KEY', 'the private key file (PEM) that goes with WS_TLS_CERT', 0);
+  const rateText = raw('WS_RATE_LIMIT');
+  const rateLimit = /^\d+(\.\d+)?$/.test(rateText) && Number(rateText) <= RATE_MAX ? Number(rateText) : bad('WS_RATE_LIMIT', `requests per second per client address, a number from 0 (off) to ${RATE_MAX}, such as 10 or 0.5`, 0);
+  const burstGiven = int('WS_RATE_BURST', 0, RATE_MAX);
+  const trustAllProxies = bool('WS_TRUST_PROXY_HEADERS');
+  const edge = {
+    compress: bool('WS_COMPRESS'),
+    tls: tlsCert !== '' && tlsKey !== '' ? { certFile: tlsCert, keyFile: tlsKey } : undefined,
+    rateLimit,
+    // 0 (the default): twice the rate, the ratio WS_MAX_INBOUND_RATE's bucket uses too.
+    rateBurst: burstGiven > 0 ? burstGiven : Math.max(1, Math.ceil(2 * rateLimit)),
+    trustAllProxies,
+    // Replaces WS_TRUSTED_PROXIES's list for every reader (forward auth's X-Forwarded-*, rate limits).
+    ...(trustAllProxies ? { trustedProxies: TRUST_EVERY_PEER } : {}),
+  };
+
   const config: Config = {
     host: raw('WS_HOST'),
     port: int('WS_PORT', 0, 65535),
@@ -242,6 +281,7 @@ export function loadConfig(env: Env): Config {
     authUrlText: raw('WS_AUTH_URL'),
     logFormat: goctopus.logFormat,
     sweepIntervalMs: duration('WS_SWEEP_INTERVAL', 100, TIMER_MAX),
+    ...edge,
   };
   // Accepted so a Goctopus environment starts unchanged, checked, and otherwise unused.
   duration('WS_PING_INTERVAL');
@@ -279,6 +319,10 @@ function goctopusSettings(
 /** Durations that drive a timer: Node's timers take at most 2^31-1 ms and treat anything larger as
  * 1 ms (a shutdown deadline that fires at once, an auth sweep that spins). */
 const TIMER_MAX = { ms: 24 * 86_400_000, text: '24d' };
+/** WS_RATE_LIMIT and WS_RATE_BURST at most: far above any one client's honest rate. */
+const RATE_MAX = 1_000_000;
+/** What WS_TRUST_PROXY_HEADERS=true makes WS_TRUSTED_PROXIES: every IPv4 and IPv6 address. */
+const TRUST_EVERY_PEER: readonly string[] = Object.freeze(['0.0.0.0/0', '::/0']);
 /** uWS aborts the process (not a catchable error) for an idle timeout over 960 s. */
 const IDLE_TIMEOUT_MAX = { ms: 960_000, text: '960s' };
 

@@ -29,6 +29,9 @@ export const ERRORS = {
   SHUTTING_DOWN: { status: 503, message: 'the gateway is shutting down' },
   INTERNAL_ERROR: { status: 500, message: 'internal error; the gateway logged it' },
 
+  // Both sides: API requests and upgrades, counted per client address (WS_RATE_LIMIT)
+  RATE_LIMITED: { status: 429, message: 'too many requests from this address (WS_RATE_LIMIT); retry after Retry-After seconds' },
+
   // WebSocket upgrade (browser side)
   INVALID_HANDSHAKE: { status: 400, message: 'the upgrade request is not a valid WebSocket handshake (RFC 6455)' },
   UNSUPPORTED_WEBSOCKET_VERSION: { status: 426, message: 'Sec-WebSocket-Version must be 13, the version of RFC 6455' },
@@ -51,6 +54,7 @@ export const ERRORS = {
   STATE_FILE_INVALID: { status: 500, message: 'WS_STATE_FILE cannot be loaded' },
   STATE_FILE_UNWRITABLE: { status: 500, message: 'WS_STATE_FILE cannot be written' },
   PORT_IN_USE: { status: 500, message: 'WS_PORT is already in use on WS_HOST' },
+  TLS_FILE_INVALID: { status: 500, message: 'WS_TLS_CERT or WS_TLS_KEY cannot be loaded' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -21,6 +21,9 @@ import { checkStateFileWritable, markLoaded, readStateFile, saveStateOrFallback,
 import { basicAuth } from './http/credentials.js';
 import { registerApi } from './http/api.js';
 import { listen } from './listen.js';
+import { createApp } from './tls.js';
+import { createRateLimit } from './http/rate-limit.js';
+import { createProxyMatcher } from './identity/proxies.js';
 import { createUnroutedHandshakeHandler, createUpgradeHandler } from './socket/upgrade.js';
 import { socketBehavior, type SocketActivity } from './socket/behavior.js';
 import { CLOSE_CODES } from './errors.js';
@@ -70,8 +73,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     exporter,
   }, log.child({ component: 'auth' }));
 
-  const app = uWS.App();
-  const hub = createHub(app, config.maxBackpressureBytes, config.writeTimeoutMs);
+  const app = createApp(config.tls, log);
+  const hub = createHub(app, config.maxBackpressureBytes, config.writeTimeoutMs, config.compress);
   const broker = createBroker(config, { hub, store, redis, keyspace }, log);
   const dispatcher = createDispatcher({
     hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, maxAcksInFlight: config.maxAcksInFlight, log,
@@ -82,7 +85,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
    * after close() released it. */
   let savedAtClose: SaveOutcome | undefined;
 
+  // One budget per client address, shared by upgrades and API requests; undefined when off.
+  const rateLimit = createRateLimit({ perSecond: config.rateLimit, burst: config.rateBurst, isTrusted: createProxyMatcher(config.trustedProxies) });
   const upgrade = createUpgradeHandler({
+    rateLimit,
     authenticator,
     allowedOrigins: config.allowedOrigins,
     maxConnections: config.maxConnections,
@@ -100,6 +106,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     idleTimeoutS: config.idleTimeoutS,
     maxBackpressureBytes: config.maxBackpressureBytes,
     inbound: { framesPerSecond: config.maxInboundRate, burst: 2 * config.maxInboundRate },
+    compress: config.compress,
     log,
   });
   // Goctopus serves `/ws` and `/ws/`; its README's examples use `/`.
@@ -120,6 +127,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     },
     shuttingDown: () => shuttingDown,
     version: versionInfo(process.env),
+    rateLimit,
     log,
   });
 
@@ -146,6 +154,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   activityLog.unref();
   if (config.allowedOrigins.length === 0) log.warn('WS_ALLOWED_ORIGINS is empty or *: any website may open sockets with your users\' cookies');
   if (config.authorizer === 'dummy') log.warn({ key: config.authUrlText }, 'WS_AUTHORIZER=dummy: every socket is accepted under one key, with no authentication');
+  if (config.trustAllProxies) log.warn('WS_TRUST_PROXY_HEADERS=true: X-Forwarded-For is believed from every peer, so any client can choose the address its rate limit and auth backend see; list your proxies in WS_TRUSTED_PROXIES instead');
   if (config.credentials === undefined) log.warn('WS_INSECURE_NO_AUTH=true: anyone who reaches the port can publish and read held messages');
   log.info({ host: config.host, port, delivery: config.delivery }, 'listening');
 

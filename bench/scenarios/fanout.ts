@@ -17,6 +17,8 @@ export interface WaveOptions {
    * reducer has run (it does, unforced, some seconds after a burst). */
   settledMs?: number;
   waveTimeoutMs: number;
+  /** Sockets offer permessage-deflate and require it (for a server with WS_COMPRESS=true). */
+  deflate?: boolean;
 }
 
 /**
@@ -46,6 +48,7 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
     inFlight: 200,
     sink: tracker,
     init: (c) => tracker.register(c, 0),
+    deflate: o.deflate === true,
     totalTimeoutMs: 180_000,
   });
   assertOpened(opened, 'fanout sockets');

@@ -38,7 +38,9 @@ export interface Hub {
   closeSlowConsumers(now?: number): number;
 }
 
-export function createHub(app: TemplatedApp, maxBackpressureBytes: number, writeTimeoutMs = 0): Hub {
+/** `compress` (WS_COMPRESS) asks uWS to deflate every frame; uWS does so only for the sockets that
+ * negotiated permessage-deflate, and writes the rest as they are. */
+export function createHub(app: TemplatedApp, maxBackpressureBytes: number, writeTimeoutMs = 0, compress = false): Hub {
   /** Sockets with unsent data (few), with the least seen and since when: a socket whose send buffer
    * has not shrunk for writeTimeoutMs cannot take writes (Goctopus's WS_WRITE_TIMEOUT). */
   const stalled = new Map<Socket, { buffered: number; since: number }>();
@@ -67,7 +69,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     const data = ws.getUserData();
     if (data.closed) return false;
     if (data.pending !== undefined) throw new Error('send to a syncing socket: use deliver');
-    ws.send(frame, false, false);
+    ws.send(frame, false, compress);
     return !slow(ws);
   };
 
@@ -155,7 +157,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
             if (pending !== undefined) pending.push({ id, frame });
           }
         }
-        app.publish(key, frame, false, false);
+        app.publish(key, frame, false, compress);
         return set.size;
       }
       // Several keys: a socket under two of them must get the frame once, so collect first.

@@ -11,6 +11,7 @@ import { begin, hasConflictingContentLength, readBody, reply, replyError, type E
 import { parsePublish, type PublishLimits, type PublishRequest } from './publish.js';
 import { listHeld, removeHeld } from './admin.js';
 import type { VersionInfo } from '../version.js';
+import type { RateLimit } from './rate-limit.js';
 
 export interface ApiOptions {
   readonly dispatcher: Dispatcher;
@@ -22,6 +23,8 @@ export interface ApiOptions {
   readonly shuttingDown: () => boolean;
   /** `GET /version`'s answer. */
   readonly version: VersionInfo;
+  /** WS_RATE_LIMIT's per-address budget, or undefined when it is off. */
+  readonly rateLimit?: RateLimit | undefined;
   readonly log: Logger;
 }
 
@@ -45,6 +48,10 @@ function route(res: HttpResponse, req: HttpRequest, options: ApiOptions): void {
     const { ready, reason } = options.readiness();
     return reply(exchange, ready ? 200 : 503, ready ? { status: 'ready' } : { status: 'not ready', reason });
   }
+  // After the probes (a load balancer's checks must never be refused), before credentials (Goctopus
+  // answers 429 before 401). A POST's body is left unread: close after the answer, as for 401.
+  const limited = options.rateLimit?.takeHttp(res, req);
+  if (limited !== undefined) return replyError(exchange, limited, options.log, { close: method === 'post' });
   if (path !== '/') return replyError(exchange, new OctowayError('NOT_FOUND'), options.log);
   if (!options.checkCredentials(req.getHeader('authorization'))) {
     return replyError(exchange, new OctowayError('UNAUTHORIZED'), options.log, { close: method === 'post' });
