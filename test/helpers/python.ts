@@ -33,3 +33,34 @@ export function runPython(python: string, args: string[], env: Record<string, st
     child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
   });
 }
+
+export interface PythonServer { readonly output: () => string; stop(): Promise<void> }
+
+/** Starts a Python server (a framework's dev server) and resolves once a line of its output
+ * matches `ready`; rejects with its output if it exits first or is not ready in `timeoutMs`. */
+export function startPythonServer(python: string, args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 20_000): Promise<PythonServer> {
+  const child = spawn(python, args, {
+    cwd: REPO_DIR,
+    env: { ...process.env, PYTHONPATH: `${REPO_DIR}clients/python`, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const server: PythonServer = {
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { void server.stop(); reject(new Error(`${args.join(' ')} not ready in ${timeoutMs} ms:\n${output}`)); }, timeoutMs);
+    const watch = (d: Buffer) => {
+      output += d.toString();
+      if (ready.test(output)) { clearTimeout(timer); resolve(server); }
+    };
+    child.stdout.on('data', watch);
+    child.stderr.on('data', watch);
+    void exited.then(() => { clearTimeout(timer); reject(new Error(`${args.join(' ')} exited before it was ready:\n${output}`)); });
+  });
+}
