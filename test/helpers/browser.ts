@@ -21,8 +21,8 @@ export function launchChromium(): Promise<Browser> {
 
 export interface PageServer { readonly url: string; close(): Promise<void> }
 
-/** Serves `html` at / and the SDK at /octoway.js on 127.0.0.1. */
-export async function servePage(html: string): Promise<PageServer> {
+/** Serves `html` at / (with `headers`, a Set-Cookie say) and the SDK at /octoway.js on 127.0.0.1. */
+export async function servePage(html: string, headers: Record<string, string> = {}): Promise<PageServer> {
   const sdk = readFileSync(new URL('clients/js/octoway.js', REPO));
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://page').pathname;
@@ -30,7 +30,7 @@ export async function servePage(html: string): Promise<PageServer> {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
       res.end(sdk);
     } else if (path === '/') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...headers });
       res.end(html);
     } else {
       res.writeHead(404).end();
