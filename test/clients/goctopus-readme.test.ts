@@ -11,7 +11,7 @@ import { json } from '../helpers/auth-backend.js';
 import { connect } from '../helpers/client.js';
 import { BASIC, gatewayForSuite, LOGIN, PASSWORD, type GatewayProcess } from '../helpers/gateway.js';
 import { findPython, runPython } from '../helpers/python.js';
-import { untilNothingHeld } from '../examples/held.js';
+import { untilNothingHeld } from '../helpers/held.js';
 
 /** The README's publish snippet, verbatim but for the address and the credentials. */
 const REQUESTS_SNIPPET = (url: string) => `import json

@@ -5,24 +5,13 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { chromiumMissing, launchChromium, servePage, type PageServer } from '../helpers/browser.js';
 import { startAuthBackend } from '../helpers/auth-backend.js';
-import { startGateway, type GatewayProcess } from '../helpers/gateway.js';
+import { startGateway } from '../helpers/gateway.js';
+import { untilNothingHeld } from '../helpers/held.js';
 import { freePort } from '../helpers/ports.js';
 import { SDK_PAGE, waitForPageEvents } from './page-events.js';
 
 const missing = chromiumMissing();
 const KEY = 'alice@example.com';
-
-/** Polls the admin API until the key holds nothing (an acknowledgement removes the stored copy asynchronously). */
-async function untilNothingHeld(gw: GatewayProcess, key: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const listed = await gw.request('GET', `/?key=${encodeURIComponent(key)}`);
-    assert.equal(listed.status, 200);
-    if ((listed.json as unknown[]).length === 0) return;
-    if (Date.now() > deadline) assert.fail(`still held after 5 s: ${listed.text}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 describe('JavaScript SDK in Chromium', { skip: missing }, () => {
   let browser: Browser;
