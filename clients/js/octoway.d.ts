@@ -2,7 +2,9 @@
 
 /** Close codes after which the client stops instead of reconnecting (docs/errors.md). */
 export declare const TERMINAL_CLOSE_CODES: readonly number[];
-/** True for a close code that means "do not reconnect": TERMINAL_CLOSE_CODES, or 4500-4999. */
+/** Ranges of close codes after which the client stops: 3500-3999 and 4500-4999. */
+export declare const TERMINAL_CLOSE_RANGES: readonly (readonly [number, number])[];
+/** True for a close code that means "do not reconnect": in TERMINAL_CLOSE_CODES or TERMINAL_CLOSE_RANGES. */
 export declare function isTerminalClose(code: number): boolean;
 /** Full-jitter delay in ms before 0-based reconnect attempt `attempt`: uniform in [0, min(maxDelay, minDelay * 2^attempt)). */
 export declare function backoffDelay(attempt: number, minDelay: number, maxDelay: number, random?: () => number): number;

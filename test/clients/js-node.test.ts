@@ -71,8 +71,8 @@ describe('JavaScript SDK functions', () => {
   });
 
   test('close codes: 1000 and 1008 stop the client; shutdown, network and slow-consumer closes reconnect', () => {
-    for (const code of [1000, 1008, 4500, 4999]) assert.equal(sdk.isTerminalClose(code), true, String(code));
-    for (const code of [1001, 1006, 1011, 1012, 1013, 4000, 4499]) assert.equal(sdk.isTerminalClose(code), false, String(code));
+    for (const code of [1000, 1008, 3500, 3999, 4500, 4999]) assert.equal(sdk.isTerminalClose(code), true, String(code));
+    for (const code of [1001, 1006, 1011, 1012, 1013, 3000, 3499, 4000, 4499]) assert.equal(sdk.isTerminalClose(code), false, String(code));
     assert.deepEqual([...sdk.TERMINAL_CLOSE_CODES], [1000, 1008]);
   });
 
