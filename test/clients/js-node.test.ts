@@ -52,6 +52,10 @@ function record(client: Sdk.Octoway) {
 }
 
 describe('JavaScript SDK functions', () => {
+  test('octoway.js exports what octoway.d.ts declares', () => {
+    assert.deepEqual(Object.keys(sdk).sort(), ['Octoway', 'RecentIds', 'TERMINAL_CLOSE_CODES', 'TERMINAL_CLOSE_RANGES', 'backoffDelay', 'isTerminalClose']);
+  });
+
   test('RecentIds remembers the last N ids only', () => {
     const ids = new sdk.RecentIds(3);
     for (const id of ['a', 'b', 'c', 'd']) assert.equal(ids.add(id), true);
