@@ -130,7 +130,14 @@ export class Octoway {
     }
     if (this.#stopped || generation !== this.#generation) return;
     const Impl = this.#options.WebSocket ?? globalThis.WebSocket;
-    const socket = this.#options.headers === undefined ? new Impl(url, this.#options.protocols) : new Impl(url, this.#options.protocols, { headers: this.#options.headers });
+    let socket;
+    try {
+      socket = this.#options.headers === undefined ? new Impl(url, this.#options.protocols) : new Impl(url, this.#options.protocols, { headers: this.#options.headers });
+    } catch (error) {
+      // A URL the WebSocket refuses (a ws:// one from an https: page, say): said on 'error', retried with backoff.
+      this.#emit('error', { error });
+      return this.#scheduleReconnect(1006, 'WebSocket constructor failed');
+    }
     this.#socket = socket;
     let openedAt = 0;
     // A handshake can hang (a proxy that never answers): give up on it and try again.

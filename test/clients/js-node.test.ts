@@ -80,6 +80,17 @@ describe('JavaScript SDK functions', () => {
     assert.deepEqual([...sdk.TERMINAL_CLOSE_CODES], [1000, 1008]);
   });
 
+  test('a WebSocket constructor that throws is reported on error, then retried up to maxRetries', async () => {
+    class Refusing { constructor() { throw new Error('refused by the constructor'); } }
+    const client = new sdk.Octoway({ url: 'ws://127.0.0.1:1/ws', WebSocket: Refusing as unknown as Sdk.WebSocketConstructor, maxRetries: 1, minDelay: 1 });
+    const seen = record(client);
+    client.connect();
+    const closes = await seen.until('close', 2);
+    assert.deepEqual(closes.map((c) => c.reconnect), [true, false]);
+    assert.match(String(seen.of('error')[0].error), /refused by the constructor/);
+    assert.equal(client.state, 'idle');
+  });
+
   test('a URL that is not ws:// fails at construction in Node, not in a retry loop', () => {
     assert.throws(() => new sdk.Octoway({ url: '/ws', WebSocket: WebSocket as unknown as Sdk.WebSocketConstructor }), /not a ws/);
   });
