@@ -1,8 +1,8 @@
 // Types for octoway.js.
 
-/** Close codes after which the client stops instead of reconnecting (docs/errors.md). */
+/** Close codes after which the client stops instead of reconnecting (docs/protocol.md). */
 export declare const TERMINAL_CLOSE_CODES: readonly number[];
-/** Ranges of close codes after which the client stops: 3500-3999 and 4500-4999. */
+/** Ranges of close codes after which the client stops: 4500-4999. */
 export declare const TERMINAL_CLOSE_RANGES: readonly (readonly [number, number])[];
 /** True for a close code that means "do not reconnect": in TERMINAL_CLOSE_CODES or TERMINAL_CLOSE_RANGES. */
 export declare function isTerminalClose(code: number): boolean;

@@ -3,15 +3,15 @@
 // Plain ES module, no dependencies, so a page can load it as it is; types are in octoway.d.ts.
 
 /**
- * The one place that decides which close codes end the client (docs/errors.md, "WebSocket close
- * codes"). 1000: the gateway closed normally and wants nothing more. 1008: a policy violation
+ * The one place that decides which close codes end the client (docs/protocol.md, "Close codes";
+ * test/clients/js-node.test.ts checks it against the gateway's registry). 1000: the gateway closed normally and wants nothing more. 1008: a policy violation
  * (frame flood, too many acknowledgements in flight): reconnecting repeats it, so the client stops
  * and says why. Every other code (1001 shutting down, 1006 network or idle, 1011, 1012, 1013 slow
- * consumer) means "reconnect with backoff". Codes from 3000 follow Centrifuge's convention, which
- * the gateway's registry adopts: 3000-3499 and 4000-4499 reconnect, 3500-3999 and 4500-4999 stop.
+ * consumer) means "reconnect with backoff". Octoway's own codes split by range, as Centrifugo's do:
+ * 4000-4499 reconnect, 4500-4999 stop.
  */
 export const TERMINAL_CLOSE_CODES = Object.freeze([1000, 1008]);
-export const TERMINAL_CLOSE_RANGES = Object.freeze([Object.freeze([3500, 3999]), Object.freeze([4500, 4999])]);
+export const TERMINAL_CLOSE_RANGES = Object.freeze([Object.freeze([4500, 4999])]);
 
 /** @param {number} code */
 export function isTerminalClose(code) {

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import WebSocket from 'ws';
 import type * as Sdk from '../../clients/js/octoway.js';
 import { REPO } from '../helpers/browser.js';
+import { CLOSE_CODES, CLOSE_RANGES } from '../../src/errors.js';
 import { json, startAuthBackend } from '../helpers/auth-backend.js';
 import { withGateway, startGateway } from '../helpers/gateway.js';
 
@@ -75,9 +76,16 @@ describe('JavaScript SDK functions', () => {
   });
 
   test('close codes: 1000 and 1008 stop the client; shutdown, network and slow-consumer closes reconnect', () => {
-    for (const code of [1000, 1008, 3500, 3999, 4500, 4999]) assert.equal(sdk.isTerminalClose(code), true, String(code));
-    for (const code of [1001, 1006, 1011, 1012, 1013, 3000, 3499, 4000, 4499]) assert.equal(sdk.isTerminalClose(code), false, String(code));
+    for (const code of [1000, 1008, 4500, 4999]) assert.equal(sdk.isTerminalClose(code), true, String(code));
+    for (const code of [1001, 1006, 1011, 1012, 1013, 4000, 4499]) assert.equal(sdk.isTerminalClose(code), false, String(code));
     assert.deepEqual([...sdk.TERMINAL_CLOSE_CODES], [1000, 1008]);
+  });
+
+  test('close codes: the SDK stops exactly where the gateway registry says a code is terminal', () => {
+    for (const { code, kind } of Object.values(CLOSE_CODES)) assert.equal(sdk.isTerminalClose(code), kind === 'terminal', String(code));
+    for (const [kind, { from, to }] of Object.entries(CLOSE_RANGES)) {
+      for (const code of [from, to]) assert.equal(sdk.isTerminalClose(code), kind === 'terminal', String(code));
+    }
   });
 
   test('a WebSocket constructor that throws is reported on error, then retried up to maxRetries', async () => {
