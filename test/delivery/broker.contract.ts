@@ -32,31 +32,29 @@ interface Held { id: string; key: string; payload: unknown; created_at: string; 
 
 export function brokerContract(name: string, options: BrokerContractOptions): void {
   describe(`Broker contract: ${name}`, () => {
-    // Both deployments start together: most of a start is waiting on the process and on Redis.
-    const modes = { atMostOnce: {}, atLeastOnce: { WS_DELIVERY: 'at-least-once' } };
-    const deployments: Partial<Record<keyof typeof modes, Deployment>> = {};
-    before(async () => {
-      const started = await Promise.allSettled(Object.entries(modes).map(async ([which, env]) => {
-        deployments[which as keyof typeof modes] = await options.start(env);
-      }));
-      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed !== undefined) throw failed.reason;
-    });
-    after(async () => {
-      await Promise.all(Object.values(deployments).map((d) => d.close()));
-    });
-    const nodesOf = (which: keyof typeof deployments): Nodes => (i) => {
-      const all = deployments[which]?.nodes ?? [];
-      assert.ok(all.length > 0, 'read the nodes inside a test');
-      return all[i % all.length] as GatewayProcess;
-    };
-    describe('at-most-once', () => atMostOnceScenarios(nodesOf('atMostOnce'), options));
-    describe('at-least-once', () => atLeastOnceScenarios(nodesOf('atLeastOnce')));
+    // One deployment at a time: started together, four nodes on a busy two-core machine were seen
+    // to miss their start deadline.
+    describe('at-most-once', () => atMostOnceScenarios(deployment(options, {}), options));
+    describe('at-least-once', () => atLeastOnceScenarios(deployment(options, { WS_DELIVERY: 'at-least-once' })));
   });
 }
 
 /** Nodes by index, wrapping: node(0) and node(1) are the same node on a one-node deployment. */
 type Nodes = (i: number) => GatewayProcess;
+
+/** Inside a describe(): a deployment started before its tests and closed after them. */
+function deployment(options: BrokerContractOptions, env: Record<string, string>): Nodes {
+  let started: Deployment | undefined;
+  before(async () => {
+    started = await options.start(env);
+  });
+  after(() => started?.close());
+  return (i) => {
+    const all = started?.nodes ?? [];
+    assert.ok(all.length > 0, 'read the nodes inside a test');
+    return all[i % all.length] as GatewayProcess;
+  };
+}
 
 /** The payloads held for `key`, as the admin API of `node` lists them. */
 async function heldPayloads(node: GatewayProcess, key: string): Promise<unknown[]> {
@@ -180,10 +178,11 @@ function atMostOnceScenarios(node: Nodes, options: BrokerContractOptions): void 
     assert.deepEqual([never.status, never.json.delivered, never.json.held], [202, 0, 0]);
     assert.deepEqual(await heldPayloads(node(1), 'exp-nobody'), []);
 
+    // Long enough for the listing below to come back before it expires on a loaded machine.
     const key = 'exp@example.com';
-    assert.equal((await node(0).publish({ key, value: 'stale', expire: '500ms' })).json.held, 1);
+    assert.equal((await node(0).publish({ key, value: 'stale', expire: '1s' })).json.held, 1);
     const [stale] = (await node(1).request('GET', `/?key=${key}`)).json as Held[];
-    assert.equal(Date.parse(stale!.expires_at) - Date.parse(stale!.created_at), 500);
+    assert.equal(Date.parse(stale!.expires_at) - Date.parse(stale!.created_at), 1000);
     assert.equal((await node(1).publish({ key, value: 'fresh', expire: '1m' })).json.held, 1);
     await until(Date.parse(stale!.expires_at) + 10);
     assert.deepEqual(await heldPayloads(node(0), key), ['fresh']);

@@ -8,7 +8,10 @@ brokerContract('memory (one node)', {
   deliveredCountsPerKey: false,
   async start(env) {
     const auth = await startAuthBackend();
-    const gw = await startGateway({ WS_AUTH_URL: auth.url, ...env });
+    const gw = await startGateway({ WS_AUTH_URL: auth.url, ...env }).catch(async (err: unknown) => {
+      await auth.close();
+      throw err;
+    });
     return {
       nodes: [gw],
       async close() {
