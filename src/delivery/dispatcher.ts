@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { Broker } from './broker.js';
 import type { HeldMessage, HeldStore } from './held-store.js';
 import { connLabel, type Hub, type Socket } from './hub.js';
+import { isPattern } from './key-pattern.js';
 import type { Message, PublishResult } from './message.js';
 
 export interface Dispatcher {
@@ -114,7 +115,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const data = ws.getUserData();
       if (data.acksInFlight >= maxAcksInFlight) return false;
       data.acksInFlight++;
-      store.ack(data.keys, id).then(
+      // A pattern socket's message is held under the key it was published to: the keys it matches.
+      const patterns = data.keys.filter(isPattern);
+      const keys = patterns.length === 0 ? Promise.resolve(data.keys)
+        : store.heldKeysMatching(patterns).then((matched) => [...new Set([...data.keys, ...matched])]);
+      keys.then((all) => store.ack(all, id)).then(
         () => { data.acksInFlight--; },
         (err: unknown) => {
           data.acksInFlight--;

@@ -57,6 +57,38 @@ export class Keyspace {
     return `${this.prefix}bus`;
   }
 
+  /** ZSET of the seq names of keys with held messages, by name (see lua-library.ts); the scripts
+   * build it, and `held:partial`, from the prefix. Single server only. */
+  get heldIndex(): string {
+    return `${this.prefix}held`;
+  }
+
+  get heldIndexPartial(): string {
+    return `${this.prefix}held:partial`;
+  }
+
+  /** The bounds of a ZRANGEBYLEX of heldIndex for the keys starting with `start`; bytes, since the
+   * upper bound ends with 0xFF, which no UTF-8 name contains. */
+  heldIndexRange(start: string): [Buffer, Buffer] {
+    const from = Buffer.from(`[${this.#base(start).slice(0, -2)}`);
+    return [from, Buffer.concat([from, Buffer.from([0xff])])];
+  }
+
+  /** SCAN pattern matching the seq set of every key starting with `start`. */
+  seqPatternFrom(start: string): string {
+    return `${this.#escapedPrefix}{${escapeGlob(start)}*${SEQ_SUFFIX}`;
+  }
+
+  /** SCAN pattern matching every key's `socks` hash: one per routing key with presence. */
+  get socksPattern(): string {
+    return `${this.#escapedPrefix}{*}:socks`;
+  }
+
+  /** The routing key of a name matched by socksPattern. */
+  keyOfSocks(name: string): string {
+    return name.slice(this.prefix.length + 1, -'}:socks'.length);
+  }
+
   /** SCAN pattern matching every key's `seq` set: one per routing key with held messages. */
   get seqPattern(): string {
     return `${this.#escapedPrefix}{*${SEQ_SUFFIX}`;
@@ -82,6 +114,11 @@ export class Keyspace {
   }
 
   get #escapedPrefix(): string {
-    return this.prefix.replace(/[*?[\]\\]/g, '\\$&');
+    return escapeGlob(this.prefix);
   }
+}
+
+/** Text made literal in a Redis glob (SCAN MATCH). */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
 }
