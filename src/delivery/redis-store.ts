@@ -90,25 +90,32 @@ export class RedisStore implements HeldStore {
   async heldKeysMatching(patterns: readonly string[]): Promise<string[]> {
     const matchers = patterns.map(compilePattern);
     const keyspace = this.#keyspace;
+    const client = this.#client as Redis;
     const names = new Set<string>();
-    if (this.#cluster) {
+    const registered = this.#cluster ? 0 : await unavailableOnError(client.scard(keyspace.patterns));
+    if (registered === 0) {
+      // Cluster, or no pattern registered (a caller that did not join): no index is kept, so scan.
       for (const p of patterns) for (const name of await unavailableOnError(this.#scan(keyspace.seqPatternFrom(literalPrefix(p))))) names.add(name);
     } else {
-      const client = this.#client as Redis;
       const partial = await unavailableOnError(client.get(keyspace.heldIndexPartial));
-      if (partial !== null) {
-        const all = await unavailableOnError(this.#scan(keyspace.seqPattern));
-        for (let i = 0; i < all.length; i += 500) {
-          await unavailableOnError(client.zadd(keyspace.heldIndex, ...all.slice(i, i + 500).flatMap((name) => [0, name])));
-        }
-        await unavailableOnError(run(client, INDEXED, [], [keyspace.prefix, partial]));
-      }
+      if (partial !== null) await this.#completeIndex(partial);
       for (const p of patterns) {
         const [from, to] = keyspace.heldIndexRange(literalPrefix(p));
         for (const name of await unavailableOnError(client.zrangebylexBuffer(keyspace.heldIndex, from, to))) names.add(name.toString());
       }
     }
     return [...names].map((name) => keyspace.keyOfSeq(name)).filter((key) => matchers.some((m) => m(key)));
+  }
+
+  /** Adds every key with held messages to the index, once after the registry's first pattern
+   * appeared (what was held before was not indexed); concurrent joins may each do it, harmlessly. */
+  async #completeIndex(mark: string): Promise<void> {
+    const client = this.#client as Redis;
+    const all = await unavailableOnError(this.#scan(this.#keyspace.seqPattern));
+    for (let i = 0; i < all.length; i += 500) {
+      await unavailableOnError(client.zadd(this.#keyspace.heldIndex, ...all.slice(i, i + 500).flatMap((name) => [0, name])));
+    }
+    await unavailableOnError(run(client, INDEXED, [], [this.#keyspace.prefix, mark]));
   }
 
   /** Open sockets per key or pattern, cluster-wide (live leases only): one SCAN of the presence

@@ -63,6 +63,11 @@ export class Keyspace {
     return `${this.prefix}held`;
   }
 
+  /** SET of the pattern keys some node has sockets of (see lua-library.ts); `patterns:v` counts its changes. */
+  get patterns(): string {
+    return `${this.prefix}patterns`;
+  }
+
   get heldIndexPartial(): string {
     return `${this.prefix}held:partial`;
   }
