@@ -48,6 +48,9 @@ export interface Config {
   readonly redisPrefix: string;
   /** How long a node's sockets keep counting in cluster-wide presence after its last heartbeat. */
   readonly presenceTtlMs: number;
+  /** Recent messages kept per key for `GET /?key=K&history` (0: off), and their longest age. */
+  readonly historySize: number;
+  readonly historyTtlMs: number;
 }
 
 /** Every default, as the operator would type it. The README's configuration table mirrors this. */
@@ -89,6 +92,8 @@ export const DEFAULTS = {
   WS_REDIS_SENTINEL: '',
   WS_REDIS_PREFIX: 'octoway:',
   WS_PRESENCE_TTL: '10s',
+  WS_HISTORY_SIZE: '0',
+  WS_HISTORY_TTL: '1h',
 } as const;
 
 export type ConfigName = keyof typeof DEFAULTS;
@@ -205,6 +210,8 @@ export function loadConfig(env: Env): Config {
     redisSentinel: redisSentinel === '' ? undefined : redisSentinel,
     redisPrefix: raw('WS_REDIS_PREFIX'),
     presenceTtlMs: duration('WS_PRESENCE_TTL', 1_000, TIMER_MAX),
+    historySize: int('WS_HISTORY_SIZE', 0, 10_000),
+    historyTtlMs: duration('WS_HISTORY_TTL', 1_000, { ms: MAX_EXPIRE_MS, text: MAX_EXPIRE_TEXT }),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

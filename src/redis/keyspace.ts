@@ -32,6 +32,11 @@ export class Keyspace {
     return { seq: `${base}seq`, exp: `${base}exp`, msg: `${base}msg`, nodes: `${base}nodes`, socks: `${base}socks` };
   }
 
+  /** LIST of the key's recent messages (delivery/history.ts). */
+  history(key: string): string {
+    return `${this.#base(key)}hist`;
+  }
+
   /** The held-message keys of `key`, as the held-message scripts take them. */
   held(key: string): [string, string, string] {
     const k = this.of(key);

@@ -259,7 +259,17 @@ for i = 1, #KEYS, 2 do
 end
 return out`);
 
-const ALL = [HOLD, FETCH, REAP, ACK, CLEAR, PUBLISH, JOIN, LEASE, BUS, PATTERNS, REGISTER, UNREGISTER, INDEXED, PRESENCE];
+/** History (delivery/history.ts). KEYS: the hist list of each key. ARGV: entry, size, ttl (ms).
+ * Appends the entry, keeps the newest `size`, and expires the list `ttl` after this entry. */
+export const RECORD = script(`
+for i = 1, #KEYS do
+  redis.call('RPUSH', KEYS[i], ARGV[1])
+  redis.call('LTRIM', KEYS[i], -tonumber(ARGV[2]), -1)
+  redis.call('PEXPIRE', KEYS[i], ARGV[3])
+end
+return 0`);
+
+const ALL = [RECORD, HOLD, FETCH, REAP, ACK, CLEAR, PUBLISH, JOIN, LEASE, BUS, PATTERNS, REGISTER, UNREGISTER, INDEXED, PRESENCE];
 
 /** Loads every script on every master, so that after a (re)connect none needs the NOSCRIPT
  * fallback in run(), whose resend could overtake commands sent after it. */
