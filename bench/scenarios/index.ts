@@ -3,6 +3,7 @@ import { batch } from './batch.js';
 import { connect } from './connect.js';
 import { fanout } from './fanout.js';
 import { fanoutRedis } from './fanout-redis.js';
+import { fanoutPattern } from './fanout-pattern.js';
 import { heldMem } from './held-mem.js';
 import { idleMem } from './idle-mem.js';
 import { offline } from './offline.js';
@@ -10,7 +11,7 @@ import { scale } from './scale.js';
 import type { Scenario } from './types.js';
 import { unicast } from './unicast.js';
 
-export const SCENARIOS: readonly Scenario[] = [fanout, fanoutRedis, unicast, batch, connect, idleMem, scale, offline, heldMem];
+export const SCENARIOS: readonly Scenario[] = [fanout, fanoutPattern, fanoutRedis, unicast, batch, connect, idleMem, scale, offline, heldMem];
 
 export function scenarioByName(name: string): Scenario {
   const s = SCENARIOS.find((x) => x.name === name);
