@@ -19,11 +19,12 @@ import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RedisConnection } from '../redis/connect.js';
 import type { Keyspace } from '../redis/keyspace.js';
-import { BUS, JOIN, LEASE, loadScripts, PATTERNS, PUBLISH, REGISTER, run, UNREGISTER } from '../redis/scripts.js';
+import { BUS, JOIN, LEASE, loadScripts, PUBLISH, run } from '../redis/scripts.js';
 import { createConfirmations } from './confirmations.js';
 import type { Broker } from './broker.js';
 import type { Hub } from './hub.js';
-import { compilePattern, isPattern, type KeyMatcher } from './key-pattern.js';
+import { isPattern } from './key-pattern.js';
+import { createPatternRegistry } from './pattern-registry.js';
 import { mergeHeld, unavailableOnError, type RedisStore } from './redis-store.js';
 
 export interface RedisBrokerOptions {
@@ -66,43 +67,10 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   let closing = false;
   /** '' under Cluster: no pattern registry there (see RedisStore.scriptPrefix). */
   const prefix = store.scriptPrefix;
-  /** This node's copy of the cluster's pattern registry; the publish script refuses a stale one. */
-  let registry: { version: string; patterns: Array<{ text: string; matches: KeyMatcher }> } = { version: '0', patterns: [] };
+  /** Under Cluster, none: a script cannot reach the registry from a key's slot. */
+  const registry = prefix === '' ? undefined : createPatternRegistry(client, prefix, log);
   let warnedCluster = false;
-
-  const readRegistry = async (): Promise<void> => {
-    const [version, ...texts] = await unavailableOnError(run(client, PATTERNS, [], [prefix])) as string[];
-    const known = new Map(registry.patterns.map((p) => [p.text, p.matches]));
-    registry = { version: String(version), patterns: texts.map((text) => ({ text, matches: known.get(text) ?? compilePattern(text) })) };
-  };
-
-  /** The registry's patterns matching each key (itself excepted: that is the key's own presence),
-   * as the publish script takes them: their names, and per key a comma list of their indexes. */
-  const matchingPatterns = (keys: readonly string[]): { patterns: string[]; lists: string[] } => {
-    const patterns: string[] = [];
-    if (registry.patterns.length === 0) return { patterns, lists: keys.map(() => '') };
-    const lists = keys.map((key) => {
-      const indexes: number[] = [];
-      for (const p of registry.patterns) {
-        if (p.text === key || !p.matches(key)) continue;
-        let j = patterns.indexOf(p.text);
-        if (j === -1) j = patterns.push(p.text) - 1;
-        indexes.push(j + 1);
-      }
-      return indexes.join(',');
-    });
-    return { patterns, lists };
-  };
-
-  const unregister = async (patterns: readonly string[]): Promise<void> => {
-    if (prefix === '' || patterns.length === 0) return;
-    try {
-      await run(client, UNREGISTER, [], [prefix, ...patterns]);
-    } catch (err) {
-      // The next registry read drops patterns no node leases; until then they only cost matching.
-      log.debug({ reason: (err as Error).message }, 'could not unregister patterns; the registry drops them later');
-    }
-  };
+  const unregister = async (patterns: readonly string[]): Promise<void> => registry?.unregister(patterns);
 
   const commandsReady = (): boolean => client.status === 'ready';
 
@@ -218,16 +186,16 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       const header = JSON.stringify([id, keys]);
       const args = (first: number, publishOn: string, lists: readonly string[]): Array<string | number> =>
         [id, createdAt, expireMs > 0 ? createdAt + expireMs : 0, frame, Date.now(), store.maxPerKey, atLeastOnce ? 1 : 0, publishOn, header, first, channel,
-          prefix, registry.version, lists.length, ...lists];
-      if (!connection.cluster) {
+          prefix, registry?.version ?? '0', lists.length, ...lists];
+      if (registry !== undefined) {
         for (let reads = 0; ; reads++) {
-          const { patterns, lists } = matchingPatterns(keys);
+          const { patterns, lists } = registry.matching(keys);
           const reply = await unavailableOnError(run(client, PUBLISH, [...keys, ...patterns].flatMap((k) => keyspace.all(k)), args(1, channel, lists)));
           const [delivered, held, dropped] = reply as PublishReply;
           if (delivered === -1) {
             // The registry changed since this node read it: read it again; nothing was done.
             if (reads >= MAX_REGISTRY_READS) throw new OctowayError('STORE_UNAVAILABLE', 'the pattern registry keeps changing', { retryAfter: 1 });
-            await readRegistry();
+            await registry.read();
             continue;
           }
           store.noteDropped(keys, dropped);
@@ -273,7 +241,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       if (patterns.length > 0) {
         // Leased above, registered now: from here every publish of a matching key delivers to this
         // socket (queued until it goes live) instead of holding; what was held before, it fetches.
-        if (prefix !== '') await unavailableOnError(run(client, REGISTER, [], [prefix, ...patterns]));
+        if (registry !== undefined) await registry.register(patterns);
         else if (!warnedCluster) {
           warnedCluster = true;
           log.warn('pattern keys with WS_REDIS_CLUSTER: a pattern socket gets held messages as it connects, and live ones only for keys that also have a socket of their own (docs/protocol.md)');
