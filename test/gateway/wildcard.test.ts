@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { withGateway, startGateway, type GatewayProcess } from '../helpers/gateway.js';
 import { startAuthBackend, type AuthBackend } from '../helpers/auth-backend.js';
-import { openSocket, payloads } from '../helpers/cluster.js';
+import { eventually, openSocket, payloads } from '../helpers/cluster.js';
 
 let auth: AuthBackend;
 let gw: GatewayProcess;
@@ -101,3 +101,18 @@ async function untilHeld(gateway: GatewayProcess, key: string): Promise<{ delive
     await gateway.waitForLog((l) => l.msg === 'socket closed', 1000);
   }
 }
+
+test('at-least-once: a pattern socket acknowledging a message removes it from the key it was published to', async () => {
+  await withGateway({ WS_DELIVERY: 'at-least-once' }, async (alo) => {
+    await alo.publish({ key: 'alo/a', value: 'held' });
+    const socket = await openSocket(alo, 'alo/*');
+    await alo.publish({ key: 'alo/b', value: 'live' });
+    const frames = await socket.waitForFrames(2);
+    assert.deepEqual(payloads(socket), ['held', 'live']);
+    for (const frame of frames) socket.send({ id: frame.id });
+    for (const key of ['alo/a', 'alo/b']) {
+      await eventually(`${key} to be acknowledged`, async () => (await alo.request('GET', `/?key=${key}`)).json.length === 0);
+    }
+    await socket.close();
+  });
+});
