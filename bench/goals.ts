@@ -95,6 +95,16 @@ export const GOALS: readonly Goal[] = [
   // first-connect → all-delivered figure, mostly the 1,000 auth handshakes, stays in the offline table.
   absGoal('offline: 10,000 held delivered ≤ 0.2 s after each key connects (per socket 101 → last frame, max)', 'offline', 'afterOpenMaxS', (v) => v <= 0.2, (v) => `${v.toFixed(3)} s`),
   absGoal('held-mem: 1,000,000 held ≤ 300 MB RSS', 'held-mem', 'rssMB', (v) => v <= 300, (v) => `${v.toFixed(0)} MB`),
+  {
+    goal: 'fanout-pattern deliveries/s ≥ 0.8× fanout (exact key)',
+    value: (m) => {
+      const pattern = m.get('fanout-pattern', '', 'octoway', 'deliveriesPerSec');
+      const exact = m.get('fanout', '', 'octoway', 'deliveriesPerSec');
+      return pattern === undefined || exact === undefined || exact === 0 ? undefined : pattern / exact;
+    },
+    pass: (r) => r >= 0.8,
+    show: x,
+  },
   ratioGoal('fanout deliveries/s ≥ 2× ws reference', 'fanout', '', 'deliveriesPerSec', (r) => r >= 2, 'ws'),
   ratioGoal('unicast deliveries/s ≥ 2× ws reference', 'unicast', '', 'deliveriesPerSec', (r) => r >= 2, 'ws'),
 ];

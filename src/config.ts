@@ -73,6 +73,9 @@ export interface Config {
   /** WS_TRUST_PROXY_HEADERS=true (Goctopus): every peer is a trusted proxy; trustedProxies then
    * lists every address, and the start logs a warning. */
   readonly trustAllProxies: boolean;
+  /** Recent messages kept per key for `GET /?key=K&history` (0: off), and their longest age. */
+  readonly historySize: number;
+  readonly historyTtlMs: number;
 }
 
 /** Every default, as the operator would type it. The README's configuration table mirrors this. */
@@ -133,6 +136,8 @@ export const DEFAULTS = {
   WS_RATE_LIMIT: '0',
   WS_RATE_BURST: '0',
   WS_TRUST_PROXY_HEADERS: 'false',
+  WS_HISTORY_SIZE: '0',
+  WS_HISTORY_TTL: '1h',
 } as const;
 
 export type ConfigName = keyof typeof DEFAULTS;
@@ -282,6 +287,8 @@ export function loadConfig(env: Env): Config {
     logFormat: goctopus.logFormat,
     sweepIntervalMs: duration('WS_SWEEP_INTERVAL', 100, TIMER_MAX),
     ...edge,
+    historySize: int('WS_HISTORY_SIZE', 0, 10_000),
+    historyTtlMs: duration('WS_HISTORY_TTL', 1_000, { ms: MAX_EXPIRE_MS, text: MAX_EXPIRE_TEXT }),
   };
   // Accepted so a Goctopus environment starts unchanged, checked, and otherwise unused.
   duration('WS_PING_INTERVAL');

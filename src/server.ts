@@ -15,6 +15,7 @@ import { createMemoryBroker } from './delivery/memory-broker.js';
 import { MemoryStore } from './delivery/memory-store.js';
 import { createRedisBroker } from './delivery/redis-broker.js';
 import { RedisStore } from './delivery/redis-store.js';
+import { MemoryHistory, RedisHistory, type History } from './delivery/history.js';
 import { connectRedis, type RedisConnection } from './redis/connect.js';
 import { Keyspace } from './redis/keyspace.js';
 import { checkStateFileWritable, markLoaded, readStateFile, saveStateOrFallback, type SaveOutcome } from './delivery/state-file.js';
@@ -76,8 +77,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const app = createApp(config.tls, log);
   const hub = createHub(app, config.maxBackpressureBytes, config.writeTimeoutMs, config.compress);
   const broker = createBroker(config, { hub, store, redis, keyspace }, log);
+  const history = createHistory(config, redis, keyspace);
   const dispatcher = createDispatcher({
-    hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, maxAcksInFlight: config.maxAcksInFlight, log,
+    hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, maxAcksInFlight: config.maxAcksInFlight, history, log,
   });
   let listenSocket: uWS.us_listen_socket | undefined;
   let shuttingDown = false;
@@ -118,6 +120,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   registerApi(app, {
     dispatcher,
     store,
+    presence: store instanceof RedisStore ? () => store.presence() : async () => hub.presence(),
+    history,
     checkCredentials: basicAuth(config.credentials),
     limits: { maxBatch: config.maxBatch, defaultExpireMs: config.msgExpireMs, defaultExpire: config.msgExpire, maxBodyBytes: config.maxBodyBytes },
     readiness: () => {
@@ -197,6 +201,13 @@ function createBroker(config: Config, parts: { hub: Hub; store: MemoryStore | Re
   return createRedisBroker({
     connection: redis, keyspace, store, hub, mode: config.delivery, presenceTtlMs: config.presenceTtlMs, log: log.child({ component: 'broker' }),
   });
+}
+
+function createHistory(config: Config, redis: RedisConnection | undefined, keyspace: Keyspace): History | undefined {
+  if (config.historySize === 0) return undefined;
+  const limits = { size: config.historySize, ttlMs: config.historyTtlMs };
+  // In memory, as many entries in all as WS_MAX_HELD allows held messages.
+  return redis === undefined ? new MemoryHistory(limits, Math.floor(config.maxHeld / config.historySize)) : new RedisHistory(redis.client, keyspace, limits, redis.cluster);
 }
 
 async function restoreState(path: string, store: MemoryStore): Promise<{ path: string; messages: number }> {

@@ -19,6 +19,10 @@ export interface WaveOptions {
   waveTimeoutMs: number;
   /** Sockets offer permessage-deflate and require it (for a server with WS_COMPRESS=true). */
   deflate?: boolean;
+  /** The key the sockets connect under and the one messages are published to (both `fan` unless
+   * set): fanout-pattern connects under a pattern and publishes to a key it matches. */
+  socketKey?: string;
+  publishKey?: string;
 }
 
 /**
@@ -28,7 +32,8 @@ export interface WaveOptions {
 export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
   const total = o.warmup + o.messages;
   const nodes = ctx.nodes ?? [{ port: ctx.port, pid: ctx.serverPid }];
-  const key = 'fan';
+  const socketKey = o.socketKey ?? 'fan';
+  const key = o.publishKey ?? 'fan';
   const tracker = new Tracker({
     messages: total,
     perKey: total,
@@ -44,7 +49,7 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
     port: ctx.port,
     portOf: (i) => nodes[i % nodes.length]!.port,
     count: o.sockets,
-    path: () => wsPath(key),
+    path: () => wsPath(socketKey),
     inFlight: 200,
     sink: tracker,
     init: (c) => tracker.register(c, 0),

@@ -4,6 +4,7 @@ import { connect } from './connect.js';
 import { fanout } from './fanout.js';
 import { fanoutCompress } from './fanout-compress.js';
 import { fanoutRedis } from './fanout-redis.js';
+import { fanoutPattern } from './fanout-pattern.js';
 import { heldMem } from './held-mem.js';
 import { idleMem } from './idle-mem.js';
 import { offline } from './offline.js';
@@ -11,7 +12,7 @@ import { scale } from './scale.js';
 import type { Scenario } from './types.js';
 import { unicast } from './unicast.js';
 
-export const SCENARIOS: readonly Scenario[] = [fanout, fanoutRedis, fanoutCompress, unicast, batch, connect, idleMem, scale, offline, heldMem];
+export const SCENARIOS: readonly Scenario[] = [fanout, fanoutPattern, fanoutRedis, fanoutCompress, unicast, batch, connect, idleMem, scale, offline, heldMem];
 
 export function scenarioByName(name: string): Scenario {
   const s = SCENARIOS.find((x) => x.name === name);

@@ -9,13 +9,17 @@ import type { Message, PublishResult } from '../delivery/message.js';
 import type { CredentialCheck } from './credentials.js';
 import { begin, hasConflictingContentLength, readBody, reply, replyError, type Exchange } from './exchange.js';
 import { parsePublish, type PublishLimits, type PublishRequest } from './publish.js';
-import { listHeld, removeHeld } from './admin.js';
+import { isPresenceOrHistory, listHeld, listHistory, listPresence, removeHeld } from './admin.js';
+import type { History } from '../delivery/history.js';
 import type { VersionInfo } from '../version.js';
 import type { RateLimit } from './rate-limit.js';
 
 export interface ApiOptions {
   readonly dispatcher: Dispatcher;
   readonly store: HeldStore;
+  /** Open sockets per key or pattern: this node's, or the cluster's with Redis. */
+  readonly presence: () => Promise<Map<string, number>>;
+  readonly history: History | undefined;
   readonly checkCredentials: CredentialCheck;
   readonly limits: PublishLimits & { readonly maxBodyBytes: number };
   /** Ready to accept traffic: listening, store reachable, not shutting down. */
@@ -59,8 +63,13 @@ function route(res: HttpResponse, req: HttpRequest, options: ApiOptions): void {
   switch (method) {
     case 'post':
       return publish(exchange, contentLength, options);
-    case 'get':
-      return answer(exchange, listHeld(options.store, new URLSearchParams(req.getQuery() ?? '')), 200, options.log);
+    case 'get': {
+      const query = new URLSearchParams(req.getQuery() ?? '');
+      if (isPresenceOrHistory(query)) {
+        return answer(exchange, query.has('presence') ? listPresence(options.presence, query) : listHistory(options.history, query), 200, options.log);
+      }
+      return answer(exchange, listHeld(options.store, query), 200, options.log);
+    }
     case 'delete':
       return answer(exchange, removeHeld(options.store, new URLSearchParams(req.getQuery() ?? '')), 200, options.log);
     default:
