@@ -16,7 +16,10 @@ import { RedisStore } from './delivery/redis-store.js';
 import { connectRedis, type RedisConnection } from './redis/connect.js';
 import { Keyspace } from './redis/keyspace.js';
 import { checkStateFileWritable, markLoaded, readStateFile, saveStateOrFallback, type SaveOutcome } from './delivery/state-file.js';
-import { basicAuth } from './http/credentials.js';
+import { createPublisherAuth } from './http/publisher-auth.js';
+import { MemoryReplayGuard } from './http/memory-replay-guard.js';
+import { RedisReplayGuard } from './http/redis-replay-guard.js';
+import { createJwtVerifier } from './identity/jwt-verifier.js';
 import { registerApi } from './http/api.js';
 import { listen } from './listen.js';
 import { createUnroutedHandshakeHandler, createUpgradeHandler } from './socket/upgrade.js';
@@ -77,6 +80,14 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
    * after close() released it. */
   let savedAtClose: SaveOutcome | undefined;
 
+  // Publisher auth: a JWT verifier when a key is configured; a replay memory for hmac, shared through
+  // Redis when the nodes share one, so a signed request accepted by one node is refused by every other.
+  const jwtVerifier = config.jwt === undefined ? undefined : createJwtVerifier(config.jwt, log.child({ component: 'jwt' }));
+  const { publishAuth } = config;
+  const replayGuard = !publishAuth.modes.includes('hmac') ? undefined
+    : redis === undefined ? new MemoryReplayGuard(publishAuth.hmacToleranceMs) : new RedisReplayGuard(redis.client, keyspace, publishAuth.hmacToleranceMs);
+  const publisherAuth = createPublisherAuth(publishAuth, { credentials: config.credentials, verifier: jwtVerifier, guard: replayGuard });
+
   const upgrade = createUpgradeHandler({
     authenticator,
     allowedOrigins: config.allowedOrigins,
@@ -103,7 +114,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   registerApi(app, {
     dispatcher,
     store,
-    checkCredentials: basicAuth(config.credentials),
+    publisherAuth,
     limits: { maxBatch: config.maxBatch, defaultExpireMs: config.msgExpireMs, maxBodyBytes: config.maxBodyBytes },
     readiness: () => {
       if (shuttingDown) return { ready: false, reason: 'shutting down' };
@@ -126,7 +137,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   }, SLOW_CONSUMER_SWEEP_MS);
   sweep.unref();
   if (config.allowedOrigins.length === 0) log.warn('WS_ALLOWED_ORIGINS is empty: any website may open sockets with your users\' cookies');
-  if (config.credentials === undefined) log.warn('WS_INSECURE_NO_AUTH=true: anyone who reaches the port can publish and read held messages');
+  if (config.credentials === undefined && publishAuth.modes.includes('basic')) log.warn('WS_INSECURE_NO_AUTH=true: anyone who reaches the port can publish and read held messages');
   log.info({ host: config.host, port, delivery: config.delivery }, 'listening');
 
   return {

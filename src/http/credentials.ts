@@ -1,5 +1,6 @@
-// Basic-auth check for the publish and admin API, in constant time.
-import { timingSafeEqual } from 'node:crypto';
+// Credential checks for the publish and admin API, in constant time: Basic (WS_LOGIN/WS_PASSWORD)
+// and bearer tokens (WS_PUBLISH_TOKENS).
+import { createHash, timingSafeEqual } from 'node:crypto';
 
 export type CredentialCheck = (authorizationHeader: string) => boolean;
 
@@ -16,4 +17,23 @@ export function basicAuth(credentials: { login: string; password: string } | und
     if (header.length !== prefix.length + expected.length || header.slice(0, prefix.length).toLowerCase() !== prefix) return false;
     return timingSafeEqual(Buffer.from(header.slice(prefix.length), 'latin1'), expected);
   };
+}
+
+/** Returns a checker for a bearer token against `tokens`. Both sides are SHA-256 digests compared
+ * with timingSafeEqual, so the time taken reveals neither the content nor the length of a
+ * configured token; every configured token is compared, so it does not say which one matched
+ * either. Several tokens are how a rotation works: the old and the new are both accepted until
+ * every publisher has the new one. */
+export function tokenAuth(tokens: readonly string[]): (token: string) => boolean {
+  const expected = tokens.map(digest);
+  return (token) => {
+    const given = digest(token);
+    let match = false;
+    for (const e of expected) if (timingSafeEqual(e, given)) match = true;
+    return match;
+  };
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
 }

@@ -1,0 +1,63 @@
+// The `hmac` publisher mode's signature: `X-Octoway-Signature: t=<unix seconds>,v1=<hex>`, where v1
+// is HMAC-SHA256(secret, "<t>.<raw body>") in hex, as Stripe signs its webhooks. Several v1 may be
+// given (a publisher signing with the old and the new secret during a rotation).
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { OctowayError } from '../errors.js';
+
+export const SIGNATURE_HEADER = 'x-octoway-signature';
+
+export interface Signature {
+  /** Unix seconds the publisher signed at. */
+  readonly t: number;
+  /** The v1 signatures, as 32-byte digests. */
+  readonly v1: readonly Buffer[];
+}
+
+const MAX_V1 = 4;
+const TIMESTAMP = /^\d{1,12}$/;
+const HEX_DIGEST = /^[0-9a-fA-F]{64}$/;
+
+/** Parses the header; unknown fields (a future v2) are skipped. */
+export function parseSignature(header: string): Signature | OctowayError {
+  let t: number | undefined;
+  const v1: Buffer[] = [];
+  for (const part of header.split(',')) {
+    const eq = part.indexOf('=');
+    const name = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    if (eq < 0) return new OctowayError('HMAC_SIGNATURE_MALFORMED');
+    if (name === 't') {
+      if (t !== undefined || !TIMESTAMP.test(value)) return new OctowayError('HMAC_SIGNATURE_MALFORMED');
+      t = Number(value);
+    } else if (name === 'v1') {
+      if (!HEX_DIGEST.test(value) || v1.length === MAX_V1) return new OctowayError('HMAC_SIGNATURE_MALFORMED');
+      v1.push(Buffer.from(value, 'hex'));
+    }
+  }
+  if (t === undefined || v1.length === 0) return new OctowayError('HMAC_SIGNATURE_MALFORMED');
+  return { t, v1 };
+}
+
+/** Refuses a signature dated further than `toleranceMs` from `now`, before its body is even read. */
+export function checkTimestamp(signature: Signature, toleranceMs: number, now = Date.now()): OctowayError | undefined {
+  if (Math.abs(now - signature.t * 1000) <= toleranceMs) return undefined;
+  return new OctowayError('HMAC_TIMESTAMP_OUT_OF_RANGE', `the signature's timestamp is ${Math.round(now / 1000 - signature.t)} s from now; at most ${toleranceMs / 1000} s (WS_HMAC_TOLERANCE) is accepted`);
+}
+
+/** The hex of the v1 that matches `body` under one of `secrets`, or undefined. Every comparison
+ * runs in constant time, so the time taken says nothing of how much of a forged digest matched. */
+export function matchingSignature(signature: Signature, secrets: readonly Buffer[], body: Buffer): string | undefined {
+  const prefix = `${signature.t}.`;
+  let match: Buffer | undefined;
+  for (const secret of secrets) {
+    const expected = createHmac('sha256', secret).update(prefix).update(body).digest();
+    for (const given of signature.v1) if (timingSafeEqual(expected, given)) match = given;
+  }
+  return match?.toString('hex');
+}
+
+/** What a publisher sends: the header value for `body` signed with `secret` at `t`. */
+export function signBody(secret: string, body: string | Buffer, t = Math.floor(Date.now() / 1000)): string {
+  const digest = createHmac('sha256', secret).update(`${t}.`).update(body).digest('hex');
+  return `t=${t},v1=${digest}`;
+}

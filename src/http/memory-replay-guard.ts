@@ -1,0 +1,53 @@
+// Accepted HMAC signatures of one node, in a Map in acceptance order, bounded in size. When full,
+// the oldest is forgotten early, and from then on every signature dated at or before it is refused
+// as too old: forgetting shrinks the accepted window, it never opens one for a replay.
+import type { ReplayGuard, ReplayVerdict } from './replay-guard.js';
+
+/** The most remembered: with 32-hex-digit keys, about 100 bytes each, so at most ~50 MB. At the
+ * default 5m tolerance that is ~800 signed requests per second before the window starts shrinking. */
+export const MAX_REMEMBERED = 500_000;
+/** Expired entries dropped per claim at most: bounded work on the publish path. */
+const SWEEP_BUDGET = 4;
+/** 128 bits of the signature identify it well enough, at half the memory of all 256. */
+const KEY_HEX_DIGITS = 32;
+
+export class MemoryReplayGuard implements ReplayGuard {
+  /** signature prefix -> t (unix seconds), oldest accepted first. */
+  readonly #seen = new Map<string, number>();
+  readonly #toleranceS: number;
+  readonly #max: number;
+  /** Signatures dated at or before this were forgotten early: they are refused. */
+  #horizon = -Infinity;
+
+  constructor(toleranceMs: number, max = MAX_REMEMBERED) {
+    this.#toleranceS = toleranceMs / 1000;
+    this.#max = max;
+  }
+
+  get size(): number {
+    return this.#seen.size;
+  }
+
+  claim(signature: string, t: number, now = Date.now()): ReplayVerdict {
+    this.#sweep(now / 1000);
+    if (t <= this.#horizon) return 'too-old';
+    const key = signature.slice(0, KEY_HEX_DIGITS);
+    if (this.#seen.has(key)) return 'replayed';
+    this.#seen.set(key, t);
+    if (this.#seen.size > this.#max) {
+      const [oldest, oldestT] = this.#seen.entries().next().value as [string, number];
+      this.#seen.delete(oldest);
+      if (oldestT > this.#horizon) this.#horizon = oldestT;
+    }
+    return 'first';
+  }
+
+  /** Drops entries whose date is past the tolerance: a replay of them is refused as stale anyway. */
+  #sweep(nowS: number): void {
+    for (let i = 0; i < SWEEP_BUDGET; i++) {
+      const first = this.#seen.entries().next();
+      if (first.done === true || first.value[1] >= nowS - this.#toleranceS) return;
+      this.#seen.delete(first.value[0]);
+    }
+  }
+}
