@@ -1,7 +1,7 @@
 // The `hmac` publisher mode's signature: `X-Octoway-Signature: t=<unix seconds>,v1=<hex>`, where v1
 // is HMAC-SHA256(secret, "<t>.<raw body>") in hex, as Stripe signs its webhooks. Several v1 may be
 // given (a publisher signing with the old and the new secret during a rotation).
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { OctowayError } from '../errors.js';
 
 export const SIGNATURE_HEADER = 'x-octoway-signature';
@@ -9,18 +9,22 @@ export const SIGNATURE_HEADER = 'x-octoway-signature';
 export interface Signature {
   /** Unix seconds the publisher signed at. */
   readonly t: number;
-  /** The v1 signatures, as 32-byte digests. */
-  readonly v1: readonly Buffer[];
+  /** The v1 signatures, in lower-case hex. */
+  readonly v1: readonly string[];
 }
 
 const MAX_V1 = 4;
 const TIMESTAMP = /^\d{1,12}$/;
 const HEX_DIGEST = /^[0-9a-fA-F]{64}$/;
+/** The form every publisher sends outside a rotation, parsed with one regular expression. */
+const COMMON_FORM = /^t=(\d{1,12}),v1=([0-9a-f]{64})$/;
 
 /** Parses the header; unknown fields (a future v2) are skipped. */
 export function parseSignature(header: string): Signature | OctowayError {
+  const common = COMMON_FORM.exec(header);
+  if (common !== null) return { t: Number(common[1]), v1: [common[2] as string] };
   let t: number | undefined;
-  const v1: Buffer[] = [];
+  const v1: string[] = [];
   for (const part of header.split(',')) {
     const eq = part.indexOf('=');
     const name = part.slice(0, eq).trim();
@@ -31,7 +35,7 @@ export function parseSignature(header: string): Signature | OctowayError {
       t = Number(value);
     } else if (name === 'v1') {
       if (!HEX_DIGEST.test(value) || v1.length === MAX_V1) return new OctowayError('HMAC_SIGNATURE_MALFORMED');
-      v1.push(Buffer.from(value, 'hex'));
+      v1.push(value.toLowerCase());
     }
   }
   if (t === undefined || v1.length === 0) return new OctowayError('HMAC_SIGNATURE_MALFORMED');
@@ -46,14 +50,19 @@ export function checkTimestamp(signature: Signature, toleranceMs: number, now = 
 
 /** The hex of the v1 that matches `body` under one of `secrets`, or undefined. Every comparison
  * runs in constant time, so the time taken says nothing of how much of a forged digest matched. */
-export function matchingSignature(signature: Signature, secrets: readonly Buffer[], body: Buffer): string | undefined {
+export function matchingSignature(signature: Signature, secrets: readonly KeyObject[], body: Buffer): string | undefined {
   const prefix = `${signature.t}.`;
-  let match: Buffer | undefined;
+  let match: string | undefined;
   for (const secret of secrets) {
-    const expected = createHmac('sha256', secret).update(prefix).update(body).digest();
-    for (const given of signature.v1) if (timingSafeEqual(expected, given)) match = given;
+    const expected = Buffer.from(createHmac('sha256', secret).update(prefix).update(body).digest('hex'), 'latin1');
+    for (const given of signature.v1) if (timingSafeEqual(expected, Buffer.from(given, 'latin1'))) match = given;
   }
-  return match?.toString('hex');
+  return match;
+}
+
+/** WS_HMAC_SECRET's secrets as keys, made once rather than per request. */
+export function hmacKeys(secrets: readonly string[]): KeyObject[] {
+  return secrets.map((s) => createSecretKey(Buffer.from(s, 'utf8')));
 }
 
 /** What a publisher sends: the header value for `body` signed with `secret` at `t`. */

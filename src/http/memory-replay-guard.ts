@@ -12,8 +12,14 @@ const SWEEP_BUDGET = 4;
 const KEY_HEX_DIGITS = 32;
 
 export class MemoryReplayGuard implements ReplayGuard {
-  /** signature prefix -> t (unix seconds), oldest accepted first. */
-  readonly #seen = new Map<string, number>();
+  /** Remembered signature prefixes (membership only). */
+  readonly #seen = new Set<string>();
+  /** The same prefixes and their dates (unix seconds), oldest accepted first, from #head on. A queue
+   * of its own because V8's Map, whose oldest entries were deleted, walks past every deleted slot to
+   * find its first live one: ~50 µs per claim at 50,000 entries, measured. */
+  #order: string[] = [];
+  #dates: number[] = [];
+  #head = 0;
   readonly #toleranceS: number;
   readonly #max: number;
   /** Signatures dated at or before this were forgotten early: they are refused. */
@@ -33,10 +39,12 @@ export class MemoryReplayGuard implements ReplayGuard {
     if (t <= this.#horizon) return 'too-old';
     const key = signature.slice(0, KEY_HEX_DIGITS);
     if (this.#seen.has(key)) return 'replayed';
-    this.#seen.set(key, t);
+    this.#seen.add(key);
+    this.#order.push(key);
+    this.#dates.push(t);
     if (this.#seen.size > this.#max) {
-      const [oldest, oldestT] = this.#seen.entries().next().value as [string, number];
-      this.#seen.delete(oldest);
+      const oldestT = this.#dates[this.#head] as number;
+      this.#forgetOldest();
       if (oldestT > this.#horizon) this.#horizon = oldestT;
     }
     return 'first';
@@ -44,10 +52,20 @@ export class MemoryReplayGuard implements ReplayGuard {
 
   /** Drops entries whose date is past the tolerance: a replay of them is refused as stale anyway. */
   #sweep(nowS: number): void {
-    for (let i = 0; i < SWEEP_BUDGET; i++) {
-      const first = this.#seen.entries().next();
-      if (first.done === true || first.value[1] >= nowS - this.#toleranceS) return;
-      this.#seen.delete(first.value[0]);
+    for (let i = 0; i < SWEEP_BUDGET && this.#head < this.#order.length; i++) {
+      if ((this.#dates[this.#head] as number) >= nowS - this.#toleranceS) return;
+      this.#forgetOldest();
+    }
+  }
+
+  #forgetOldest(): void {
+    this.#seen.delete(this.#order[this.#head] as string);
+    this.#head++;
+    // Drop the consumed front now and then: amortized O(1), and the arrays stay at most twice the live size.
+    if (this.#head >= 1024 && this.#head * 2 >= this.#order.length) {
+      this.#order = this.#order.slice(this.#head);
+      this.#dates = this.#dates.slice(this.#head);
+      this.#head = 0;
     }
   }
 }

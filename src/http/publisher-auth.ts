@@ -9,7 +9,7 @@ import { OctowayError, type ErrorCode } from '../errors.js';
 import { grantsOf } from '../identity/jwt-grants.js';
 import type { JwtVerifier } from '../identity/jwt-verifier.js';
 import { basicAuth, tokenAuth } from './credentials.js';
-import { checkTimestamp, matchingSignature, parseSignature, SIGNATURE_HEADER, type Signature } from './hmac-signature.js';
+import { checkTimestamp, hmacKeys, matchingSignature, parseSignature, SIGNATURE_HEADER, type Signature } from './hmac-signature.js';
 import type { PublishRequest } from './publish.js';
 import type { ReplayGuard, ReplayVerdict } from './replay-guard.js';
 
@@ -57,7 +57,7 @@ export function createPublisherAuth(settings: PublishAuthSettings, parts: Publis
   const basic = listed('basic') ? basicAuth(parts.credentials) : undefined;
   const bearer = listed('bearer') ? tokenAuth(settings.tokens) : undefined;
   const verifier = listed('jwt') ? parts.verifier : undefined;
-  const hmacSecrets = listed('hmac') ? settings.hmacSecrets.map((s) => Buffer.from(s, 'utf8')) : undefined;
+  const hmacSecrets = listed('hmac') ? hmacKeys(settings.hmacSecrets) : undefined;
   const takesToken = bearer !== undefined || verifier !== undefined;
   const challenges = challengesOf(settings.modes);
 
