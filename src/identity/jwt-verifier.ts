@@ -1,7 +1,8 @@
 // Local JWT verification with jose, for every mode that takes a JWT (client `jwt`, publisher `jwt`).
 // Checks run before the signature in an order that gives each refusal its own code: shape, then
 // `alg` (none, HMAC against a public key, the allow-list), then jose's signature and claims checks.
-import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions, type KeyObject } from 'jose';
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { JwtSettings } from '../config.js';
 import { OctowayError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -26,6 +27,9 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
 
 export function createJwtVerifier(settings: JwtSettings, log: Logger): JwtVerifier {
   const allowed = new Set(settings.algorithms);
+  // A KeyObject, not the bytes: jose imports raw bytes anew on every verification, but converts a
+  // KeyObject once per algorithm and caches it (HS256 verification took ~4x longer from bytes).
+  const secret = settings.secret === undefined ? undefined : createSecretKey(settings.secret);
   const publicKey: KeyObject | JwksKey | undefined = settings.publicKey
     ?? (settings.jwksUrl === undefined ? undefined : createJwks({ url: settings.jwksUrl, timeoutMs: settings.jwksTimeoutMs, cooldownMs: settings.jwksCooldownMs }, log));
   const options: JWTVerifyOptions = {
@@ -37,12 +41,12 @@ export function createJwtVerifier(settings: JwtSettings, log: Logger): JwtVerifi
   };
 
   /** The key for `alg`, or the refusal when the configuration has none for it. */
-  const keyFor = (alg: string): Uint8Array | KeyObject | JwksKey | OctowayError => {
+  const keyFor = (alg: string): KeyObject | JwksKey | OctowayError => {
     if (alg.toLowerCase() === 'none') return refusal('JWT_ALG_NONE');
     if (isHmacAlgorithm(alg)) {
       // The classic confusion attack: a token signed with HMAC using the (public) key as the secret.
-      if (settings.secret === undefined) return refusal(publicKey === undefined ? 'JWT_ALG_NOT_ALLOWED' : 'JWT_ALG_CONFUSION');
-      return allowed.has(alg) ? settings.secret : refusal('JWT_ALG_NOT_ALLOWED', `algorithm ${JSON.stringify(alg)} is not in WS_JWT_ALGORITHMS`);
+      if (secret === undefined) return refusal(publicKey === undefined ? 'JWT_ALG_NOT_ALLOWED' : 'JWT_ALG_CONFUSION');
+      return allowed.has(alg) ? secret : refusal('JWT_ALG_NOT_ALLOWED', `algorithm ${JSON.stringify(alg)} is not in WS_JWT_ALGORITHMS`);
     }
     if (!allowed.has(alg) || publicKey === undefined) return refusal('JWT_ALG_NOT_ALLOWED', `algorithm ${JSON.stringify(alg.slice(0, 20))} is not in WS_JWT_ALGORITHMS`);
     return publicKey;
