@@ -206,6 +206,7 @@ export function loadConfig(env: Env): Config {
   const basicListed = publishModes.includes('basic');
   if (basicListed && !insecure && login === '') bad('WS_LOGIN', 'the login backends use to publish (or WS_INSECURE_NO_AUTH=true)', 0);
   if (basicListed && !insecure && password === '') bad('WS_PASSWORD', 'the password backends use to publish (or WS_INSECURE_NO_AUTH=true)', 0);
+  if (login.includes(':')) bad('WS_LOGIN', 'a login without ":" (Basic auth splits on it)', 0);
   const publishTokens = list('WS_PUBLISH_TOKENS');
   if (publishModes.includes('bearer') && publishTokens.length === 0) bad('WS_PUBLISH_TOKENS', 'one or more tokens, comma-separated (WS_PUBLISH_AUTH lists bearer)', 0);
   if (publishTokens.some((t) => t.length < MIN_SECRET_LENGTH || /\s/.test(t))) bad('WS_PUBLISH_TOKENS', `tokens of at least ${MIN_SECRET_LENGTH} characters without spaces`, 0);
@@ -249,7 +250,6 @@ export function loadConfig(env: Env): Config {
     requireExp: bool('WS_JWT_REQUIRE_EXP'),
   };
   const jwt: JwtSettings | undefined = jwtConfigured ? { secret: jwtSecret, publicKey: jwtPublicKey, jwksUrl, algorithms: jwtAlgorithms, ...jwtRest } : undefined;
-  if (login.includes(':')) bad('WS_LOGIN', 'a login without ":" (Basic auth splits on it)', 0);
 
   const trustedProxies = list('WS_TRUSTED_PROXIES');
   for (const entry of trustedProxies) {
