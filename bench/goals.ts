@@ -87,6 +87,16 @@ export const GOALS: readonly Goal[] = [
     pass: (r) => r >= 4,
     show: x,
   },
+  ...['bearer', 'hmac'].map((mode): Goal => ({
+    goal: `unicast with ${mode} publisher auth: server CPU/POST ≤ 1.1× basic`,
+    value: (m) => {
+      const other = m.get('unicast-auth', mode, 'octoway', 'serverCpuUsPerPost');
+      const basic = m.get('unicast', '', 'octoway', 'serverCpuUsPerPost');
+      return other === undefined || basic === undefined ? undefined : other / basic;
+    },
+    pass: (r) => r <= 1.1,
+    show: x,
+  })),
   absGoal('scale p99 latency ≤ 100 ms', 'scale', 'p99Ms', (v) => v <= 100, (v) => `${v.toFixed(1)} ms`),
   absGoal('scale RSS/socket ≤ 3 KB', 'scale', 'memPerSocketBytes', (v) => v <= 3000, (v) => `${(v / 1000).toFixed(2)} KB`),
   ratioGoal('connect (auth cache on) upgrades/s ≥ 0.8× bare', 'connect', 'cache-on', 'upgradesPerSec', (r) => r >= 0.8),

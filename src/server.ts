@@ -19,7 +19,10 @@ import { MemoryHistory, RedisHistory, type History } from './delivery/history.js
 import { connectRedis, type RedisConnection } from './redis/connect.js';
 import { Keyspace } from './redis/keyspace.js';
 import { checkStateFileWritable, markLoaded, readStateFile, saveStateOrFallback, type SaveOutcome } from './delivery/state-file.js';
-import { basicAuth } from './http/credentials.js';
+import { createPublisherAuth } from './http/publisher-auth.js';
+import { MemoryReplayGuard } from './http/memory-replay-guard.js';
+import { RedisReplayGuard } from './http/redis-replay-guard.js';
+import { createJwtVerifier } from './identity/jwt-verifier.js';
 import { registerApi } from './http/api.js';
 import { listen } from './listen.js';
 import { createApp } from './tls.js';
@@ -89,6 +92,14 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 
   // One budget per client address, shared by upgrades and API requests; undefined when off.
   const rateLimit = createRateLimit({ perSecond: config.rateLimit, burst: config.rateBurst, isTrusted: createProxyMatcher(config.trustedProxies) });
+  // Publisher auth: a JWT verifier when a key is configured; a replay memory for hmac, shared through
+  // Redis when the nodes share one, so a signed request accepted by one node is refused by every other.
+  const jwtVerifier = config.jwt === undefined ? undefined : createJwtVerifier(config.jwt, log.child({ component: 'jwt' }));
+  const { publishAuth } = config;
+  const replayGuard = !publishAuth.modes.includes('hmac') ? undefined
+    : redis === undefined ? new MemoryReplayGuard(publishAuth.hmacToleranceMs) : new RedisReplayGuard(redis.client, keyspace, publishAuth.hmacToleranceMs);
+  const publisherAuth = createPublisherAuth(publishAuth, { credentials: config.credentials, verifier: jwtVerifier, guard: replayGuard });
+
   const upgrade = createUpgradeHandler({
     rateLimit,
     authenticator,
@@ -122,7 +133,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     store,
     presence: store instanceof RedisStore ? () => store.presence() : async () => hub.presence(),
     history,
-    checkCredentials: basicAuth(config.credentials),
+    publisherAuth,
     limits: { maxBatch: config.maxBatch, defaultExpireMs: config.msgExpireMs, defaultExpire: config.msgExpire, maxBodyBytes: config.maxBodyBytes },
     readiness: () => {
       if (shuttingDown) return { ready: false, reason: 'shutting down' };
@@ -159,7 +170,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   if (config.allowedOrigins.length === 0) log.warn('WS_ALLOWED_ORIGINS is empty or *: any website may open sockets with your users\' cookies');
   if (config.authorizer === 'dummy') log.warn({ key: config.authUrlText }, 'WS_AUTHORIZER=dummy: every socket is accepted under one key, with no authentication');
   if (config.trustAllProxies) log.warn('WS_TRUST_PROXY_HEADERS=true: X-Forwarded-For is believed from every peer, so any client can choose the address its rate limit and auth backend see; list your proxies in WS_TRUSTED_PROXIES instead');
-  if (config.credentials === undefined) log.warn('WS_INSECURE_NO_AUTH=true: anyone who reaches the port can publish and read held messages');
+  if (config.credentials === undefined && publishAuth.modes.includes('basic')) log.warn('WS_INSECURE_NO_AUTH=true: anyone who reaches the port can publish and read held messages');
   log.info({ host: config.host, port, delivery: config.delivery }, 'listening');
 
   return {

@@ -11,8 +11,9 @@ import { offline } from './offline.js';
 import { scale } from './scale.js';
 import type { Scenario } from './types.js';
 import { unicast } from './unicast.js';
+import { unicastAuth } from './unicast-auth.js';
 
-export const SCENARIOS: readonly Scenario[] = [fanout, fanoutPattern, fanoutRedis, fanoutCompress, unicast, batch, connect, idleMem, scale, offline, heldMem];
+export const SCENARIOS: readonly Scenario[] = [fanout, fanoutPattern, fanoutRedis, fanoutCompress, unicast, unicastAuth, batch, connect, idleMem, scale, offline, heldMem];
 
 export function scenarioByName(name: string): Scenario {
   const s = SCENARIOS.find((x) => x.name === name);

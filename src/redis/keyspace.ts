@@ -58,6 +58,11 @@ export class Keyspace {
     return `${this.prefix}mid:${id}`;
   }
 
+  /** An accepted HMAC publish signature (hex), remembered to refuse its replay. */
+  hmacSignature(signature: string): string {
+    return `${this.prefix}hmac:${signature}`;
+  }
+
   get channel(): string {
     return `${this.prefix}bus`;
   }
