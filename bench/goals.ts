@@ -87,6 +87,16 @@ export const GOALS: readonly Goal[] = [
     pass: (r) => r >= 4,
     show: x,
   },
+  ...['bearer', 'hmac'].map((mode): Goal => ({
+    goal: `unicast with ${mode} publisher auth: server CPU/POST ≤ 1.1× basic`,
+    value: (m) => {
+      const other = m.get('unicast-auth', mode, 'octoway', 'serverCpuUsPerPost');
+      const basic = m.get('unicast', '', 'octoway', 'serverCpuUsPerPost');
+      return other === undefined || basic === undefined ? undefined : other / basic;
+    },
+    pass: (r) => r <= 1.1,
+    show: x,
+  })),
   absGoal('scale p99 latency ≤ 100 ms', 'scale', 'p99Ms', (v) => v <= 100, (v) => `${v.toFixed(1)} ms`),
   absGoal('scale RSS/socket ≤ 3 KB', 'scale', 'memPerSocketBytes', (v) => v <= 3000, (v) => `${(v / 1000).toFixed(2)} KB`),
   ratioGoal('connect (auth cache on) upgrades/s ≥ 0.8× bare', 'connect', 'cache-on', 'upgradesPerSec', (r) => r >= 0.8),
@@ -97,6 +107,16 @@ export const GOALS: readonly Goal[] = [
   // first-connect → all-delivered figure, mostly the 1,000 auth handshakes, stays in the offline table.
   absGoal('offline: 10,000 held delivered ≤ 0.2 s after each key connects (per socket 101 → last frame, max)', 'offline', 'afterOpenMaxS', (v) => v <= 0.2, (v) => `${v.toFixed(3)} s`),
   absGoal('held-mem: 1,000,000 held ≤ 300 MB RSS', 'held-mem', 'rssMB', (v) => v <= 300, (v) => `${v.toFixed(0)} MB`),
+  {
+    goal: 'fanout-pattern deliveries/s ≥ 0.8× fanout (exact key)',
+    value: (m) => {
+      const pattern = m.get('fanout-pattern', '', 'octoway', 'deliveriesPerSec');
+      const exact = m.get('fanout', '', 'octoway', 'deliveriesPerSec');
+      return pattern === undefined || exact === undefined || exact === 0 ? undefined : pattern / exact;
+    },
+    pass: (r) => r >= 0.8,
+    show: x,
+  },
   ratioGoal('fanout deliveries/s ≥ 2× ws reference', 'fanout', '', 'deliveriesPerSec', (r) => r >= 2, 'ws'),
   ratioGoal('unicast deliveries/s ≥ 2× ws reference', 'unicast', '', 'deliveriesPerSec', (r) => r >= 2, 'ws'),
 ];

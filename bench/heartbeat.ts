@@ -33,13 +33,13 @@ async function main(): Promise<void> {
     run(redis, script, batch.flatMap((k) => keyspace.all(k)), [...extra, ...batch.map(() => 1)])));
   try {
     await loadScripts(redis);
-    await send(JOIN, [node, TTL_MS, Date.now(), 1, keyspace.channel, 1000, 0]);
+    await send(JOIN, [node, TTL_MS, Date.now(), 1, keyspace.channel, 1000, 0, keyspace.prefix]);
     const cpu: number[] = [];
     const wall: number[] = [];
     for (let i = 0; i < HEARTBEATS; i++) {
       const before = await cpuUs(redis);
       const started = performance.now();
-      await send(LEASE, [node, TTL_MS, Date.now(), keyspace.channel, 1000]);
+      await send(LEASE, [node, TTL_MS, Date.now(), keyspace.channel, 1000, keyspace.prefix]);
       wall.push(performance.now() - started);
       cpu.push((await cpuUs(redis)) - before);
     }
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   } finally {
     // Leaving every key (count 0) removes the presence keys.
     await Promise.all(batches.map((batch) => run(redis, LEASE, batch.flatMap((k) => keyspace.all(k)),
-      [node, TTL_MS, Date.now(), keyspace.channel, 1000, ...batch.map(() => 0)])));
+      [node, TTL_MS, Date.now(), keyspace.channel, 1000, keyspace.prefix, ...batch.map(() => 0)])));
     redis.disconnect();
   }
 }

@@ -3,6 +3,8 @@
 import { isIP } from 'node:net';
 import { parseDuration, parseSize } from './units.js';
 import { MAX_EXPIRE_MS, MAX_EXPIRE_TEXT } from './delivery/message.js';
+import type { KeyObject } from 'node:crypto';
+import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isHmacAlgorithm, KNOWN_ALGORITHMS, readPublicKey } from './identity/jwt-keys.js';
 
 export type DeliveryMode = 'at-most-once' | 'at-least-once';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -70,6 +72,58 @@ export interface Config {
   readonly ticketTtlMs: number;
   /** WS_TICKET_MAX: most unused tickets held in memory (without Redis). */
   readonly ticketMax: number;
+  // Edge: compression, TLS and per-address rate limits (Goctopus 2026's variables).
+  /** WS_COMPRESS: permessage-deflate (uWS's shared compressor) with clients that offer it. */
+  readonly compress: boolean;
+  /** WS_TLS_CERT / WS_TLS_KEY: PEM files served directly as wss:// and https://; both or neither. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** WS_RATE_LIMIT: requests (upgrades and API calls) per second per client address; 0 = off. */
+  readonly rateLimit: number;
+  /** WS_RATE_BURST: how many at once (the bucket's size); at least 1 when rateLimit > 0. */
+  readonly rateBurst: number;
+  /** WS_TRUST_PROXY_HEADERS=true (Goctopus): every peer is a trusted proxy; trustedProxies then
+   * lists every address, and the start logs a warning. */
+  readonly trustAllProxies: boolean;
+  /** Recent messages kept per key for `GET /?key=K&history` (0: off), and their longest age. */
+  readonly historySize: number;
+  readonly historyTtlMs: number;
+  /** WS_JWT_*: how JWTs are verified; undefined when no key is configured. */
+  readonly jwt: JwtSettings | undefined;
+  /** WS_PUBLISH_AUTH and the settings of its modes. */
+  readonly publishAuth: PublishAuthSettings;
+}
+
+/** JWT verification, shared by every mode that takes a JWT. At least one key source is set. */
+export interface JwtSettings {
+  /** WS_JWT_SECRET as bytes (HS256/384/512). */
+  readonly secret: Uint8Array | undefined;
+  /** WS_JWT_PUBLIC_KEY, parsed. */
+  readonly publicKey: KeyObject | undefined;
+  readonly jwksUrl: URL | undefined;
+  readonly jwksTimeoutMs: number;
+  /** Least time between two JWKS fetches caused by an unknown `kid`. */
+  readonly jwksCooldownMs: number;
+  /** The allow-list; every one of them has a configured key that can verify it. */
+  readonly algorithms: readonly string[];
+  /** Accepted `aud` values (any one matches); empty: `aud` is not checked. */
+  readonly audience: readonly string[];
+  /** Accepted `iss` values; empty: `iss` is not checked. */
+  readonly issuer: readonly string[];
+  readonly leewayMs: number;
+  readonly requireExp: boolean;
+}
+
+export type PublishAuthMode = 'basic' | 'bearer' | 'hmac' | 'jwt';
+export const PUBLISH_AUTH_MODES: readonly PublishAuthMode[] = ['basic', 'bearer', 'hmac', 'jwt'];
+
+export interface PublishAuthSettings {
+  /** A request is accepted when any of these accepts it. */
+  readonly modes: readonly PublishAuthMode[];
+  /** WS_PUBLISH_TOKENS (bearer). */
+  readonly tokens: readonly string[];
+  /** WS_HMAC_SECRET: every one is accepted (two during a rotation). */
+  readonly hmacSecrets: readonly string[];
+  readonly hmacToleranceMs: number;
 }
 
 /** How an upgrade may authenticate: forward auth (WS_AUTH_URL), a local JWT, a single-use ticket. */
@@ -131,6 +185,31 @@ export const DEFAULTS = {
   WS_AUTH_MODE: 'forward',
   WS_TICKET_TTL: '60s',
   WS_TICKET_MAX: '100000',
+  // Edge: compression, TLS and per-address rate limits.
+  WS_COMPRESS: 'false',
+  WS_TLS_CERT: '',
+  WS_TLS_KEY: '',
+  WS_RATE_LIMIT: '0',
+  WS_RATE_BURST: '0',
+  WS_TRUST_PROXY_HEADERS: 'false',
+  WS_HISTORY_SIZE: '0',
+  WS_HISTORY_TTL: '1h',
+  // JWT verification
+  WS_JWT_SECRET: '',
+  WS_JWT_PUBLIC_KEY: '',
+  WS_JWT_JWKS_URL: '',
+  WS_JWT_JWKS_TIMEOUT: '5s',
+  WS_JWT_JWKS_COOLDOWN: '30s',
+  WS_JWT_ALGORITHMS: '',
+  WS_JWT_AUDIENCE: '',
+  WS_JWT_ISSUER: '',
+  WS_JWT_LEEWAY: '0',
+  WS_JWT_REQUIRE_EXP: 'false',
+  // Publisher auth
+  WS_PUBLISH_AUTH: 'basic',
+  WS_PUBLISH_TOKENS: '',
+  WS_HMAC_SECRET: '',
+  WS_HMAC_TOLERANCE: '5m',
 } as const;
 
 export type ConfigName = keyof typeof DEFAULTS;
@@ -192,9 +271,58 @@ export function loadConfig(env: Env): Config {
 
   const login = env.WS_LOGIN ?? '';
   const password = env.WS_PASSWORD ?? '';
-  if (!insecure && login === '') bad('WS_LOGIN', 'the login backends use to publish (or WS_INSECURE_NO_AUTH=true)', 0);
-  if (!insecure && password === '') bad('WS_PASSWORD', 'the password backends use to publish (or WS_INSECURE_NO_AUTH=true)', 0);
+  // Publisher auth: WS_PUBLISH_AUTH lists the modes; each listed mode needs its own settings.
+  const publishModes = list('WS_PUBLISH_AUTH').map((m) => m.toLowerCase());
+  for (const mode of publishModes) {
+    if (!(PUBLISH_AUTH_MODES as readonly string[]).includes(mode)) bad('WS_PUBLISH_AUTH', `a comma list of ${PUBLISH_AUTH_MODES.join(', ')} ("${mode}" is none of them)`, 0);
+  }
+  const basicListed = publishModes.includes('basic');
+  if (basicListed && !insecure && login === '') bad('WS_LOGIN', 'the login backends use to publish (or WS_INSECURE_NO_AUTH=true)', 0);
+  if (basicListed && !insecure && password === '') bad('WS_PASSWORD', 'the password backends use to publish (or WS_INSECURE_NO_AUTH=true)', 0);
   if (login.includes(':')) bad('WS_LOGIN', 'a login without ":" (Basic auth splits on it)', 0);
+  const publishTokens = list('WS_PUBLISH_TOKENS');
+  if (publishModes.includes('bearer') && publishTokens.length === 0) bad('WS_PUBLISH_TOKENS', 'one or more tokens, comma-separated (WS_PUBLISH_AUTH lists bearer)', 0);
+  if (publishTokens.some((t) => t.length < MIN_SECRET_LENGTH || /\s/.test(t))) bad('WS_PUBLISH_TOKENS', `tokens of at least ${MIN_SECRET_LENGTH} characters without spaces`, 0);
+  const hmacSecrets = list('WS_HMAC_SECRET');
+  if (publishModes.includes('hmac') && hmacSecrets.length === 0) bad('WS_HMAC_SECRET', 'the shared secret publishers sign with (WS_PUBLISH_AUTH lists hmac)', 0);
+  if (hmacSecrets.some((t) => t.length < MIN_SECRET_LENGTH)) bad('WS_HMAC_SECRET', `secrets of at least ${MIN_SECRET_LENGTH} characters`, 0);
+
+  // JWT verification: a secret and/or one public-key source; the allow-list must fit the keys.
+  const jwtSecretText = env.WS_JWT_SECRET;
+  if (jwtSecretText !== undefined && jwtSecretText.trim() === '') problems.push('WS_JWT_SECRET is set but empty: expected a secret, or leave it unset (an empty secret is a key anyone knows)');
+  const jwtSecret = jwtSecretText === undefined || jwtSecretText.trim() === '' ? undefined : new TextEncoder().encode(jwtSecretText);
+  let jwtPublicKey: KeyObject | undefined;
+  let jwtKeyAlgorithms: readonly string[] = [];
+  if (raw('WS_JWT_PUBLIC_KEY') !== '') {
+    const read = readPublicKey(raw('WS_JWT_PUBLIC_KEY'));
+    if ('problem' in read) bad('WS_JWT_PUBLIC_KEY', read.problem, 0);
+    else ({ key: jwtPublicKey, algorithms: jwtKeyAlgorithms } = read);
+  }
+  const jwksText = raw('WS_JWT_JWKS_URL');
+  const jwksUrl = jwksText === '' ? undefined : parseAuthUrl(jwksText);
+  if (jwksText !== '' && jwksUrl === undefined) bad('WS_JWT_JWKS_URL', 'the http(s) URL of a JSON Web Key Set', 0);
+  if (jwksText !== '' && raw('WS_JWT_PUBLIC_KEY') !== '') bad('WS_JWT_JWKS_URL', 'unset when WS_JWT_PUBLIC_KEY is set (one public-key source)', 0);
+  const verifiable = [...(jwtSecret === undefined ? [] : HMAC_ALGORITHMS), ...jwtKeyAlgorithms, ...(jwksText === '' ? [] : ASYMMETRIC_ALGORITHMS)];
+  let jwtAlgorithms = list('WS_JWT_ALGORITHMS');
+  if (jwtAlgorithms.length === 0) jwtAlgorithms = verifiable;
+  for (const alg of jwtAlgorithms) {
+    if (!KNOWN_ALGORITHMS.includes(alg)) bad('WS_JWT_ALGORITHMS', `algorithms among ${KNOWN_ALGORITHMS.join(', ')} ("${alg}" is not one)`, 0);
+    else if (!verifiable.includes(alg)) bad('WS_JWT_ALGORITHMS', `algorithms a configured key can verify ("${alg}" needs ${isHmacAlgorithm(alg) ? 'WS_JWT_SECRET' : 'a WS_JWT_PUBLIC_KEY of its family, or WS_JWT_JWKS_URL'})`, 0);
+  }
+  const jwtConfigured = jwtSecret !== undefined || jwtPublicKey !== undefined || jwksUrl !== undefined;
+  if (publishModes.includes('jwt') && jwtSecretText === undefined && raw('WS_JWT_PUBLIC_KEY') === '' && jwksText === '') {
+    bad('WS_JWT_SECRET', 'a secret, or WS_JWT_PUBLIC_KEY or WS_JWT_JWKS_URL (WS_PUBLISH_AUTH lists jwt)', 0);
+  }
+  // Read whether or not a key is set, so a typo is reported before the key is added.
+  const jwtRest = {
+    jwksTimeoutMs: duration('WS_JWT_JWKS_TIMEOUT', 1, TIMER_MAX),
+    jwksCooldownMs: duration('WS_JWT_JWKS_COOLDOWN', 0, TIMER_MAX),
+    audience: list('WS_JWT_AUDIENCE'),
+    issuer: list('WS_JWT_ISSUER'),
+    leewayMs: duration('WS_JWT_LEEWAY', 0, { ms: 86_400_000, text: '1d' }),
+    requireExp: bool('WS_JWT_REQUIRE_EXP'),
+  };
+  const jwt: JwtSettings | undefined = jwtConfigured ? { secret: jwtSecret, publicKey: jwtPublicKey, jwksUrl, algorithms: jwtAlgorithms, ...jwtRest } : undefined;
 
   const trustedProxies = list('WS_TRUSTED_PROXIES');
   for (const entry of trustedProxies) {
@@ -220,6 +348,26 @@ export function loadConfig(env: Env): Config {
   if (redisUrl.includes(',') && !redisCluster && redisSentinel === '') {
     bad('WS_REDIS_URL', 'one URL (a comma list needs WS_REDIS_CLUSTER=true or WS_REDIS_SENTINEL)', 0);
   }
+
+  // Edge: compression, TLS and per-address rate limits.
+  const tlsCert = raw('WS_TLS_CERT');
+  const tlsKey = raw('WS_TLS_KEY');
+  if (tlsCert === '' && tlsKey !== '') bad('WS_TLS_CERT', 'the certificate file (PEM) that goes with WS_TLS_KEY', 0);
+  if (tlsKey === '' && tlsCert !== '') bad('WS_TLS_KEY', 'the private key file (PEM) that goes with WS_TLS_CERT', 0);
+  const rateText = raw('WS_RATE_LIMIT');
+  const rateLimit = /^\d+(\.\d+)?$/.test(rateText) && Number(rateText) <= RATE_MAX ? Number(rateText) : bad('WS_RATE_LIMIT', `requests per second per client address, a number from 0 (off) to ${RATE_MAX}, such as 10 or 0.5`, 0);
+  const burstGiven = int('WS_RATE_BURST', 0, RATE_MAX);
+  const trustAllProxies = bool('WS_TRUST_PROXY_HEADERS');
+  const edge = {
+    compress: bool('WS_COMPRESS'),
+    tls: tlsCert !== '' && tlsKey !== '' ? { certFile: tlsCert, keyFile: tlsKey } : undefined,
+    rateLimit,
+    // 0 (the default): twice the rate, the ratio WS_MAX_INBOUND_RATE's bucket uses too.
+    rateBurst: burstGiven > 0 ? burstGiven : Math.max(1, Math.ceil(2 * rateLimit)),
+    trustAllProxies,
+    // Replaces WS_TRUSTED_PROXIES's list for every reader (forward auth's X-Forwarded-*, rate limits).
+    ...(trustAllProxies ? { trustedProxies: TRUST_EVERY_PEER } : {}),
+  };
 
   const config: Config = {
     host: raw('WS_HOST'),
@@ -266,6 +414,16 @@ export function loadConfig(env: Env): Config {
     authModes: modes,
     ticketTtlMs: duration('WS_TICKET_TTL', 1, { ms: MAX_EXPIRE_MS, text: MAX_EXPIRE_TEXT }),
     ticketMax: int('WS_TICKET_MAX', 1),
+    ...edge,
+    historySize: int('WS_HISTORY_SIZE', 0, 10_000),
+    historyTtlMs: duration('WS_HISTORY_TTL', 1_000, { ms: MAX_EXPIRE_MS, text: MAX_EXPIRE_TEXT }),
+    jwt,
+    publishAuth: {
+      modes: [...new Set(publishModes)] as PublishAuthMode[],
+      tokens: publishTokens,
+      hmacSecrets,
+      hmacToleranceMs: duration('WS_HMAC_TOLERANCE', 1_000, TIMER_MAX),
+    },
   };
   // Accepted so a Goctopus environment starts unchanged, checked, and otherwise unused.
   duration('WS_PING_INTERVAL');
@@ -321,12 +479,20 @@ function goctopusSettings(
 /** Durations that drive a timer: Node's timers take at most 2^31-1 ms and treat anything larger as
  * 1 ms (a shutdown deadline that fires at once, an auth sweep that spins). */
 const TIMER_MAX = { ms: 24 * 86_400_000, text: '24d' };
+/** WS_RATE_LIMIT and WS_RATE_BURST at most: far above any one client's honest rate. */
+const RATE_MAX = 1_000_000;
+/** What WS_TRUST_PROXY_HEADERS=true makes WS_TRUSTED_PROXIES: every IPv4 and IPv6 address. */
+const TRUST_EVERY_PEER: readonly string[] = Object.freeze(['0.0.0.0/0', '::/0']);
 /** uWS aborts the process (not a catchable error) for an idle timeout over 960 s. */
 const IDLE_TIMEOUT_MAX = { ms: 960_000, text: '960s' };
 
 function isSecret(name: ConfigName): boolean {
-  return name === 'WS_PASSWORD' || name === 'WS_REDIS_URL';
+  return name === 'WS_PASSWORD' || name === 'WS_REDIS_URL' || name === 'WS_JWT_SECRET' || name === 'WS_PUBLISH_TOKENS' || name === 'WS_HMAC_SECRET';
 }
+
+/** Publish tokens and HMAC secrets are guessed offline or online; 16 characters is the least that
+ * a random one needs to stand that (a JWT secret is not bounded: the seeds' own secrets carry over). */
+const MIN_SECRET_LENGTH = 16;
 
 function parseAuthUrl(text: string): URL | undefined {
   try {

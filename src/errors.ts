@@ -29,6 +29,34 @@ export const ERRORS = {
   SHUTTING_DOWN: { status: 503, message: 'the gateway is shutting down' },
   INTERNAL_ERROR: { status: 500, message: 'internal error; the gateway logged it' },
 
+  // Both sides: API requests and upgrades, counted per client address (WS_RATE_LIMIT)
+  RATE_LIMITED: { status: 429, message: 'too many requests from this address (WS_RATE_LIMIT); retry after Retry-After seconds' },
+
+  // Publisher auth (WS_PUBLISH_AUTH): 401 = no usable credentials, 403 = valid but not allowed
+  PUBLISH_TOKEN_INVALID: { status: 401, message: 'the bearer token is not one of WS_PUBLISH_TOKENS' },
+  HMAC_SIGNATURE_MALFORMED: { status: 401, message: 'X-Octoway-Signature must be "t=<unix seconds>,v1=<64 hex digits>"' },
+  HMAC_SIGNATURE_INVALID: { status: 401, message: 'X-Octoway-Signature does not match the body' },
+  HMAC_TIMESTAMP_OUT_OF_RANGE: { status: 401, message: 'the signature\'s timestamp is further from now than WS_HMAC_TOLERANCE' },
+  HMAC_REPLAYED: { status: 401, message: 'this signature was already accepted; sign each request anew' },
+  PUBLISH_SCOPE_MISSING: { status: 403, message: 'the JWT\'s scope does not include publish (or broadcast)' },
+  PUBLISH_KEY_FORBIDDEN: { status: 403, message: 'the publisher JWT may not publish to this key' },
+  ADMIN_FORBIDDEN: { status: 403, message: 'admin endpoints need basic or bearer credentials, not a publisher JWT' },
+
+  // JWT verification (client and publisher): each refusal has its own code
+  JWT_MALFORMED: { status: 401, message: 'the token is not a well-formed signed JWT' },
+  JWT_ALG_NONE: { status: 401, message: 'unsigned tokens (alg "none") are refused' },
+  JWT_ALG_CONFUSION: { status: 401, message: 'an HMAC-signed token was presented where a public key verifies' },
+  JWT_ALG_NOT_ALLOWED: { status: 401, message: 'the token\'s algorithm is not in WS_JWT_ALGORITHMS' },
+  JWT_BAD_SIGNATURE: { status: 401, message: 'the token\'s signature does not verify' },
+  JWT_EXPIRED: { status: 401, message: 'the token has expired' },
+  JWT_NOT_YET_VALID: { status: 401, message: 'the token is not valid yet (nbf is in the future)' },
+  JWT_EXP_INVALID: { status: 401, message: 'the token\'s exp is missing (WS_JWT_REQUIRE_EXP=true) or not a number' },
+  JWT_CLAIM_INVALID: { status: 401, message: 'a claim of the token has the wrong type' },
+  JWT_WRONG_AUDIENCE: { status: 401, message: 'the token\'s aud is not one of WS_JWT_AUDIENCE' },
+  JWT_WRONG_ISSUER: { status: 401, message: 'the token\'s iss is not one of WS_JWT_ISSUER' },
+  JWT_KEY_UNKNOWN: { status: 401, message: 'no key of WS_JWT_JWKS_URL matches the token (kid)' },
+  JWT_KEYS_UNAVAILABLE: { status: 503, message: 'the JWKS (WS_JWT_JWKS_URL) could not be fetched' },
+
   // WebSocket upgrade (browser side)
   INVALID_HANDSHAKE: { status: 400, message: 'the upgrade request is not a valid WebSocket handshake (RFC 6455)' },
   UNSUPPORTED_WEBSOCKET_VERSION: { status: 426, message: 'Sec-WebSocket-Version must be 13, the version of RFC 6455' },
@@ -68,6 +96,7 @@ export const ERRORS = {
   STATE_FILE_INVALID: { status: 500, message: 'WS_STATE_FILE cannot be loaded' },
   STATE_FILE_UNWRITABLE: { status: 500, message: 'WS_STATE_FILE cannot be written' },
   PORT_IN_USE: { status: 500, message: 'WS_PORT is already in use on WS_HOST' },
+  TLS_FILE_INVALID: { status: 500, message: 'WS_TLS_CERT or WS_TLS_KEY cannot be loaded' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -122,14 +151,17 @@ export class OctowayError extends Error {
   readonly retryAfter: number | undefined;
   /** The methods the endpoint takes (sent as Allow with a 405, as RFC 9110 requires). */
   readonly allow: string | undefined;
+  /** Sent as WWW-Authenticate with a 401: the schemes the endpoint takes (RFC 9110 §11.6.1). */
+  readonly challenge: string | undefined;
 
-  constructor(code: ErrorCode, message?: string, options?: { status?: number; retryAfter?: number; allow?: string; cause?: unknown }) {
+  constructor(code: ErrorCode, message?: string, options?: { status?: number; retryAfter?: number; allow?: string; challenge?: string; cause?: unknown }) {
     super(message ?? ERRORS[code].message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'OctowayError';
     this.code = code;
     this.status = options?.status ?? ERRORS[code].status;
     this.retryAfter = options?.retryAfter;
     this.allow = options?.allow;
+    this.challenge = options?.challenge;
   }
 
   toJSON(): { error: ErrorCode; message: string } {

@@ -11,7 +11,7 @@ import { startGateway, type Gateway } from './server.js';
 dotenv.config({ quiet: true });
 
 /** Problems the operator fixes before starting again: exit code 2, one line, no stack trace. */
-const STARTUP_ERRORS: ReadonlySet<ErrorCode> = new Set(['CONFIG_INVALID', 'STATE_FILE_INVALID', 'STATE_FILE_UNWRITABLE', 'PORT_IN_USE']);
+const STARTUP_ERRORS: ReadonlySet<ErrorCode> = new Set(['CONFIG_INVALID', 'STATE_FILE_INVALID', 'STATE_FILE_UNWRITABLE', 'PORT_IN_USE', 'TLS_FILE_INVALID']);
 
 function fatal(lines: readonly string[], code: number): never {
   for (const line of lines) process.stderr.write(`octoway: ${line}\n`);

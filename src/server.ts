@@ -21,15 +21,22 @@ import { createMemoryBroker } from './delivery/memory-broker.js';
 import { MemoryStore } from './delivery/memory-store.js';
 import { createRedisBroker } from './delivery/redis-broker.js';
 import { RedisStore } from './delivery/redis-store.js';
+import { MemoryHistory, RedisHistory, type History } from './delivery/history.js';
 import { connectRedis, type RedisConnection } from './redis/connect.js';
 import { Keyspace } from './redis/keyspace.js';
 import { checkStateFileWritable, markLoaded, readStateFile, saveStateOrFallback, type SaveOutcome } from './delivery/state-file.js';
-import { basicAuth } from './http/credentials.js';
+import { createPublisherAuth } from './http/publisher-auth.js';
+import { MemoryReplayGuard } from './http/memory-replay-guard.js';
+import { RedisReplayGuard } from './http/redis-replay-guard.js';
+import { createJwtVerifier } from './identity/jwt-verifier.js';
 import { registerApi } from './http/api.js';
 import { listen } from './listen.js';
+import { createApp } from './tls.js';
+import { createRateLimit } from './http/rate-limit.js';
+import { createProxyMatcher } from './identity/proxies.js';
 import { createUnroutedHandshakeHandler, createUpgradeHandler } from './socket/upgrade.js';
 import { socketBehavior, type SocketActivity } from './socket/behavior.js';
-import { CLOSE_CODES } from './errors.js';
+import { CLOSE_CODES, OctowayError } from './errors.js';
 
 export interface Gateway {
   /** The port actually listened on (WS_PORT=0 picks a free one). */
@@ -75,11 +82,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     ticket: tickets === undefined ? undefined : createTicketAuthenticator(tickets, log.child({ component: 'auth' })),
   });
 
-  const app = uWS.App();
-  const hub = createHub(app, config.maxBackpressureBytes, config.writeTimeoutMs);
+  const app = createApp(config.tls, log);
+  const hub = createHub(app, config.maxBackpressureBytes, config.writeTimeoutMs, config.compress);
   const broker = createBroker(config, { hub, store, redis, keyspace }, log);
+  const history = createHistory(config, redis, keyspace);
   const dispatcher = createDispatcher({
-    hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, maxAcksInFlight: config.maxAcksInFlight, log,
+    hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, maxAcksInFlight: config.maxAcksInFlight, history, log,
   });
   let listenSocket: uWS.us_listen_socket | undefined;
   let shuttingDown = false;
@@ -87,7 +95,18 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
    * after close() released it. */
   let savedAtClose: SaveOutcome | undefined;
 
+  // One budget per client address, shared by upgrades and API requests; undefined when off.
+  const rateLimit = createRateLimit({ perSecond: config.rateLimit, burst: config.rateBurst, isTrusted: createProxyMatcher(config.trustedProxies) });
+  // Publisher auth: a JWT verifier when a key is configured; a replay memory for hmac, shared through
+  // Redis when the nodes share one, so a signed request accepted by one node is refused by every other.
+  const jwtVerifier = config.jwt === undefined ? undefined : createJwtVerifier(config.jwt, log.child({ component: 'jwt' }));
+  const { publishAuth } = config;
+  const replayGuard = !publishAuth.modes.includes('hmac') ? undefined
+    : redis === undefined ? new MemoryReplayGuard(publishAuth.hmacToleranceMs) : new RedisReplayGuard(redis.client, keyspace, publishAuth.hmacToleranceMs);
+  const publisherAuth = createPublisherAuth(publishAuth, { credentials: config.credentials, verifier: jwtVerifier, guard: replayGuard });
+
   const upgrade = createUpgradeHandler({
+    rateLimit,
     authenticator,
     allowedOrigins: config.allowedOrigins,
     maxConnections: config.maxConnections,
@@ -105,6 +124,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     idleTimeoutS: config.idleTimeoutS,
     maxBackpressureBytes: config.maxBackpressureBytes,
     inbound: { framesPerSecond: config.maxInboundRate, burst: 2 * config.maxInboundRate },
+    compress: config.compress,
     log,
   });
   // Goctopus serves `/ws` and `/ws/`; its README's examples use `/`.
@@ -116,7 +136,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   registerApi(app, {
     dispatcher,
     store,
-    checkCredentials: basicAuth(config.credentials),
+    presence: store instanceof RedisStore ? () => store.presence() : async () => hub.presence(),
+    history,
+    publisherAuth,
     limits: { maxBatch: config.maxBatch, defaultExpireMs: config.msgExpireMs, defaultExpire: config.msgExpire, maxBodyBytes: config.maxBodyBytes },
     readiness: () => {
       if (shuttingDown) return { ready: false, reason: 'shutting down' };
@@ -125,11 +147,17 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     },
     shuttingDown: () => shuttingDown,
     version: versionInfo(process.env),
+    rateLimit,
     log,
     tickets: tickets === undefined ? undefined : {
       store: tickets,
       // Tickets are an admin endpoint: the admin credentials (Basic, or a bearer token), never a scoped publisher JWT.
-      checkAdmin: basicAuth(config.credentials),
+      checkAdmin: (req) => {
+        const step = publisherAuth.begin(req, 'admin');
+        if (step.kind === 'accepted') return undefined;
+        // A JWT (pending) is never an admin credential, valid or not.
+        return step.kind === 'refused' ? step.error : new OctowayError('ADMIN_FORBIDDEN');
+      },
       defaultTtlMs: config.ticketTtlMs,
       maxBodyBytes: config.maxBodyBytes,
     },
@@ -158,7 +186,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   activityLog.unref();
   if (config.allowedOrigins.length === 0) log.warn('WS_ALLOWED_ORIGINS is empty or *: any website may open sockets with your users\' cookies');
   if (config.authorizer === 'dummy') log.warn({ key: config.authUrlText }, 'WS_AUTHORIZER=dummy: every socket is accepted under one key, with no authentication');
-  if (config.credentials === undefined) log.warn('WS_INSECURE_NO_AUTH=true: anyone who reaches the port can publish and read held messages');
+  if (config.trustAllProxies) log.warn('WS_TRUST_PROXY_HEADERS=true: X-Forwarded-For is believed from every peer, so any client can choose the address its rate limit and auth backend see; list your proxies in WS_TRUSTED_PROXIES instead');
+  if (config.credentials === undefined && publishAuth.modes.includes('basic')) log.warn('WS_INSECURE_NO_AUTH=true: anyone who reaches the port can publish and read held messages');
   log.info({ host: config.host, port, delivery: config.delivery }, 'listening');
 
   return {
@@ -221,6 +250,13 @@ function createBroker(config: Config, parts: { hub: Hub; store: MemoryStore | Re
   return createRedisBroker({
     connection: redis, keyspace, store, hub, mode: config.delivery, presenceTtlMs: config.presenceTtlMs, log: log.child({ component: 'broker' }),
   });
+}
+
+function createHistory(config: Config, redis: RedisConnection | undefined, keyspace: Keyspace): History | undefined {
+  if (config.historySize === 0) return undefined;
+  const limits = { size: config.historySize, ttlMs: config.historyTtlMs };
+  // In memory, as many entries in all as WS_MAX_HELD allows held messages.
+  return redis === undefined ? new MemoryHistory(limits, Math.floor(config.maxHeld / config.historySize)) : new RedisHistory(redis.client, keyspace, limits, redis.cluster);
 }
 
 async function restoreState(path: string, store: MemoryStore): Promise<{ path: string; messages: number }> {

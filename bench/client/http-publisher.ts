@@ -5,6 +5,7 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
 // Shared read buffer (`onread`), as in ws-client: responses are parsed before the next read can land.
 const READ_BUF = Buffer.allocUnsafe(256 * 1024);
 export const BASIC_AUTH = 'Basic ' + Buffer.from('bench:bench').toString('base64');
+const BASIC_LINE = `Authorization: ${BASIC_AUTH}\r\n`;
 
 export interface HttpResponse {
   status: number;
@@ -53,7 +54,8 @@ export class HttpConn {
     });
   }
 
-  async request(method: string, path: string, body = ''): Promise<HttpResponse> {
+  /** `credentials`: the header line(s) that authenticate this request (default: Basic bench:bench). */
+  async request(method: string, path: string, body = '', credentials = BASIC_LINE): Promise<HttpResponse> {
     if (this.pending !== null) throw new Error('HttpConn: one request at a time');
     if (this.socket === null || this.reconnect) {
       this.socket?.destroy();
@@ -61,7 +63,7 @@ export class HttpConn {
       await this.connect();
     }
     const head =
-      `${method} ${path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\nAuthorization: ${BASIC_AUTH}\r\n` +
+      `${method} ${path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\n${credentials}` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
     return new Promise<HttpResponse>((resolve, reject) => {
       const timer = setTimeout(() => this.abort(`${method} ${path}: no response within ${this.timeoutMs} ms`), this.timeoutMs);

@@ -1,6 +1,7 @@
 // `--selfcheck`: the raw client's frame parsing and HTTP handling checked against the `ws` package and node:http.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { deflateRawSync, constants as zlib } from 'node:zlib';
 import { WebSocket, WebSocketServer } from 'ws';
 import { buildFrame, keyFromUrl } from '../reference/common.js';
 import { parseSingle, singleBody, value } from '../scenarios/common.js';
@@ -58,6 +59,19 @@ function parserCheck(): void {
     const same = got.length === payloads.length && got.every((g, i) => g === payloads[i]!.toString('latin1'));
     check(`frame parser, ${name}`, same && conn.error === null, `${got.length} frames, error ${conn.error}`);
   }
+  // permessage-deflate without context takeover: each message deflated alone, its 00 00 ff ff tail
+  // stripped (RFC 7692 §7.2.1), RSV1 set; mixed with plain frames, as a server may send both.
+  const deflated = (p: Buffer): Buffer => {
+    const frame = serverFrame(1, deflateRawSync(p, { finishFlush: zlib.Z_SYNC_FLUSH }).subarray(0, -4));
+    frame[0] = frame[0]! | 0x40;
+    return frame;
+  };
+  const mixed = Buffer.concat(payloads.map((p, i) => (i % 2 === 0 ? deflated(p) : serverFrame(1, p))));
+  const got: string[] = [];
+  const conn = new WsConn(0, { onText: (_c, buf, s, e) => void got.push(buf.toString('latin1', s, e)) }, true);
+  for (let i = 0; i < mixed.length; i += 1000) conn.feedForTest(mixed.subarray(i, i + 1000));
+  const same = got.length === payloads.length && got.every((g, i) => g === payloads[i]!.toString('latin1'));
+  check('frame parser, deflated frames among plain ones', same && conn.error === null, `${got.length} frames, error ${conn.error}`);
 }
 
 /** A `ws` server with /pub; every other response chunked so both body framings of the publisher get exercised. */

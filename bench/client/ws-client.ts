@@ -1,12 +1,15 @@
 // Lean WebSocket client on raw node:net sockets: thousands per process, frames parsed in place.
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { constants as zlib, inflateRawSync } from 'node:zlib';
 
 // A fixed, valid key: servers don't check randomness, and a fixed key makes the expected accept a constant.
 const WS_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const WS_ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=';
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const EMPTY = new Uint8Array(0);
+/** RFC 7692 §7.2.2: the sender strips this tail from each deflated message; the receiver adds it back. */
+const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 // One read buffer for every socket (`onread`): no per-read allocation and no stream 'data' machinery, which
 // costs the client more than the frame itself. Safe because each read is fully handled before the next;
 // whatever must outlive it (a partial frame, an id) is copied.
@@ -34,7 +37,9 @@ export class WsConn {
   private pending: Buffer | null = null;
   private onOpen: ((err: string | null) => void) | null = null;
 
-  constructor(readonly index: number, private readonly sink: FrameSink) {}
+  /** `deflate` offers permessage-deflate and inflates compressed frames. The server must accept it
+   * without context takeover (uWS's shared compressor does), so each frame inflates on its own. */
+  constructor(readonly index: number, private readonly sink: FrameSink, private readonly deflate = false) {}
 
   /** Connects and completes the handshake; resolves with an error text instead of rejecting. */
   open(host: string, port: number, path: string, timeoutMs: number): Promise<string | null> {
@@ -55,7 +60,8 @@ export class WsConn {
       s.on('connect', () => {
         s.write(
           `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-            `Sec-WebSocket-Key: ${WS_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+            `Sec-WebSocket-Key: ${WS_KEY}\r\nSec-WebSocket-Version: 13\r\n` +
+            (this.deflate ? 'Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n' : '') + '\r\n',
         );
       });
       s.on('error', (e) => this.fail(`socket error: ${e.message}`));
@@ -108,6 +114,11 @@ export class WsConn {
         this.fail('wrong Sec-WebSocket-Accept');
         return;
       }
+      // A run that asks for compression measures nothing if the server declines it.
+      if (this.deflate && !/^sec-websocket-extensions:\s*permessage-deflate\b.*server_no_context_takeover/im.test(head)) {
+        this.fail('permessage-deflate (without server context takeover) not negotiated');
+        return;
+      }
       this.state = 'open';
       this.openedAtUs = nowUs;
       this.onOpen?.(null);
@@ -148,7 +159,21 @@ export class WsConn {
           this.fail('fragmented frame');
           return;
         }
-        this.sink.onText(this, buf, start, end, nowUs);
+        if ((b0 & 0x40) === 0) this.sink.onText(this, buf, start, end, nowUs);
+        else if (!this.deflate) {
+          this.fail('compressed frame without permessage-deflate');
+          return;
+        } else {
+          // A message ends in a sync flush, not a final block: without Z_SYNC_FLUSH zlib reports a truncated stream.
+          let text: Buffer;
+          try {
+            text = inflateRawSync(Buffer.concat([buf.subarray(start, end), DEFLATE_TAIL]), { finishFlush: zlib.Z_SYNC_FLUSH });
+          } catch (err) {
+            this.fail(`cannot inflate a frame: ${(err as Error).message}`);
+            return;
+          }
+          this.sink.onText(this, text, 0, text.length, nowUs);
+        }
       } else if (op === 9) {
         this.socket?.write(maskedFrame(0xa, buf.subarray(start, end)));
       } else if (op === 8) {
@@ -197,6 +222,8 @@ export interface OpenManyOptions {
   sink: FrameSink;
   /** Called before connecting, so bookkeeping exists before the first frame (held messages can ride with the 101). */
   init?: (conn: WsConn, i: number) => void;
+  /** Offer permessage-deflate and require it (see WsConn). */
+  deflate?: boolean;
   handshakeTimeoutMs?: number;
   totalTimeoutMs: number;
 }
@@ -218,7 +245,7 @@ export async function openMany(o: OpenManyOptions): Promise<OpenManyResult> {
   const worker = async (): Promise<void> => {
     while (next < o.count && Date.now() < deadline) {
       const i = next++;
-      const conn = new WsConn(i, o.sink);
+      const conn = new WsConn(i, o.sink, o.deflate === true);
       o.init?.(conn, i);
       conns[i] = conn;
       const err = await conn.open(o.host, o.portOf?.(i) ?? o.port, o.path(i), o.handshakeTimeoutMs ?? 15_000);

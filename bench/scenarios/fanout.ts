@@ -17,6 +17,12 @@ export interface WaveOptions {
    * reducer has run (it does, unforced, some seconds after a burst). */
   settledMs?: number;
   waveTimeoutMs: number;
+  /** Sockets offer permessage-deflate and require it (for a server with WS_COMPRESS=true). */
+  deflate?: boolean;
+  /** The key the sockets connect under and the one messages are published to (both `fan` unless
+   * set): fanout-pattern connects under a pattern and publishes to a key it matches. */
+  socketKey?: string;
+  publishKey?: string;
 }
 
 /**
@@ -26,7 +32,8 @@ export interface WaveOptions {
 export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
   const total = o.warmup + o.messages;
   const nodes = ctx.nodes ?? [{ port: ctx.port, pid: ctx.serverPid }];
-  const key = 'fan';
+  const socketKey = o.socketKey ?? 'fan';
+  const key = o.publishKey ?? 'fan';
   const tracker = new Tracker({
     messages: total,
     perKey: total,
@@ -42,10 +49,11 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
     port: ctx.port,
     portOf: (i) => nodes[i % nodes.length]!.port,
     count: o.sockets,
-    path: () => wsPath(key),
+    path: () => wsPath(socketKey),
     inFlight: 200,
     sink: tracker,
     init: (c) => tracker.register(c, 0),
+    deflate: o.deflate === true,
     totalTimeoutMs: 180_000,
   });
   assertOpened(opened, 'fanout sockets');

@@ -3,15 +3,18 @@ import { batch } from './batch.js';
 import { connect } from './connect.js';
 import { connectTicket } from './connect-ticket.js';
 import { fanout } from './fanout.js';
+import { fanoutCompress } from './fanout-compress.js';
 import { fanoutRedis } from './fanout-redis.js';
+import { fanoutPattern } from './fanout-pattern.js';
 import { heldMem } from './held-mem.js';
 import { idleMem } from './idle-mem.js';
 import { offline } from './offline.js';
 import { scale } from './scale.js';
 import type { Scenario } from './types.js';
 import { unicast } from './unicast.js';
+import { unicastAuth } from './unicast-auth.js';
 
-export const SCENARIOS: readonly Scenario[] = [fanout, fanoutRedis, unicast, batch, connect, connectTicket, idleMem, scale, offline, heldMem];
+export const SCENARIOS: readonly Scenario[] = [fanout, fanoutPattern, fanoutRedis, fanoutCompress, unicast, unicastAuth, batch, connect, connectTicket, idleMem, scale, offline, heldMem];
 
 export function scenarioByName(name: string): Scenario {
   const s = SCENARIOS.find((x) => x.name === name);

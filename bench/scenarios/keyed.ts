@@ -16,6 +16,8 @@ export interface KeyedWorkload {
   readonly posts: number;
   /** Publisher connections, one POST in flight on each. */
   readonly inFlight: number;
+  /** The credential header line(s) for a POST of `body` (default: Basic auth). */
+  readonly credentials?: (body: string) => string;
 }
 
 export interface KeyedResult {
@@ -69,10 +71,12 @@ export async function runKeyed(ctx: Ctx, w: KeyedWorkload): Promise<KeyedResult>
     let results: PubResult[];
     if (w.perPost === 1) {
       const { key, value: v } = item(first);
-      const r = await conn.request('POST', ctx.pubPath, singleBody(key, v));
+      const body = singleBody(key, v);
+      const r = await conn.request('POST', ctx.pubPath, body, w.credentials?.(body));
       results = [parseSingle(r.status, r.body)];
     } else {
-      const r = await conn.request('POST', ctx.pubPath, batchBody(Array.from({ length: w.perPost }, (_, i) => item(first + i))));
+      const body = batchBody(Array.from({ length: w.perPost }, (_, i) => item(first + i)));
+      const r = await conn.request('POST', ctx.pubPath, body, w.credentials?.(body));
       results = parseBatch(r.status, r.body, w.perPost);
     }
     results.forEach((res, i) => {

@@ -1,12 +1,13 @@
 // unicast: one socket per key, one POST per message, 64 POSTs in flight.
-import { runKeyed } from './keyed.js';
+import { runKeyed, type KeyedWorkload } from './keyed.js';
 import { PLAIN, TARGETS, type Ctx, type Metrics, type Scenario } from './types.js';
 
 const KEYS = 2000;
 
-async function run(ctx: Ctx): Promise<Metrics> {
+/** The unicast workload; `credentials` authenticates each POST (default: Basic auth). */
+export async function runUnicast(ctx: Ctx, credentials?: KeyedWorkload['credentials']): Promise<Metrics> {
   // One warm-up round, then 20 rounds of one POST per key, round-major: POST j goes to key j % KEYS.
-  const r = await runKeyed(ctx, { keys: KEYS, perPost: 1, warmupPosts: KEYS, posts: 20 * KEYS, inFlight: 64 });
+  const r = await runKeyed(ctx, { keys: KEYS, perPost: 1, warmupPosts: KEYS, posts: 20 * KEYS, inFlight: 64, ...(credentials === undefined ? {} : { credentials }) });
   const { n, window: w } = r;
   return {
     postsPerSec: n / r.postsDoneS,
@@ -43,5 +44,5 @@ export const unicast: Scenario = {
   ],
   cpuSensitive: true,
   timeoutMs: 300_000,
-  run,
+  run: (ctx) => runUnicast(ctx),
 };

@@ -4,7 +4,9 @@ import type { DeliveryMode } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Broker } from './broker.js';
 import type { HeldMessage, HeldStore } from './held-store.js';
+import { MemoryHistory, type History } from './history.js';
 import { connLabel, type Hub, type Socket } from './hub.js';
+import { isPattern } from './key-pattern.js';
 import type { Message, PublishResult } from './message.js';
 
 export interface Dispatcher {
@@ -36,11 +38,21 @@ export interface DispatcherOptions {
   /** Acknowledgements of one socket waiting for the store at once; each is an async store call
    * holding memory until answered, so a flood of them must not grow without bound. */
   readonly maxAcksInFlight: number;
+  /** WS_HISTORY_SIZE > 0: every accepted message is recorded, after it is delivered or held. */
+  readonly history?: History | undefined;
   readonly log: Logger;
 }
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
-  const { hub, store, broker, mode, defaultIdempotencyTtlMs, maxAcksInFlight, log } = options;
+  const { hub, store, broker, mode, defaultIdempotencyTtlMs, maxAcksInFlight, history, log } = options;
+  const recordNow = history instanceof MemoryHistory ? history : undefined;
+
+  const publishAndRecord = async (message: Message): Promise<PublishResult> => {
+    const result = await broker.publish(message);
+    // The message is delivered or held already: a history that fails must not turn that into a 503.
+    if (history !== undefined) await history.record(message).catch((err: unknown) => log.warn({ err }, 'could not record a message in the history'));
+    return result;
+  };
   const atLeastOnce = mode === 'at-least-once';
 
   const putBack = (held: readonly HeldMessage[]): void => {
@@ -85,18 +97,20 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           return { id: message.id, delivered: 0, held: 0, duplicate: true };
         }
         try {
-          return await broker.publish(message);
+          return await publishAndRecord(message);
         } catch (err) {
           await store.forgetMessageId(message.id).catch(() => undefined); // the store is down: it has nothing to forget
           throw err;
         }
       }
-      return broker.publish(message);
+      return publishAndRecord(message);
     },
 
     publishNow(message) {
-      if (broker.publishNow === undefined || message.idempotent) return undefined;
-      return broker.publishNow(message);
+      if (broker.publishNow === undefined || message.idempotent || (history !== undefined && recordNow === undefined)) return undefined;
+      const result = broker.publishNow(message);
+      recordNow?.recordSync(message);
+      return result;
     },
 
     connect(ws) {
@@ -114,7 +128,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const data = ws.getUserData();
       if (data.acksInFlight >= maxAcksInFlight) return false;
       data.acksInFlight++;
-      store.ack(data.keys, id).then(
+      // A pattern socket's message is held under the key it was published to: the keys it matches.
+      const patterns = data.keys.filter(isPattern);
+      const keys = patterns.length === 0 ? Promise.resolve(data.keys)
+        : store.heldKeysMatching(patterns).then((matched) => [...new Set([...data.keys, ...matched])]);
+      keys.then((all) => store.ack(all, id)).then(
         () => { data.acksInFlight--; },
         (err: unknown) => {
           data.acksInFlight--;

@@ -39,6 +39,11 @@ export interface HeldStore {
   /** Keys with held messages and how many each holds. */
   keys(): Promise<Array<{ key: string; count: number }>>;
 
+  /** The keys with held messages that any of `patterns` (key-pattern.ts) matches: what a pattern
+   * socket fetches as it connects, and where its acknowledgements apply. May include keys whose
+   * messages have just expired. */
+  heldKeysMatching(patterns: readonly string[]): Promise<string[]>;
+
   /** One key's held messages, oldest first. */
   list(key: string): Promise<HeldMessage[]>;
 

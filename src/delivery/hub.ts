@@ -1,10 +1,14 @@
 // The hub: this node's open sockets by routing key, and the one place frames are written to them.
 // Single-key fan-out goes through uWS topics (one publish, C++ does the per-socket work);
 // only multi-key messages and sockets still receiving their held messages take the JS path.
+// Pattern keys (key-pattern.ts) are topics too, named for the pattern: a message is published to its
+// key's topic and to the topic of each distinct pattern here that matches it, so the cost grows with
+// the patterns present, not their sockets; a node with none pays one size check.
 import type { TemplatedApp } from 'uWebSockets.js';
 import { creditSyncFrames } from '../socket/inbound-budget.js';
 import { connectionId, nowSeconds, type Connection, type Socket } from '../socket/connection.js';
 import { CLOSE_CODES } from '../errors.js';
+import { compilePattern, isPattern, type KeyMatcher } from './key-pattern.js';
 
 /** Per-socket state is the connection record (socket/connection.ts), kept in uWS's typed user data. */
 export type SocketData = Connection;
@@ -26,11 +30,15 @@ export interface Hub {
   /** Puts a live socket back to syncing, as after add: live frames queue until the next goLive. */
   resync(ws: Socket): void;
   remove(ws: Socket): void;
-  /** Writes the frame to every socket of the keys, once per socket; returns how many. */
+  /** Writes the frame to every socket of the keys or of a pattern matching one of them, once per
+   * socket; returns how many. */
   deliver(keys: readonly string[], id: string, frame: string): number;
   /** Writes a frame to one socket, closing it as a slow consumer past the backpressure bound. */
   send(ws: Socket, frame: string): boolean;
+  /** Whether a socket here receives messages of `key`: under it, or under a pattern matching it. */
   has(key: string): boolean;
+  /** Open sockets per key or pattern on this node (a socket counts under each of its keys). */
+  presence(): Map<string, number>;
   readonly size: number;
   sockets(): IterableIterator<Socket>;
   /** Closes every socket whose send buffer is past the bound, or (WS_WRITE_TIMEOUT) has not shrunk
@@ -38,7 +46,9 @@ export interface Hub {
   closeSlowConsumers(now?: number): number;
 }
 
-export function createHub(app: TemplatedApp, maxBackpressureBytes: number, writeTimeoutMs = 0): Hub {
+/** `compress` (WS_COMPRESS) asks uWS to deflate every frame; uWS does so only for the sockets that
+ * negotiated permessage-deflate, and writes the rest as they are. */
+export function createHub(app: TemplatedApp, maxBackpressureBytes: number, writeTimeoutMs = 0, compress = false): Hub {
   /** Sockets with unsent data (few), with the least seen and since when: a socket whose send buffer
    * has not shrunk for writeTimeoutMs cannot take writes (Goctopus's WS_WRITE_TIMEOUT). */
   const stalled = new Map<Socket, { buffered: number; since: number }>();
@@ -46,6 +56,11 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
   /** Per key, sockets still syncing: lets deliver skip the per-socket loop in the common case. */
   const syncingByKey = new Map<string, number>();
   const all = new Set<Socket>();
+  /** The distinct patterns among this node's socket keys, compiled once each. */
+  const patterns = new Map<string, KeyMatcher>();
+  /** Per key, sockets that also hold other keys: a topic without any can be published to by uWS
+   * even when a message reaches several topics, since none of its sockets is in another. */
+  const sharedByKey = new Map<string, number>();
 
   const slow = (ws: Socket): boolean => {
     if (ws.getBufferedAmount() <= maxBackpressureBytes) return false;
@@ -67,7 +82,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     const data = ws.getUserData();
     if (data.closed) return false;
     if (data.pending !== undefined) throw new Error('send to a syncing socket: use deliver');
-    ws.send(frame, false, false);
+    ws.send(frame, false, compress);
     return !slow(ws);
   };
 
@@ -78,11 +93,48 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
   };
 
   const setSyncing = (keys: readonly string[], delta: number): void => {
-    for (const key of keys) {
-      const n = (syncingByKey.get(key) ?? 0) + delta;
-      if (n > 0) syncingByKey.set(key, n);
-      else syncingByKey.delete(key);
+    for (const key of keys) bump(syncingByKey, key, delta);
+  };
+
+  /** One topic's sockets: uWS's publish for the subscribed ones, the queue for those still syncing. */
+  const deliverTopic = (key: string, id: string, frame: string): number => {
+    const set = byKey.get(key);
+    if (set === undefined) return 0;
+    if (syncingByKey.has(key)) {
+      for (const ws of set) {
+        const pending = ws.getUserData().pending;
+        if (pending !== undefined) pending.push({ id, frame });
+      }
     }
+    app.publish(key, frame, false, compress);
+    return set.size;
+  };
+
+  /** The topics a message of `keys` reaches here: its keys with sockets, then each pattern matching
+   * one of them, each once. */
+  const topicsOf = (keys: readonly string[]): string[] => {
+    const topics: string[] = [];
+    for (const key of keys) if (byKey.has(key)) topics.push(key);
+    for (const [pattern, matches] of patterns) {
+      if (!topics.includes(pattern) && keys.some(matches)) topics.push(pattern);
+    }
+    return topics;
+  };
+
+  /** Several topics: those whose sockets hold no other key through uWS, the rest once per socket. */
+  const deliverTopics = (topics: readonly string[], id: string, frame: string): number => {
+    let count = 0;
+    let targets: Set<Socket> | undefined;
+    for (const topic of topics) {
+      if (!sharedByKey.has(topic)) {
+        count += deliverTopic(topic, id, frame);
+        continue;
+      }
+      targets ??= new Set();
+      for (const ws of byKey.get(topic) as Set<Socket>) targets.add(ws);
+    }
+    if (targets !== undefined) for (const ws of targets) queueOrSend(ws, id, frame);
+    return count + (targets?.size ?? 0);
   };
 
   return {
@@ -92,8 +144,12 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       all.add(ws);
       for (const key of data.keys) {
         let set = byKey.get(key);
-        if (set === undefined) byKey.set(key, (set = new Set()));
+        if (set === undefined) {
+          byKey.set(key, (set = new Set()));
+          if (isPattern(key)) patterns.set(key, compilePattern(key));
+        }
         set.add(ws);
+        if (data.keys.length > 1) bump(sharedByKey, key, +1);
       }
       setSyncing(data.keys, +1);
     },
@@ -140,24 +196,20 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
         const set = byKey.get(key);
         if (set === undefined) continue;
         set.delete(ws);
-        if (set.size === 0) byKey.delete(key);
+        if (data.keys.length > 1) bump(sharedByKey, key, -1);
+        if (set.size === 0) {
+          byKey.delete(key);
+          patterns.delete(key);
+        }
       }
     },
 
     deliver(keys, id, frame) {
-      if (keys.length === 1) {
-        const key = keys[0] as string;
-        const set = byKey.get(key);
-        if (set === undefined) return 0;
-        if (syncingByKey.has(key)) {
-          for (const ws of set) {
-            const pending = ws.getUserData().pending;
-            if (pending !== undefined) pending.push({ id, frame });
-          }
-        }
-        app.publish(key, frame, false, false);
-        return set.size;
+      if (patterns.size > 0) {
+        const topics = topicsOf(keys);
+        return topics.length === 1 ? deliverTopic(topics[0] as string, id, frame) : deliverTopics(topics, id, frame);
       }
+      if (keys.length === 1) return deliverTopic(keys[0] as string, id, frame);
       // Several keys: a socket under two of them must get the frame once, so collect first.
       const targets = new Set<Socket>();
       for (const key of keys) {
@@ -169,7 +221,17 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     },
 
     send,
-    has: (key) => byKey.has(key),
+    has(key) {
+      if (byKey.has(key)) return true;
+      if (patterns.size === 0) return false;
+      for (const matches of patterns.values()) if (matches(key)) return true;
+      return false;
+    },
+    presence() {
+      const counts = new Map<string, number>();
+      for (const [key, set] of byKey) counts.set(key, set.size);
+      return counts;
+    },
     get size() {
       return all.size;
     },
@@ -190,4 +252,10 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       return closed;
     },
   };
+}
+
+function bump(counts: Map<string, number>, key: string, delta: number): void {
+  const n = (counts.get(key) ?? 0) + delta;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
 }

@@ -4,6 +4,7 @@
 import type { DeliveryMode } from '../config.js';
 import type { Broker } from './broker.js';
 import type { Hub } from './hub.js';
+import { isPattern } from './key-pattern.js';
 import type { MemoryStore } from './memory-store.js';
 import type { Message, PublishResult } from './message.js';
 
@@ -41,7 +42,12 @@ export function createMemoryBroker({ hub, store, mode }: MemoryBrokerOptions): B
     publishNow,
     // Only for messages with a message_id, after the dispatcher's (awaited) idempotency check.
     publish: async (message) => publishNow(message),
-    join: (keys) => store.fetch(keys, !atLeastOnce),
+    join: async (keys) => {
+      // A pattern socket also gets what is held for every key its patterns match, oldest first.
+      const patterns = keys.filter(isPattern);
+      const all = patterns.length === 0 ? keys : [...new Set([...keys, ...store.heldKeysMatchingSync(patterns)])];
+      return store.fetchSync(all, !atLeastOnce);
+    },
     leave() {},
     onRecovered() {},
     unavailable: () => undefined,

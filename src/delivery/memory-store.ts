@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { HeldMessage, HeldStore, HeldStoreStats } from './held-store.js';
 import { HeldRing, type EntryData } from './held-ring.js';
 import { ExpiringSet } from './expiring-set.js';
+import { compilePattern } from './key-pattern.js';
 
 export interface MemoryStoreOptions {
   readonly maxHeld: number;
@@ -129,6 +130,19 @@ export class MemoryStore implements HeldStore {
 
   async list(key: string): Promise<HeldMessage[]> {
     return this.fetchSync([key], false);
+  }
+
+  async heldKeysMatching(patterns: readonly string[]): Promise<string[]> {
+    return this.heldKeysMatchingSync(patterns);
+  }
+
+  /** One test per pattern per key with held messages: a pattern socket's connect costs a pass over
+   * the held keys (a few ms per 100,000), paid only by pattern sockets. */
+  heldKeysMatchingSync(patterns: readonly string[]): string[] {
+    const matchers = patterns.map(compilePattern);
+    const out: string[] = [];
+    for (const [, key] of this.#ring.keys.entries()) if (matchers.some((m) => m(key))) out.push(key);
+    return out;
   }
 
   async remove(selector: { key?: string; id?: string }): Promise<number> {

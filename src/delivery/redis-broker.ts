@@ -8,6 +8,10 @@
 // the key, or lost its bus subscription) is promoted by the scripts: re-published to the nodes that
 // have sockets of the key then and did not get it, or held. So a 202 means delivered or held, even
 // across a node's death (docs/scale-out.md, Guarantees).
+// Pattern keys (single server): a pattern socket's presence is that of its pattern, like any key, and
+// the pattern is listed in a registry every publisher reads (kept in step by a version number the
+// publish script checks), so a message is held only when neither its key nor a pattern matching it
+// has live sockets; a joining pattern socket fetches what is held under the keys it matches.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DeliveryMode } from '../config.js';
@@ -19,6 +23,8 @@ import { BUS, JOIN, LEASE, loadScripts, PUBLISH, run } from '../redis/scripts.js
 import { createConfirmations } from './confirmations.js';
 import type { Broker } from './broker.js';
 import type { Hub } from './hub.js';
+import { isPattern } from './key-pattern.js';
+import { createPatternRegistry } from './pattern-registry.js';
 import { mergeHeld, stampOf, unavailableOnError, type RedisStore } from './redis-store.js';
 
 export interface RedisBrokerOptions {
@@ -37,6 +43,8 @@ const LEASE_BATCH = 256;
 const AT = 64;
 
 type PublishReply = [delivered: number, held: number, dropped: number, present: string];
+/** Times a publish re-reads the pattern registry when it changed under it, before giving up (503). */
+const MAX_REGISTRY_READS = 5;
 
 export function createRedisBroker(options: RedisBrokerOptions): Broker {
   const { connection, keyspace, store, hub, log } = options;
@@ -57,6 +65,12 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   let scriptsLoaded = false;
   let live = false;
   let closing = false;
+  /** '' under Cluster: no pattern registry there (see RedisStore.scriptPrefix). */
+  const prefix = store.scriptPrefix;
+  /** Under Cluster, none: a script cannot reach the registry from a key's slot. */
+  const registry = prefix === '' ? undefined : createPatternRegistry(client, prefix, log);
+  let warnedCluster = false;
+  const unregister = async (patterns: readonly string[]): Promise<void> => registry?.unregister(patterns);
 
   const commandsReady = (): boolean => client.status === 'ready';
 
@@ -71,7 +85,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     await Promise.all(batches.map(async (batch) => {
       try {
         await run(client, LEASE, batch.flatMap((k) => keyspace.all(k)),
-          [node, ttl, Date.now(), channel, store.maxPerKey, ...batch.map((k) => (release ? 0 : counts.get(k) ?? 0))]);
+          [node, ttl, Date.now(), channel, store.maxPerKey, prefix, ...batch.map((k) => (release ? 0 : counts.get(k) ?? 0))]);
         for (const k of batch) unreleased.delete(k);
       } catch (err) {
         for (const k of batch) if (!counts.has(k)) unreleased.add(k);
@@ -170,17 +184,32 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       if (!commandsReady()) throw new OctowayError('STORE_UNAVAILABLE', undefined, { retryAfter: 1 });
       const { id, keys, frame, createdAt, expireMs } = message;
       const header = JSON.stringify([id, keys]);
-      const args = (first: number, publishOn: string): Array<string | number> =>
-        [id, stampOf(createdAt, message.expire), expireMs > 0 ? createdAt + expireMs : 0, frame, Date.now(), store.maxPerKey, atLeastOnce ? 1 : 0, publishOn, header, first, channel];
-      if (!connection.cluster || keys.length === 1) {
-        const reply = await unavailableOnError(run(client, PUBLISH, keys.flatMap((k) => keyspace.all(k)), args(1, channel)));
-        const [delivered, held, dropped] = reply as PublishReply;
+      const args = (first: number, publishOn: string, lists: readonly string[]): Array<string | number> =>
+        [id, stampOf(createdAt, message.expire), expireMs > 0 ? createdAt + expireMs : 0, frame, Date.now(), store.maxPerKey, atLeastOnce ? 1 : 0, publishOn, header, first, channel,
+          prefix, registry?.version ?? '0', lists.length, ...lists];
+      if (registry !== undefined) {
+        for (let reads = 0; ; reads++) {
+          const { patterns, lists } = registry.matching(keys);
+          const reply = await unavailableOnError(run(client, PUBLISH, [...keys, ...patterns].flatMap((k) => keyspace.all(k)), args(1, channel, lists)));
+          const [delivered, held, dropped] = reply as PublishReply;
+          if (delivered === -1) {
+            // The registry changed since this node read it: read it again; nothing was done.
+            if (reads >= MAX_REGISTRY_READS) throw new OctowayError('STORE_UNAVAILABLE', 'the pattern registry keeps changing', { retryAfter: 1 });
+            await registry.read();
+            continue;
+          }
+          store.noteDropped(keys, dropped);
+          return { id, delivered, held };
+        }
+      }
+      if (keys.length === 1) {
+        const [delivered, held, dropped] = await unavailableOnError(run(client, PUBLISH, keyspace.all(keys[0] as string), args(1, channel, ['']))) as PublishReply;
         store.noteDropped(keys, dropped);
         return { id, delivered, held };
       }
       // Cluster, keys in several slots: decide per key, then publish once, from the first key's slot
       // (so the message keeps its order with the other messages of that key).
-      const replies = await unavailableOnError(Promise.all(keys.map((k, i) => run(client, PUBLISH, keyspace.all(k), args(i + 1, '')))));
+      const replies = await unavailableOnError(Promise.all(keys.map((k, i) => run(client, PUBLISH, keyspace.all(k), args(i + 1, '', [''])))));
       let delivered = 0;
       let held = 0;
       const present: string[] = [];
@@ -206,17 +235,36 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       const replies = await unavailableOnError(Promise.all(groups.map((group) =>
         run(client, JOIN, group.flatMap((k) => keyspace.all(k)),
           [node, ttl, Date.now(), atLeastOnce ? 0 : 1, channel, store.maxPerKey, group.map((k) => (!fresh && toResync.delete(k) ? '1' : '0')).join(''),
-            ...group.map((k) => counts.get(k) ?? 0)]))));
-      return mergeHeld(groups.flatMap((group, g) => group.map((key, i) => ({ key, flat: (replies[g] as string[][])[i] ?? [] }))));
+            prefix, ...group.map((k) => counts.get(k) ?? 0)]))));
+      const perKey = groups.flatMap((group, g) => group.map((key, i) => ({ key, flat: (replies[g] as string[][])[i] ?? [] })));
+      const patterns = keys.filter(isPattern);
+      if (patterns.length > 0) {
+        // Leased above, registered now: from here every publish of a matching key delivers to this
+        // socket (queued until it goes live) instead of holding; what was held before, it fetches.
+        if (registry !== undefined) await registry.register(patterns);
+        else if (!warnedCluster) {
+          warnedCluster = true;
+          log.warn('pattern keys with WS_REDIS_CLUSTER: a pattern socket gets held messages as it connects, and live ones only for keys that also have a socket of their own (docs/protocol.md)');
+        }
+        const matched = (await store.heldKeysMatching(patterns)).filter((k) => !keys.includes(k));
+        if (matched.length > 0) perKey.push(...await store.fetchPerKey(matched, !atLeastOnce));
+      }
+      return mergeHeld(perKey);
     },
 
     leave(keys) {
+      const gone: string[] = [];
       for (const k of keys) {
         const n = (counts.get(k) ?? 0) - 1;
         if (n > 0) counts.set(k, n);
-        else counts.delete(k);
+        else {
+          counts.delete(k);
+          if (isPattern(k)) gone.push(k);
+        }
       }
-      track(lease(keys));
+      // Released first (same connection, so in this order): a pattern no node leases then leaves the registry.
+      const released = lease(keys);
+      track(gone.length === 0 ? released : released.then(() => unregister(gone)));
     },
 
     onRecovered(listener) {
@@ -232,7 +280,10 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       closing = true;
       clearInterval(heartbeat);
       // Stop counting at once rather than after the lease: messages for these keys are held from now on.
-      if (commandsReady() && counts.size > 0) track(lease([...counts.keys()], true));
+      if (commandsReady() && counts.size > 0) {
+        const keys = [...counts.keys()];
+        track(lease(keys, true).then(() => unregister(keys.filter(isPattern))));
+      }
       await Promise.allSettled([...inFlight]);
       confirmations.close();
     },

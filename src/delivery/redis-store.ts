@@ -8,9 +8,10 @@ import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis/connect.js';
 import type { Keyspace } from '../redis/keyspace.js';
-import { ACK, CLEAR, FETCH, HOLD, REAP, run } from '../redis/scripts.js';
+import { ACK, CLEAR, FETCH, HOLD, INDEXED, PRESENCE, REAP, run } from '../redis/scripts.js';
 import type { HeldMessage, HeldStore, HeldStoreStats } from './held-store.js';
 import { expireOfTimes } from './message.js';
+import { compilePattern, literalPrefix } from './key-pattern.js';
 
 export interface RedisStoreOptions {
   readonly client: RedisClient;
@@ -43,6 +44,12 @@ export class RedisStore implements HeldStore {
     return this.#maxPerKey;
   }
 
+  /** The prefix the scripts use for the pattern registry and held-key index: '' under Cluster,
+   * where a script cannot reach keys outside its routing key's slot. */
+  get scriptPrefix(): string {
+    return this.#cluster ? '' : this.#keyspace.prefix;
+  }
+
   /** Per routing key under Cluster, all together on one server (one atomic call). */
   groups(keys: readonly string[]): ReadonlyArray<readonly string[]> {
     return this.#cluster ? keys.map((k) => [k]) : [keys];
@@ -57,18 +64,74 @@ export class RedisStore implements HeldStore {
     const { id, createdAt, expiresAt, frame, expire } = message;
     await unavailableOnError(Promise.all(this.groups(keys).map(async (group) => {
       const dropped = await run(this.#client, HOLD, group.flatMap((k) => this.#keyspace.held(k)),
-        [id, stampOf(createdAt, expire), expiresAt, frame, Date.now(), this.#maxPerKey]);
+        [id, stampOf(createdAt, expire), expiresAt, frame, Date.now(), this.#maxPerKey, this.scriptPrefix]);
       this.noteDropped(group, Number(dropped));
     })));
   }
 
   async fetch(keys: readonly string[], remove: boolean): Promise<HeldMessage[]> {
+    return mergeHeld(await this.fetchPerKey(keys, remove));
+  }
+
+  /** fetch's script replies per key, for mergeHeld (the broker merges them with its join's). */
+  async fetchPerKey(keys: readonly string[], remove: boolean): Promise<Array<{ key: string; flat: string[] }>> {
     const replies = await unavailableOnError(Promise.all(this.groups(keys).map(async (group) => {
       const perKey = await run(this.#client, FETCH, group.flatMap((k) => this.#keyspace.all(k)),
-        [Date.now(), remove ? 1 : 0, this.#keyspace.channel, this.#maxPerKey]);
+        [Date.now(), remove ? 1 : 0, this.#keyspace.channel, this.#maxPerKey, this.scriptPrefix]);
       return { group, perKey: perKey as string[][] };
     })));
-    return mergeHeld(replies.flatMap(({ group, perKey }) => group.map((key, i) => ({ key, flat: perKey[i] ?? [] }))));
+    return replies.flatMap(({ group, perKey }) => group.map((key, i) => ({ key, flat: perKey[i] ?? [] })));
+  }
+
+  /** Single server: the held-key index, read by each pattern's literal prefix (ZRANGEBYLEX: log N
+   * plus the keys under that prefix), after completing it by one SCAN if the first pattern of the
+   * registry has just appeared (messages held before were not indexed). Cluster: a SCAN of every
+   * master for the seq sets under the literal prefix, which costs a pass over the keyspace per
+   * pattern socket that connects: patterns with Cluster suit a few long-lived sockets. */
+  async heldKeysMatching(patterns: readonly string[]): Promise<string[]> {
+    const matchers = patterns.map(compilePattern);
+    const keyspace = this.#keyspace;
+    const client = this.#client as Redis;
+    const names = new Set<string>();
+    const registered = this.#cluster ? 0 : await unavailableOnError(client.scard(keyspace.patterns));
+    if (registered === 0) {
+      // Cluster, or no pattern registered (a caller that did not join): no index is kept, so scan.
+      for (const p of patterns) for (const name of await unavailableOnError(this.#scan(keyspace.seqPatternFrom(literalPrefix(p))))) names.add(name);
+    } else {
+      const partial = await unavailableOnError(client.get(keyspace.heldIndexPartial));
+      if (partial !== null) await this.#completeIndex(partial);
+      for (const p of patterns) {
+        const [from, to] = keyspace.heldIndexRange(literalPrefix(p));
+        for (const name of await unavailableOnError(client.zrangebylexBuffer(keyspace.heldIndex, from, to))) names.add(name.toString());
+      }
+    }
+    return [...names].map((name) => keyspace.keyOfSeq(name)).filter((key) => matchers.some((m) => m(key)));
+  }
+
+  /** Adds every key with held messages to the index, once after the registry's first pattern
+   * appeared (what was held before was not indexed); concurrent joins may each do it, harmlessly. */
+  async #completeIndex(mark: string): Promise<void> {
+    const client = this.#client as Redis;
+    const all = await unavailableOnError(this.#scan(this.#keyspace.seqPattern));
+    for (let i = 0; i < all.length; i += 500) {
+      await unavailableOnError(client.zadd(this.#keyspace.heldIndex, ...all.slice(i, i + 500).flatMap((name) => [0, name])));
+    }
+    await unavailableOnError(run(client, INDEXED, [], [this.#keyspace.prefix, mark]));
+  }
+
+  /** Open sockets per key or pattern, cluster-wide (live leases only): one SCAN of the presence
+   * hashes, then one read-only script per batch. For the admin API, never a hot path. */
+  async presence(): Promise<Map<string, number>> {
+    const keys = (await unavailableOnError(this.#scan(this.#keyspace.socksPattern))).map((name) => this.#keyspace.keyOfSocks(name));
+    const out = new Map<string, number>();
+    const batches = this.#cluster ? keys.map((k) => [k]) : chunk(keys, REAP_BATCH);
+    const counts = await unavailableOnError(Promise.all(batches.map((batch) =>
+      run(this.#client, PRESENCE, batch.flatMap((k) => { const n = this.#keyspace.of(k); return [n.nodes, n.socks]; }), []))));
+    batches.forEach((batch, b) => batch.forEach((key, i) => {
+      const n = Number((counts[b] as number[])[i] ?? 0);
+      if (n > 0) out.set(key, n);
+    }));
+    return out;
   }
 
   async ack(keys: readonly string[], id: string): Promise<number> {
@@ -86,7 +149,7 @@ export class RedisStore implements HeldStore {
     const keys = [...flying];
     for (let i = 0; i < keys.length; i += REAP_BATCH) {
       await unavailableOnError(Promise.all(keys.slice(i, i + REAP_BATCH).map((key) =>
-        run(this.#client, REAP, this.#keyspace.all(key), [now, this.#keyspace.channel, this.#maxPerKey]))));
+        run(this.#client, REAP, this.#keyspace.all(key), [now, this.#keyspace.channel, this.#maxPerKey, this.scriptPrefix]))));
     }
     const held = (await unavailableOnError(this.#scan(this.#keyspace.seqPattern))).map((name) => this.#keyspace.keyOfSeq(name));
     const counts = await unavailableOnError(Promise.all(held.map((key) => this.#client.zcount(this.#keyspace.of(key).exp, `(${now}`, '+inf'))));
@@ -183,6 +246,12 @@ export function mergeHeld(perKey: ReadonlyArray<{ key: string; flat: readonly st
     seen.add(message.id);
     out.push(message);
   }
+  return out;
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
 

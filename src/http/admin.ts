@@ -1,7 +1,9 @@
 // Goctopus's admin endpoints on `/`: list and remove held messages. Behind the publish credentials.
 import { OctowayError } from '../errors.js';
 import type { HeldStore } from '../delivery/held-store.js';
+import type { History } from '../delivery/history.js';
 import { payloadOf } from '../delivery/message.js';
+import { formatDuration } from '../units.js';
 
 /** Goctopus's item (`id`, `key`, `payload`, `date`, `exp`) with Octoway's two times beside it. */
 export interface HeldMessageView {
@@ -34,6 +36,33 @@ export async function listHeld(store: HeldStore, query: URLSearchParams): Promis
       id: m.id, key: m.key, payload: payloadOf(m.frame), date, exp: m.expire, created_at: date, expires_at: new Date(m.expiresAt).toISOString(),
     };
   });
+}
+
+/** Whether a `GET /` asks for presence or history rather than held messages. */
+export function isPresenceOrHistory(query: URLSearchParams): boolean {
+  return query.has('presence') || query.has('history');
+}
+
+/** `GET /?presence`: open sockets per key or pattern (cluster-wide with Redis), as Goctopus answers it. */
+export async function listPresence(presence: () => Promise<Map<string, number>>, query: URLSearchParams): Promise<Record<string, number>> {
+  checkParameters(query, ['presence']);
+  return Object.fromEntries(await presence());
+}
+
+/** `GET /?key=K&history`: the key's recent messages, delivered or not, oldest first, in Goctopus's
+ * item shape (`date`, `exp`, `id`, `key`, `payload`). While WS_HISTORY_SIZE is 0, `[]`, as Goctopus answers. */
+export async function listHistory(history: History | undefined, query: URLSearchParams): Promise<unknown> {
+  checkParameters(query, ['key', 'history']);
+  const key = query.get('key');
+  if (key === null || key === '') throw new OctowayError('INVALID_QUERY', '"history" needs a non-empty "key"');
+  if (history === undefined) return [];
+  return (await history.list(key)).map((m) => ({
+    date: new Date(m.createdAt).toISOString(),
+    exp: formatDuration(m.expireMs),
+    id: m.id,
+    key: m.key,
+    payload: payloadOf(m.frame),
+  }));
 }
 
 /** `DELETE /`, `DELETE /?key=K`, `DELETE /?key=K&id=ID`; answers how many were removed. */

@@ -1,4 +1,4 @@
-// The HTTP API's routes: publish and admin on `/` (Basic auth), health probes and /version without it.
+// The HTTP API's routes: publish and admin on `/` (WS_PUBLISH_AUTH), health probes and /version without it.
 // One catch-all route so that unknown paths and methods get the same JSON errors as the rest.
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { OctowayError } from '../errors.js';
@@ -6,23 +6,30 @@ import type { Logger } from '../log.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { HeldStore } from '../delivery/held-store.js';
 import type { Message, PublishResult } from '../delivery/message.js';
-import type { CredentialCheck } from './credentials.js';
+import { checkReach, type AuthStep, type Publisher, type PublisherAuth } from './publisher-auth.js';
 import { begin, hasConflictingContentLength, readBody, reply, replyError, type Exchange } from './exchange.js';
 import { parsePublish, type PublishLimits, type PublishRequest } from './publish.js';
-import { listHeld, removeHeld } from './admin.js';
+import { isPresenceOrHistory, listHeld, listHistory, listPresence, removeHeld } from './admin.js';
+import type { History } from '../delivery/history.js';
 import type { VersionInfo } from '../version.js';
 import { routeTickets, type TicketApiOptions } from './tickets.js';
+import type { RateLimit } from './rate-limit.js';
 
 export interface ApiOptions {
   readonly dispatcher: Dispatcher;
   readonly store: HeldStore;
-  readonly checkCredentials: CredentialCheck;
+  /** Open sockets per key or pattern: this node's, or the cluster's with Redis. */
+  readonly presence: () => Promise<Map<string, number>>;
+  readonly history: History | undefined;
+  readonly publisherAuth: PublisherAuth;
   readonly limits: PublishLimits & { readonly maxBodyBytes: number };
   /** Ready to accept traffic: listening, store reachable, not shutting down. */
   readonly readiness: () => { ready: boolean; reason?: string };
   readonly shuttingDown: () => boolean;
   /** `GET /version`'s answer. */
   readonly version: VersionInfo;
+  /** WS_RATE_LIMIT's per-address budget, or undefined when it is off. */
+  readonly rateLimit?: RateLimit | undefined;
   readonly log: Logger;
   /** `/tickets`, when WS_AUTH_MODE lists ticket. */
   readonly tickets?: TicketApiOptions | undefined;
@@ -48,27 +55,57 @@ function route(res: HttpResponse, req: HttpRequest, options: ApiOptions): void {
     const { ready, reason } = options.readiness();
     return reply(exchange, ready ? 200 : 503, ready ? { status: 'ready' } : { status: 'not ready', reason });
   }
+  // After the probes (a load balancer's checks must never be refused), before credentials (Goctopus
+  // answers 429 before 401). A POST's body is left unread: close after the answer, as for 401.
+  const limited = options.rateLimit?.takeHttp(res, req);
+  if (limited !== undefined) return replyError(exchange, limited, options.log, { close: method === 'post' });
   if (path === '/tickets') {
     if (options.tickets !== undefined) return routeTickets(exchange, req, method, contentLength, options.tickets, options.log);
     return replyError(exchange, new OctowayError('NOT_FOUND', 'no such endpoint: /tickets needs ticket in WS_AUTH_MODE'), options.log);
   }
   if (path !== '/') return replyError(exchange, new OctowayError('NOT_FOUND'), options.log);
-  if (!options.checkCredentials(req.getHeader('authorization'))) {
-    return replyError(exchange, new OctowayError('UNAUTHORIZED'), options.log, { close: method === 'post' });
-  }
+  const step = options.publisherAuth.begin(req, method === 'post' ? 'publish' : 'admin');
+  // A refused POST leaves its body unread: close the connection after the answer.
+  if (step.kind === 'refused') return replyError(exchange, step.error, options.log, { close: method === 'post' });
   switch (method) {
     case 'post':
-      return publish(exchange, contentLength, options);
+      return publish(exchange, contentLength, step, options);
     case 'get':
-      return answer(exchange, listHeld(options.store, new URLSearchParams(req.getQuery() ?? '')), 200, options.log);
+      return administer(exchange, step, adminQuery(req), (query) => read(query, options), options);
     case 'delete':
-      return answer(exchange, removeHeld(options.store, new URLSearchParams(req.getQuery() ?? '')), 200, options.log);
+      return administer(exchange, step, adminQuery(req), (query) => removeHeld(options.store, query), options);
     default:
       return replyError(exchange, methodNotAllowed('GET, HEAD, POST, DELETE'), options.log);
   }
 }
 
-function publish(exchange: Exchange, contentLength: string, options: ApiOptions): void {
+/** The admin query, without the `token` a bearer publisher may authenticate with. */
+function adminQuery(req: HttpRequest): URLSearchParams {
+  const query = new URLSearchParams(req.getQuery() ?? '');
+  query.delete('token');
+  return query;
+}
+
+/** GET /: held messages, or Goctopus 2026's `?presence` and `&history` views. */
+function read(query: URLSearchParams, options: ApiOptions): Promise<unknown> {
+  if (!isPresenceOrHistory(query)) return listHeld(options.store, query);
+  return query.has('presence') ? listPresence(options.presence, query) : listHistory(options.history, query);
+}
+
+function administer(exchange: Exchange, step: AuthStep, query: URLSearchParams, work: (query: URLSearchParams) => Promise<unknown>, options: ApiOptions): void {
+  if (step.kind === 'accepted') return answer(exchange, work(query), 200, options.log);
+  // Admin takes basic or bearer: a JWT settles as its refusal (ADMIN_FORBIDDEN when it is valid).
+  if (step.kind === 'pending') {
+    return answer(exchange, step.result.then((publisher) => {
+      if (publisher instanceof OctowayError) throw publisher;
+      return work(query);
+    }), 200, options.log);
+  }
+  // 'signed': begin() reads no signature for admin endpoints.
+  replyError(exchange, new OctowayError('INTERNAL_ERROR'), options.log);
+}
+
+function publish(exchange: Exchange, contentLength: string, step: Exclude<AuthStep, { kind: 'refused' }>, options: ApiOptions): void {
   const { log } = options;
   readBody(
     exchange,
@@ -77,7 +114,18 @@ function publish(exchange: Exchange, contentLength: string, options: ApiOptions)
     (body) => {
       // Still inside uWS's onData callback: whatever can be answered now is, with no promise.
       try {
-        publishBody(exchange, body, options);
+        if (step.kind === 'accepted') return publishBody(exchange, body, step.publisher, options);
+        const decided = step.kind === 'signed' ? options.publisherAuth.finishSigned(step.signature, body) : step.result;
+        if (!(decided instanceof Promise)) {
+          if (decided instanceof OctowayError) throw decided;
+          return publishBody(exchange, body, decided, options);
+        }
+        // `body` may be a view of uWS's memory, valid only during this call: keep a copy.
+        const copy = Buffer.from(body);
+        decided.then((publisher) => {
+          if (publisher instanceof OctowayError) throw publisher;
+          publishBody(exchange, copy, publisher, options, true);
+        }).catch((err: unknown) => replyError(exchange, err, log, { later: true }));
       } catch (err) {
         replyError(exchange, err, log);
       }
@@ -89,9 +137,11 @@ function publish(exchange: Exchange, contentLength: string, options: ApiOptions)
 /** Parses and publishes one request's messages, one after the other (publish order is delivery
  * order, per key). Each is published at once when the dispatcher can (the memory broker); from the
  * first that needs an await (Redis, a message_id), the rest follow asynchronously. */
-function publishBody(exchange: Exchange, body: Buffer, options: ApiOptions): void {
+function publishBody(exchange: Exchange, body: Buffer, publisher: Publisher, options: ApiOptions, later = false): void {
   if (options.shuttingDown()) throw new OctowayError('SHUTTING_DOWN', undefined, { retryAfter: 1 });
   const request = parsePublish(body, options.limits);
+  const denied = checkReach(publisher, request);
+  if (denied !== undefined) throw denied;
   const { messages } = request;
   const results: PublishResult[] = [];
   for (let i = 0; i < messages.length; i++) {
@@ -102,8 +152,10 @@ function publishBody(exchange: Exchange, body: Buffer, options: ApiOptions): voi
     }
     results.push(result);
   }
-  reply(exchange, 202, request.batch ? { results } : results[0]);
+  reply(exchange, 202, request.batch ? { results } : results[0], later ? LATER : undefined);
 }
+
+const LATER = { later: true } as const;
 
 function publishLater(exchange: Exchange, request: PublishRequest, from: number, results: PublishResult[], options: ApiOptions): void {
   const { dispatcher, log } = options;

@@ -95,7 +95,8 @@ export function replyError(exchange: Exchange, err: unknown, log: Logger, option
   const headers: Record<string, string> = {};
   if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter);
   if (error.allow !== undefined) headers['Allow'] = error.allow;
-  if (error.code === 'UNAUTHORIZED') headers['WWW-Authenticate'] = 'Basic realm="octoway", charset="UTF-8"';
+  if (error.challenge !== undefined) headers['WWW-Authenticate'] = error.challenge;
+  else if (error.code === 'UNAUTHORIZED') headers['WWW-Authenticate'] = 'Basic realm="octoway", charset="UTF-8"';
   // RFC 6455 §4.4: a version refusal names the versions the server speaks.
   if (error.code === 'UNSUPPORTED_WEBSOCKET_VERSION') headers['Sec-WebSocket-Version'] = WEBSOCKET_VERSION;
   reply(exchange, error.status, error.toJSON(), { ...options, headers });

@@ -9,14 +9,14 @@ import { MAX_EXPIRE_MS } from '../delivery/message.js';
 import { isValidKey, MAX_KEYS_PER_SOCKET } from '../delivery/routing-key.js';
 import type { Ticket, TicketStore } from '../identity/ticket-store.js';
 import { parseDuration } from '../units.js';
-import type { CredentialCheck } from './credentials.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { readBody, reply, replyError, type Exchange } from './exchange.js';
 
 export interface TicketApiOptions {
   readonly store: TicketStore;
   /** The admin credentials check (Basic or bearer). */
-  readonly checkAdmin: CredentialCheck;
+  /** WS_PUBLISH_AUTH's admin check (basic or bearer, never a publisher JWT): the refusal, or undefined. */
+  readonly checkAdmin: (req: HttpRequest) => OctowayError | undefined;
   /** WS_TICKET_TTL: the lifetime of a ticket made with neither `ttl` nor `expires_at`. */
   readonly defaultTtlMs: number;
   readonly maxBodyBytes: number;
@@ -42,10 +42,11 @@ const GENERATED_ID_BYTES = 24;
 
 /** Routes one request to /tickets. Reads everything it needs from `req` before returning. */
 export function routeTickets(exchange: Exchange, req: HttpRequest, method: string, contentLength: string, options: TicketApiOptions, log: Logger): void {
-  if (!options.checkAdmin(req.getHeader('authorization'))) {
-    return replyError(exchange, new OctowayError('UNAUTHORIZED'), log, { close: method === 'post' });
-  }
+  const refused = options.checkAdmin(req);
+  // A refused POST leaves its body unread: close the connection after the answer.
+  if (refused !== undefined) return replyError(exchange, refused, log, { close: method === 'post' });
   const query = new URLSearchParams(req.getQuery() ?? '');
+  query.delete('token'); // a bearer admin may authenticate with ?token=
   switch (method) {
     case 'post':
       return readBody(exchange, contentLength, options.maxBodyBytes, (body) => {

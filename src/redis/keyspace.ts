@@ -32,6 +32,11 @@ export class Keyspace {
     return { seq: `${base}seq`, exp: `${base}exp`, msg: `${base}msg`, nodes: `${base}nodes`, socks: `${base}socks` };
   }
 
+  /** LIST of the key's recent messages (delivery/history.ts). */
+  history(key: string): string {
+    return `${this.#base(key)}hist`;
+  }
+
   /** The held-message keys of `key`, as the held-message scripts take them. */
   held(key: string): [string, string, string] {
     const k = this.of(key);
@@ -53,8 +58,50 @@ export class Keyspace {
     return `${this.prefix}mid:${id}`;
   }
 
+  /** An accepted HMAC publish signature (hex), remembered to refuse its replay. */
+  hmacSignature(signature: string): string {
+    return `${this.prefix}hmac:${signature}`;
+  }
+
   get channel(): string {
     return `${this.prefix}bus`;
+  }
+
+  /** ZSET of the seq names of keys with held messages, by name (see lua-library.ts); the scripts
+   * build it, and `held:partial`, from the prefix. Single server only. */
+  get heldIndex(): string {
+    return `${this.prefix}held`;
+  }
+
+  /** SET of the pattern keys some node has sockets of (see lua-library.ts); `patterns:v` counts its changes. */
+  get patterns(): string {
+    return `${this.prefix}patterns`;
+  }
+
+  get heldIndexPartial(): string {
+    return `${this.prefix}held:partial`;
+  }
+
+  /** The bounds of a ZRANGEBYLEX of heldIndex for the keys starting with `start`; bytes, since the
+   * upper bound ends with 0xFF, which no UTF-8 name contains. */
+  heldIndexRange(start: string): [Buffer, Buffer] {
+    const from = Buffer.from(`[${this.#base(start).slice(0, -2)}`);
+    return [from, Buffer.concat([from, Buffer.from([0xff])])];
+  }
+
+  /** SCAN pattern matching the seq set of every key starting with `start`. */
+  seqPatternFrom(start: string): string {
+    return `${this.#escapedPrefix}{${escapeGlob(start)}*${SEQ_SUFFIX}`;
+  }
+
+  /** SCAN pattern matching every key's `socks` hash: one per routing key with presence. */
+  get socksPattern(): string {
+    return `${this.#escapedPrefix}{*}:socks`;
+  }
+
+  /** The routing key of a name matched by socksPattern. */
+  keyOfSocks(name: string): string {
+    return name.slice(this.prefix.length + 1, -'}:socks'.length);
   }
 
   /** SCAN pattern matching every key's `seq` set: one per routing key with held messages. */
@@ -93,6 +140,11 @@ export class Keyspace {
   }
 
   get #escapedPrefix(): string {
-    return this.prefix.replace(/[*?[\]\\]/g, '\\$&');
+    return escapeGlob(this.prefix);
   }
+}
+
+/** Text made literal in a Redis glob (SCAN MATCH). */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
 }

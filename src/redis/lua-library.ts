@@ -1,8 +1,20 @@
 // The Lua functions every Octoway script starts with (scripts.ts prepends them): held messages
 // (hold, fetch, prune), presence leases (lease, sockets) and in-flight records (fly, promote, reap).
 // Each works on the Redis keys of one routing key, which share a hash tag and so one Cluster slot.
+// Wildcard keys add two prefix-wide keys, on a single server only (a Cluster script cannot reach
+// them): <prefix>patterns, the SET of pattern keys with sockets somewhere, and <prefix>held, a ZSET
+// (all scores 0, so ordered by name) of the seq names of keys with held messages, kept only while
+// a pattern exists, which a pattern socket reads by its literal prefix (ZRANGEBYLEX).
 export const LIB = `
 local function int(n) return string.format('%.0f', n) end
+-- The key prefix when the script may use the prefix-wide keys ('' or nil under Cluster: never).
+local pfx = nil
+local function usePrefix(p) if p ~= nil and p ~= '' then pfx = p end end
+-- Called for each message held: indexed only while some pattern socket exists (a gateway without
+-- them pays one SCARD); a pattern's first sockets scan for what was held before (held:partial).
+local function indexHeld(seq)
+  if pfx and redis.call('SCARD', pfx .. 'patterns') > 0 then redis.call('ZADD', pfx .. 'held', 0, seq) end
+end
 local function chunked(cmd, key, list)
   for i = 1, #list, 500 do redis.call(cmd, key, unpack(list, i, math.min(i + 499, #list))) end
 end
@@ -37,6 +49,7 @@ local function hold(seq, exp, msg, id, created, expires, frame, now, max, at)
       if last ~= nil and tonumber(last) >= order then order = tonumber(last) + 1 end
     end
     redis.call('ZADD', seq, int(order), id)
+    indexHeld(seq)
   end
   redis.call('ZADD', exp, expires, id)
   redis.call('HSET', msg, id, created .. ':' .. expires .. ':' .. frame)
@@ -52,7 +65,10 @@ local function fetch(seq, exp, msg, now, remove)
   prune(seq, exp, msg, now)
   local entries = redis.call('ZRANGE', seq, 0, -1, 'WITHSCORES')
   local out = {}
-  if #entries == 0 then return out end
+  if #entries == 0 then
+    if pfx then redis.call('ZREM', pfx .. 'held', seq) end
+    return out
+  end
   local ids = {}
   for i = 1, #entries, 2 do ids[#ids + 1] = entries[i] end
   for i = 1, #ids, 500 do
@@ -67,6 +83,7 @@ local function fetch(seq, exp, msg, now, remove)
     end
   end
   if remove then redis.call('DEL', seq, exp, msg) end
+  if pfx and (remove or #out == 0) then redis.call('ZREM', pfx .. 'held', seq) end
   return out
 end
 local function clock()

@@ -13,18 +13,21 @@ export interface Script {
 }
 
 
-/** KEYS: seq, exp, msg per key. ARGV: id, "createdAt/expire" (stampOf), expiresAt, frame, now, maxPerKey. Returns the count dropped. */
+/** KEYS: seq, exp, msg per key. ARGV: id, "createdAt/expire" (stampOf), expiresAt, frame, now, maxPerKey, prefix
+ * ('' under Cluster: see usePrefix). Returns the count dropped. */
 export const HOLD = script(`
+usePrefix(ARGV[7])
 local dropped = 0
 for i = 1, #KEYS, 3 do
   dropped = dropped + hold(KEYS[i], KEYS[i + 1], KEYS[i + 2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]))
 end
 return dropped`);
 
-/** KEYS: seq, exp, msg, nodes, socks per key. ARGV: now, remove (1/0), bus channel, maxPerKey.
+/** KEYS: seq, exp, msg, nodes, socks per key. ARGV: now, remove (1/0), bus channel, maxPerKey, prefix.
  * Promotes what was in flight to dead nodes first, so it is read with the held messages.
  * Returns per key a flat [id, order, value, …]. */
 export const FETCH = script(`
+usePrefix(ARGV[5])
 local t = clock()
 local out = {}
 for i = 1, #KEYS, 5 do
@@ -34,9 +37,10 @@ for i = 1, #KEYS, 5 do
 end
 return out`);
 
-/** KEYS: seq, exp, msg, nodes, socks per key. ARGV: now, bus channel, maxPerKey. Promotes what was in
- * flight to dead nodes (as FETCH does) and returns nothing: the admin listing's first step. */
+/** KEYS: seq, exp, msg, nodes, socks per key. ARGV: now, bus channel, maxPerKey, prefix. Promotes what
+ * was in flight to dead nodes (as FETCH does) and returns nothing: the admin listing's first step. */
 export const REAP = script(`
+usePrefix(ARGV[4])
 local t = clock()
 for i = 1, #KEYS, 5 do reap(names(i), t, ARGV[1], tonumber(ARGV[3]), ARGV[2]) end
 return 0`);
@@ -60,22 +64,65 @@ local n = redis.call('ZCARD', KEYS[1])
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 return n`);
 
-/** Deliver-or-hold, atomic with presence. KEYS: seq, exp, msg, nodes, socks per key.
+/** Deliver-or-hold, atomic with presence. KEYS: seq, exp, msg, nodes, socks per key of the message,
+ * then the same five per pattern matching one of its keys.
  * ARGV: id, "createdAt/expire" (stampOf), expiresAt (0: never hold), frame, now, maxPerKey, atLeastOnce (1/0),
- * channel ('' : do not publish), header, index of the first key in the message, bus channel.
+ * channel ('' : do not publish), header, index of the first key in the message, bus channel,
+ * prefix ('' under Cluster), the publishing node's pattern registry version, the number of message
+ * keys, then per message key the comma list of its matching patterns (1-based among the patterns).
+ * When the registry's version is not the node's (a pattern appeared or went since it last read it),
+ * returns {-1} having changed nothing: the node reads the registry again and retries. A key counts
+ * as present when it or a matching pattern has live sockets; a node reached only through a pattern
+ * is entered in the key's presence with no socket count and its pattern lease's deadline, so that
+ * the key's reap recovers what that node does not confirm, as for any node of the key.
  * Prunes dead nodes (promoting what was in flight to them), holds the message for keys with no live
  * socket (for every key in at-least-once), and publishes it once on the channel, naming the keys that
  * have live sockets, as "i,j|header\nframe". In at-most-once, a message that may be held is also
  * recorded in flight to each node with sockets of those keys, until that node confirms it.
  * Returns {sockets, keys held, dropped for the bound, "i,j"}. */
 export const PUBLISH = script(`
+usePrefix(ARGV[12])
+if pfx and (redis.call('GET', pfx .. 'patterns:v') or '0') ~= ARGV[13] then return {-1, 0, 0, ''} end
 local t, order = clock()
 local delivered, held, dropped, present = 0, 0, 0, {}
 local inFlight = ARGV[3] ~= '0' and ARGV[7] ~= '1'
-for i = 1, #KEYS, 5 do
+local nkeys = tonumber(ARGV[14])
+local patterns = {}
+local function patternSockets(j)
+  local p = patterns[j]
+  if p == nil then
+    local k = names(5 * (nkeys + j - 1) + 1)
+    dropped = dropped + reap(k, t, ARGV[5], tonumber(ARGV[6]), ARGV[11])
+    local n, targets = sockets(k)
+    p = { n = n, targets = targets, nodes = k.nodes }
+    patterns[j] = p
+  end
+  return p
+end
+for i = 1, 5 * nkeys, 5 do
   local k = names(i)
   dropped = dropped + reap(k, t, ARGV[5], tonumber(ARGV[6]), ARGV[11])
   local n, targets = sockets(k)
+  local matching = ARGV[15 + (i - 1) / 5]
+  if matching ~= '' then
+    local seen = {}
+    for _, node in ipairs(targets) do seen[node] = true end
+    for j in string.gmatch(matching, '%d+') do
+      local p = patternSockets(tonumber(j))
+      n = n + p.n
+      for _, node in ipairs(p.targets) do
+        if not seen[node] then
+          seen[node] = true
+          targets[#targets + 1] = node
+          if inFlight then
+            local deadline = tonumber(redis.call('ZSCORE', p.nodes, node))
+            local current = redis.call('ZSCORE', k.nodes, node)
+            if not current or tonumber(current) < deadline then redis.call('ZADD', k.nodes, int(deadline), node) end
+          end
+        end
+      end
+    end
+  end
   delivered = delivered + n
   if n > 0 then
     local index = tonumber(ARGV[10]) + (i - 1) / 5
@@ -97,15 +144,16 @@ return {delivered, held, dropped, indexes}`);
 /** A socket opens, or (resync 1) the node's sockets sync again after Redis came back. KEYS: seq,
  * exp, msg, nodes, socks per key. ARGV: node, ttl, now, remove (1/0), bus channel, maxPerKey,
  * resync flags (one character per key, '1' to re-send this node's own unconfirmed messages of it),
- * then this node's socket count per key. Sets the counts and leases, promotes what
+ * prefix ('' under Cluster), then this node's socket count per key. Sets the counts and leases, promotes what
  * was in flight to dead nodes (and, on a resync, this node's own unconfirmed messages: it may have
  * missed them on the bus), then fetches held messages. */
 export const JOIN = script(`
+usePrefix(ARGV[8])
 local t = clock()
 local out = {}
 for i = 1, #KEYS, 5 do
   local k = names(i)
-  lease(k.nodes, k.socks, ARGV[1], tonumber(ARGV[8 + (i - 1) / 5]), t, tonumber(ARGV[2]))
+  lease(k.nodes, k.socks, ARGV[1], tonumber(ARGV[9 + (i - 1) / 5]), t, tonumber(ARGV[2]))
   reap(k, t, ARGV[3], tonumber(ARGV[6]), ARGV[5])
   if string.sub(ARGV[7], (i + 4) / 5, (i + 4) / 5) == '1' then
     local _, targets = sockets(k)
@@ -116,14 +164,15 @@ end
 return out`);
 
 /** Heartbeat and close. KEYS: seq, exp, msg, nodes, socks per key. ARGV: node, ttl, now, bus
- * channel, maxPerKey, then the count per key (0 leaves). Prunes dead nodes (promoting what was in
+ * channel, maxPerKey, prefix ('' under Cluster), then the count per key (0 leaves). Prunes dead nodes (promoting what was in
  * flight to them); a node leaving a key promotes its own unconfirmed messages of it, which it will
  * not write now. */
 export const LEASE = script(`
+usePrefix(ARGV[6])
 local t = clock()
 for i = 1, #KEYS, 5 do
   local k = names(i)
-  local count = tonumber(ARGV[6 + (i - 1) / 5])
+  local count = tonumber(ARGV[7 + (i - 1) / 5])
   lease(k.nodes, k.socks, ARGV[1], count, t, tonumber(ARGV[2]))
   reap(k, t, ARGV[3], tonumber(ARGV[5]), ARGV[4])
   if count == 0 and redis.call('EXISTS', flyKey(k, ARGV[1])) == 1 then
@@ -136,7 +185,91 @@ return 0`);
 /** KEYS: any key, only to choose the Cluster node. ARGV: channel, message. */
 export const BUS = script(`return redis.call('PUBLISH', ARGV[1], ARGV[2])`);
 
-const ALL = [HOLD, FETCH, REAP, ACK, CLEAR, PUBLISH, JOIN, LEASE, BUS];
+/** Single server only. Drops from the pattern registry the patterns with no live lease (their nodes
+ * died; a leaving node unregisters its own), then returns {version, pattern…}. ARGV: prefix. */
+export const PATTERNS = script(`
+local p = ARGV[1]
+local t = clock()
+local removed = 0
+for _, pattern in ipairs(redis.call('SMEMBERS', p .. 'patterns')) do
+  if redis.call('ZCOUNT', p .. '{' .. pattern .. '}:nodes', '(' .. int(t), '+inf') == 0 then
+    removed = removed + redis.call('SREM', p .. 'patterns', pattern)
+  end
+end
+if removed > 0 then
+  redis.call('INCR', p .. 'patterns:v')
+  if redis.call('SCARD', p .. 'patterns') == 0 then redis.call('DEL', p .. 'held', p .. 'held:partial') end
+end
+local out = { redis.call('GET', p .. 'patterns:v') or '0' }
+for _, pattern in ipairs(redis.call('SMEMBERS', p .. 'patterns')) do out[#out + 1] = pattern end
+return out`);
+
+/** Single server only. A node's first socket of each pattern joined (after JOIN leased it): adds the
+ * patterns to the registry; a change moves the version, so every publisher reads it again. The
+ * first pattern of an empty registry marks the held-key index partial (messages held meanwhile were
+ * not indexed) until a scan completes it. ARGV: prefix, pattern…. */
+export const REGISTER = script(`
+local p = ARGV[1]
+local before = redis.call('SCARD', p .. 'patterns')
+local added = 0
+for i = 2, #ARGV do added = added + redis.call('SADD', p .. 'patterns', ARGV[i]) end
+if added > 0 then
+  local v = redis.call('INCR', p .. 'patterns:v')
+  if before == 0 then redis.call('SET', p .. 'held:partial', v) end
+end
+return added`);
+
+/** Single server only. A node left its last socket of each pattern (after LEASE released it): the
+ * patterns no node leases any more leave the registry; with none left, the index goes too.
+ * ARGV: prefix, pattern…. */
+export const UNREGISTER = script(`
+local p = ARGV[1]
+local t = clock()
+local removed = 0
+for i = 2, #ARGV do
+  if redis.call('ZCOUNT', p .. '{' .. ARGV[i] .. '}:nodes', '(' .. int(t), '+inf') == 0 then
+    removed = removed + redis.call('SREM', p .. 'patterns', ARGV[i])
+  end
+end
+if removed > 0 then
+  redis.call('INCR', p .. 'patterns:v')
+  if redis.call('SCARD', p .. 'patterns') == 0 then redis.call('DEL', p .. 'held', p .. 'held:partial') end
+end
+return removed`);
+
+/** Single server only. A scan added every held key to the index: it is complete, unless the registry
+ * emptied and refilled meanwhile (a newer mark). ARGV: prefix, the mark the scan started under. */
+export const INDEXED = script(`
+if redis.call('GET', ARGV[1] .. 'held:partial') == ARGV[2] then redis.call('DEL', ARGV[1] .. 'held:partial') end
+return 0`);
+
+/** KEYS: nodes, socks per key. Returns per key its open sockets on live nodes, read only. */
+export const PRESENCE = script(`
+local t = clock()
+local out = {}
+for i = 1, #KEYS, 2 do
+  local sum = 0
+  local alive = redis.call('ZRANGEBYSCORE', KEYS[i], '(' .. int(t), '+inf')
+  if #alive > 0 then
+    for _, c in ipairs(redis.call('HMGET', KEYS[i + 1], unpack(alive))) do
+      if c then sum = sum + tonumber(c) end
+    end
+  end
+  out[#out + 1] = sum
+end
+return out`);
+
+/** History (delivery/history.ts). KEYS: the hist list of each key. ARGV: entry, size, ttl (ms).
+ * Appends the entry, keeps the newest `size`, and expires the list `ttl` after this entry. */
+export const RECORD = script(`
+for i = 1, #KEYS do
+  redis.call('RPUSH', KEYS[i], ARGV[1])
+  redis.call('LTRIM', KEYS[i], -tonumber(ARGV[2]), -1)
+  redis.call('PEXPIRE', KEYS[i], ARGV[3])
+end
+return 0`);
+
+const ALL = [RECORD, HOLD, FETCH, REAP, ACK, CLEAR, PUBLISH, JOIN, LEASE, BUS, PATTERNS, REGISTER, UNREGISTER, INDEXED, PRESENCE];
 
 /** Loads every script on every master, so that after a (re)connect none needs the NOSCRIPT
  * fallback in run(), whose resend could overtake commands sent after it. */

@@ -1,6 +1,6 @@
 // The WebSocket behaviour shared by `/ws` and `/` (Goctopus's documented path): limits, pings,
 // and the open/message/close handlers, which hand sockets to the dispatcher.
-import type { WebSocketBehavior } from 'uWebSockets.js';
+import uWS, { type WebSocketBehavior } from 'uWebSockets.js';
 import type { Logger } from '../log.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import { CLOSE_CODES } from '../errors.js';
@@ -17,6 +17,8 @@ export interface BehaviorOptions {
   readonly inbound: InboundLimits;
   /** Sockets opened and closed so far, for the aggregate info line (per-socket lines are debug). */
   readonly activity: SocketActivity;
+  /** WS_COMPRESS: offer permessage-deflate; the hub must then send with compression asked for. */
+  readonly compress: boolean;
   readonly log: Logger;
 }
 
@@ -50,6 +52,11 @@ export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Conn
     // slow-consumer check) must trigger first, so uWS's is set well above it.
     maxBackpressure: options.maxBackpressureBytes * 4 + 1024 * 1024,
     closeOnBackpressureLimit: 0,
+    // Negotiated per socket, only with clients that offer permessage-deflate; the others get plain
+    // frames. The shared compressor keeps no window per socket (no memory per connection), at the
+    // cost of compressing each frame once per socket. Inbound frames (acknowledgements) may come
+    // compressed too; uWS inflates them with its shared inflater, bounded by maxPayloadLength.
+    compression: options.compress ? uWS.SHARED_COMPRESSOR : uWS.DISABLED,
 
     open(ws) {
       const data = ws.getUserData();

@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import { replyError } from '../http/exchange.js';
 import { createConnections, type Socket } from './connection.js';
 import { handshakeError } from './handshake.js';
+import type { RateLimit } from '../http/rate-limit.js';
 
 export interface UpgradeOptions {
   readonly authenticator: Authenticator;
@@ -18,6 +19,8 @@ export interface UpgradeOptions {
   readonly shuttingDown: () => boolean;
   /** Any socket already open on this node, or undefined (see upgradeLater). */
   readonly anyOpenSocket: () => Socket | undefined;
+  /** WS_RATE_LIMIT's per-address budget, or undefined when it is off. */
+  readonly rateLimit?: RateLimit | undefined;
   readonly log: Logger;
 }
 
@@ -40,7 +43,9 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     const extensions = req.getHeader('sec-websocket-extensions');
     const { request, repeated } = copyRequest(res, req);
 
-    const refusal = handshakeError(request.headers, repeated) ?? precheck(request);
+    // The rate limit first: the cheapest refusal, and one that any request, valid or not, counts against.
+    const refusal = options.rateLimit?.take(request.remoteAddress, request.headers['x-forwarded-for'])
+      ?? handshakeError(request.headers, repeated) ?? precheck(request);
     if (refusal !== undefined) return refuse(res, refusal, request, log);
 
     const gone = new ClientGone();
@@ -184,6 +189,8 @@ function refuse(res: HttpResponse, error: OctowayError, request: UpgradeRequest,
   const fields: Record<string, unknown> = { code: error.code, status: error.status, remote: request.remoteAddress };
   // Tells an operator which site to add to WS_ALLOWED_ORIGINS, or which one is knocking.
   if (error.code === 'ORIGIN_NOT_ALLOWED') fields['origin'] = request.headers.origin?.slice(0, MAX_LOGGED_ORIGIN);
-  log.info(fields, 'upgrade refused');
+  // A flood being refused must not become a flood of log lines: rate-limit refusals log at debug.
+  if (error.code === 'RATE_LIMITED') log.debug(fields, 'upgrade refused');
+  else log.info(fields, 'upgrade refused');
   replyError({ res, head: false, aborted: false }, error, log, { close: true, later: true });
 }

@@ -26,13 +26,13 @@ after(async () => {
 });
 
 const join = (node: string, count: number, key = K): Promise<unknown> =>
-  run(redis, JOIN, keyspace.all(key), [node, TTL, Date.now(), 1, keyspace.channel, MAX, 0, count]);
+  run(redis, JOIN, keyspace.all(key), [node, TTL, Date.now(), 1, keyspace.channel, MAX, 0, keyspace.prefix, count]);
 const lease = (node: string, count: number, key = K): Promise<unknown> =>
-  run(redis, LEASE, keyspace.all(key), [node, TTL, Date.now(), keyspace.channel, MAX, count]);
+  run(redis, LEASE, keyspace.all(key), [node, TTL, Date.now(), keyspace.channel, MAX, keyspace.prefix, count]);
 const publish = async (id: string, key = K): Promise<{ delivered: number; held: number }> => {
   const now = Date.now();
   const [delivered, held] = await run(redis, PUBLISH, keyspace.all(key),
-    [id, now, now + TTL, `frame-${id}`, now, MAX, 0, keyspace.channel, JSON.stringify([id, [key]]), 1, keyspace.channel]) as [number, number];
+    [id, now, now + TTL, `frame-${id}`, now, MAX, 0, keyspace.channel, JSON.stringify([id, [key]]), 1, keyspace.channel, keyspace.prefix, '0', 1, '']) as [number, number];
   return { delivered, held };
 };
 const heldIds = async (key = K): Promise<string[]> => {
@@ -59,7 +59,7 @@ test('a join of the key promotes them too: sent on the bus to the joining node, 
   await publish('a1', key);
   await publish('a2', key);
   await kill('dead', key);
-  const [flat] = await run(redis, JOIN, keyspace.all(key), ['other', TTL, Date.now(), 1, keyspace.channel, MAX, 0, 1]) as string[][];
+  const [flat] = await run(redis, JOIN, keyspace.all(key), ['other', TTL, Date.now(), 1, keyspace.channel, MAX, 0, keyspace.prefix, 1]) as string[][];
   assert.deepEqual(flat, []);
   assert.deepEqual(Object.keys(await redis.hgetall(keyspace.fly(key, 'other'))).sort(), ['a1', 'a2']);
   assert.equal(await redis.exists(keyspace.fly(key, 'dead')), 0);

@@ -105,6 +105,15 @@ export function heldStoreContract(name: string, factory: StoreFactory): void {
       assert.deepEqual(await store.keys(), []);
     });
 
+    test('heldKeysMatching lists the keys with held messages that a pattern matches, * not crossing /', async () => {
+      const store = await make();
+      const tag = randomUUID().slice(0, 8);
+      for (const key of [`${tag}/a`, `${tag}/b`, `${tag}/a/deep`, `${tag}x/a`, `other-${tag}`]) await store.hold(message(), [key]);
+      assert.deepEqual((await store.heldKeysMatching([`${tag}/*`])).sort(), [`${tag}/a`, `${tag}/b`]);
+      assert.deepEqual((await store.heldKeysMatching([`${tag}/?`, `${tag}*/a/*`])).sort(), [`${tag}/a`, `${tag}/a/deep`, `${tag}/b`]);
+      assert.deepEqual(await store.heldKeysMatching([`${tag}/[`]), [], 'a malformed pattern matches nothing');
+    });
+
     test('expired messages are never returned, and a message already expired is not stored', async () => {
       const store = await make();
       const short = message(150);

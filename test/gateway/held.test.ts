@@ -1,5 +1,6 @@
-// Held messages against the real gateway: order, expiry, bounds, delivery modes, admin API,
-// restart through WS_STATE_FILE, slow consumers.
+// Held messages against the real gateway on the memory broker: bounds, admin API, restart through
+// WS_STATE_FILE, slow consumers. Delivery itself (order, expiry, delivery modes, message_id) is the
+// Broker contract's, run on memory and Redis (test/delivery/broker.contract.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile, access } from 'node:fs/promises';
@@ -10,52 +11,6 @@ import { startExpectingFailure, startGateway, withGateway, type GatewayProcess }
 import { connect } from '../helpers/client.js';
 
 const ws = (gw: GatewayProcess, email: string): string => gw.ws(`/ws?email=${encodeURIComponent(email)}`);
-
-test('held while the key is away, delivered oldest first on connect, then live ones', async () => {
-  await withGateway({}, async (gw) => {
-    for (let i = 0; i < 5; i++) {
-      const r = await gw.publish({ key: 'ann', value: i });
-      assert.deepEqual([r.json.delivered, r.json.held], [0, 1]);
-    }
-    const socket = await connect(ws(gw, 'ann'));
-    await gw.publish({ key: 'ann', value: 'live' });
-    const frames = await socket.waitForFrames(6);
-    assert.deepEqual(frames.map((f) => f.payload), [0, 1, 2, 3, 4, 'live']);
-    // at-most-once: written once, then gone
-    assert.deepEqual((await gw.request('GET', '/?key=ann')).json, []);
-    await socket.close();
-  });
-});
-
-test('nothing published while a socket connects is lost or reordered', async () => {
-  await withGateway({}, async (gw) => {
-    for (let i = 0; i < 50; i++) await gw.publish({ key: 'bo', value: i });
-    const opening = connect(ws(gw, 'bo'));
-    let n = 50;
-    const publishing = (async () => { while (n < 150) await gw.publish({ key: 'bo', value: n++ }); })();
-    const socket = await opening;
-    await publishing;
-    const frames = await socket.waitForFrames(150);
-    assert.deepEqual(frames.map((f) => f.payload), Array.from({ length: 150 }, (_, i) => i));
-    await socket.close();
-  });
-});
-
-test('an expired message is never delivered and is reclaimed without a reader', async () => {
-  await withGateway({}, async (gw) => {
-    await gw.publish({ key: 'cy', value: 'stale', expire: '200ms' });
-    const listed = await gw.request('GET', '/?key=cy');
-    assert.equal(listed.json.length, 1);
-    assert.ok(Date.parse(listed.json[0].expires_at) - Date.parse(listed.json[0].created_at) === 200);
-    // Reclaimed by the sweep: the key list empties without anyone reading the key.
-    for (let i = 0; i < 50 && (await gw.request('GET', '/')).json.length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual((await gw.request('GET', '/')).json, []);
-    const socket = await connect(ws(gw, 'cy'));
-    await gw.publish({ key: 'cy', value: 'marker' });
-    assert.deepEqual((await socket.waitForFrames(1)).map((f) => f.payload), ['marker']);
-    await socket.close();
-  });
-});
 
 test('past WS_MAX_HELD_PER_KEY the oldest of that key is dropped; past WS_MAX_HELD the oldest overall', async () => {
   await withGateway({ WS_MAX_HELD_PER_KEY: '3', WS_MAX_HELD: '5' }, async (gw) => {
@@ -101,38 +56,6 @@ test('admin API: a mistyped or repeated query parameter is refused, and nothing 
       assert.equal(answer.json.error, 'INVALID_QUERY');
     }
     assert.deepEqual((await gw.request('GET', '/')).json.sort(), ['k1', 'k2']);
-  });
-});
-
-test('at-least-once: redelivered to the next connection until acknowledged', async () => {
-  await withGateway({ WS_DELIVERY: 'at-least-once' }, async (gw) => {
-    const live = await connect(ws(gw, 'fay'));
-    const r = await gw.publish({ key: 'fay', value: 'important' });
-    assert.deepEqual([r.json.delivered, r.json.held], [1, 1]);
-    await live.waitForFrames(1);
-    await live.close(); // no ack
-
-    const second = await connect(ws(gw, 'fay'));
-    const [again] = await second.waitForFrames(1);
-    assert.deepEqual(again, { id: r.json.id, payload: 'important' });
-    second.send({ id: r.json.id });
-    for (let i = 0; i < 50 && (await gw.request('GET', '/?key=fay')).json.length > 0; i++) await new Promise((res) => setTimeout(res, 20));
-    assert.deepEqual((await gw.request('GET', '/?key=fay')).json, []);
-    await second.close();
-
-    const third = await connect(ws(gw, 'fay'));
-    await gw.publish({ key: 'fay', value: 'marker', expire: '0' });
-    assert.deepEqual((await third.waitForFrames(1)).map((f) => f.payload), ['marker']);
-    await third.close();
-  });
-});
-
-test('an idempotent retry is stored once', async () => {
-  await withGateway({}, async (gw) => {
-    await gw.publish({ key: 'gil', value: 1, message_id: 'm-1' });
-    const retry = await gw.publish({ key: 'gil', value: 1, message_id: 'm-1' });
-    assert.equal(retry.json.duplicate, true);
-    assert.equal((await gw.request('GET', '/?key=gil')).json.length, 1);
   });
 });
 

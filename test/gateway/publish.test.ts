@@ -1,4 +1,6 @@
-// The publish API against the real gateway: Goctopus's POST, keys, message_id, batches, bad input.
+// The publish API against the real gateway: bad input, batch bounds, bodies cut short or too large,
+// credentials, routes. What a valid publish delivers or holds (keys, message_id, batches, expire) is the
+// Broker contract's, run on memory and Redis (test/delivery/broker.contract.ts).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startAuthBackend, type AuthBackend } from '../helpers/auth-backend.js';
@@ -30,69 +32,6 @@ describe('publish API', () => {
     await auth.close();
   });
 
-  test('Goctopus body: 202 once delivered, frame {id, payload} with the value as sent', async () => {
-    const socket = await connect(gw.ws('/ws?email=ann@example.com'));
-    const value = { foo: 'bar', n: [1, 2.5, null], nested: { ok: true } };
-    const r = await gw.publish({ key: 'ann@example.com', value, expire: '30m' });
-    assert.equal(r.status, 202);
-    assert.equal(r.json.delivered, 1);
-    assert.equal(r.json.held, 0);
-    const [frame] = await socket.waitForFrames(1);
-    assert.deepEqual(frame, { id: r.json.id, payload: value });
-    await socket.close();
-  });
-
-  test('every socket of the key receives it; a socket under two addressed keys receives it once', async () => {
-    const both = await connect(gw.ws('/ws?email=bo@example.com&org=acme'));
-    const orgOnly = await connect(gw.ws('/ws?org=acme'));
-    const r = await gw.publish({ keys: ['bo@example.com', 'acme'], value: 'hi', expire: '0' });
-    assert.equal(r.status, 202);
-    assert.equal(r.json.delivered, 2);
-    await both.waitForFrames(1);
-    await orgOnly.waitForFrames(1);
-    // A marker sent afterwards proves no second copy was on its way before it.
-    await gw.publish({ key: 'acme', value: 'marker', expire: '0' });
-    const frames = await both.waitForFrames(2);
-    assert.deepEqual(frames.map((f) => f.payload), ['hi', 'marker']);
-    await both.close();
-    await orgOnly.close();
-  });
-
-  test('a retried message_id is accepted once: same id, duplicate, not delivered again', async () => {
-    const socket = await connect(gw.ws('/ws?email=cy@example.com'));
-    const first = await gw.publish({ key: 'cy@example.com', value: 1, message_id: 'order-42' });
-    const retry = await gw.publish({ key: 'cy@example.com', value: 1, message_id: 'order-42' });
-    assert.equal(first.json.id, 'order-42');
-    assert.deepEqual(retry.json, { id: 'order-42', delivered: 0, held: 0, duplicate: true });
-    await gw.publish({ key: 'cy@example.com', value: 'marker' });
-    const frames = await socket.waitForFrames(2);
-    assert.deepEqual(frames.map((f) => f.payload), [1, 'marker']);
-    await socket.close();
-  });
-
-  test('expire "0" reaches open sockets only and is never held', async () => {
-    const r = await gw.publish({ key: 'nobody@example.com', value: 1, expire: '0' });
-    assert.deepEqual([r.status, r.json.delivered, r.json.held], [202, 0, 0]);
-    const listed = await gw.request('GET', '/?key=nobody%40example.com');
-    assert.deepEqual(listed.json, []);
-  });
-
-  test('a batch answers one result per message, in order', async () => {
-    const socket = await connect(gw.ws('/ws?email=di@example.com'));
-    const r = await gw.publish({ messages: [
-      { key: 'di@example.com', value: 1 },
-      { keys: ['di@example.com'], value: 2, message_id: 'batch-2' },
-      { key: 'elsewhere', value: 3, expire: '1m' },
-    ] });
-    assert.equal(r.status, 202);
-    assert.deepEqual(r.json.results.map((x: { delivered: number; held: number }) => [x.delivered, x.held]), [[1, 0], [1, 0], [0, 1]]);
-    assert.equal(r.json.results[1].id, 'batch-2');
-    const frames = await socket.waitForFrames(2);
-    assert.deepEqual(frames.map((f) => f.payload), [1, 2]);
-    await socket.close();
-    await gw.request('DELETE', '/?key=elsewhere');
-  });
-
   test('a batch with one invalid message names its index and stores none', async () => {
     const r = await gw.publish({ messages: [{ key: 'held-batch', value: 1 }, { key: 'held-batch', value: 2, expire: 5 }] });
     assert.equal(r.status, 400);
@@ -101,24 +40,6 @@ describe('publish API', () => {
     assert.deepEqual((await gw.request('GET', '/?key=held-batch')).json, []);
     const tooMany = await gw.publish({ messages: Array.from({ length: 6 }, (_, i) => ({ key: 'k', value: i })) });
     assert.equal(tooMany.json.error, 'INVALID_BATCH');
-  });
-
-  test('a batch keeps its order when a message_id in the middle makes the rest wait for the store', async () => {
-    const socket = await connect(gw.ws('/ws?email=ed@example.com'));
-    const key = 'ed@example.com';
-    const r = await gw.publish({ messages: [
-      { key, value: 1 },
-      { key, value: 2, message_id: 'mid-batch' },
-      { key, value: 3 },
-      { key, value: 4, message_id: 'mid-batch' },
-      { key, value: 5 },
-    ] });
-    assert.equal(r.status, 202);
-    assert.deepEqual(r.json.results.map((x: { delivered: number; duplicate?: true }) => [x.delivered, x.duplicate ?? false]),
-      [[1, false], [1, false], [1, false], [0, true], [1, false]]);
-    const frames = await socket.waitForFrames(4);
-    assert.deepEqual(frames.map((f) => f.payload), [1, 2, 3, 5]);
-    await socket.close();
   });
 
   test('a client gone mid-body (Content-Length or chunked) publishes nothing and breaks nothing', async () => {

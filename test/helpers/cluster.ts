@@ -31,22 +31,23 @@ export async function startCluster(count: number, env: Record<string, string> = 
     await untilRedisLive(node);
     return node;
   };
-  await Promise.all(Array.from({ length: count }, addNode));
-  return {
-    nodes,
-    prefix,
-    env: nodeEnv,
-    addNode,
-    async close() {
-      await Promise.all(nodes.map((n) => n.stop()));
-      await auth.close();
-      if (redisUrl === SHARED_REDIS_URL) {
-        const admin = await redisClient();
-        await deletePrefix(admin, prefix);
-        await admin.quit();
-      }
-    },
+  const close = async (): Promise<void> => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await auth.close();
+    if (redisUrl === SHARED_REDIS_URL) {
+      const admin = await redisClient();
+      await deletePrefix(admin, prefix);
+      await admin.quit();
+    }
   };
+  // Every start settles before a failure is reported, so no node is left running unowned.
+  const started = await Promise.allSettled(Array.from({ length: count }, addNode));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) {
+    await close();
+    throw failed.reason;
+  }
+  return { nodes, prefix, env: nodeEnv, addNode, close };
 }
 
 /** How many sockets of this node have joined (presence counted, held messages fetched). */

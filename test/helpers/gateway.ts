@@ -84,7 +84,15 @@ export async function startGateway(env: Record<string, string>, args: readonly s
     });
   };
 
-  const listening = await waitForLog((l) => l.msg === 'listening');
+  // A gateway that never says it listens is killed: left running, its pipes would keep the test
+  // process alive after the failure is reported.
+  const listening = await waitForLog((l) => l.msg === 'listening').catch(async (err: unknown) => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    throw err;
+  });
   const port = listening.port as number;
   const http = `http://127.0.0.1:${port}`;
 

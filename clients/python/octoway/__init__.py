@@ -1,0 +1,27 @@
+"""Octoway's Python client for backends: publish with Basic auth, retried safely, and the
+held-message admin calls. Standard library only."""
+
+from .client import Octoway
+from .errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    OctowayError,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+)
+
+__all__ = [
+    "Octoway",
+    "OctowayError",
+    "BadRequest",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "PayloadTooLarge",
+    "RateLimited",
+    "Unavailable",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,108 @@
+// History (Goctopus's WS_HISTORY_SIZE / WS_HISTORY_TTL): each key's most recent messages, delivered or
+// not, for `GET /?key=K&history`. Separate from held messages: nothing is removed by delivery or
+// acknowledgement; an entry goes when WS_HISTORY_SIZE newer ones push it out or it is older than
+// WS_HISTORY_TTL. In memory (one node) or in Redis (every node, one capped list per key).
+import { LRUCache } from 'lru-cache';
+import type { RedisClient } from '../redis/connect.js';
+import type { Keyspace } from '../redis/keyspace.js';
+import { RECORD, run } from '../redis/scripts.js';
+import type { Message } from './message.js';
+import { unavailableOnError } from './redis-store.js';
+
+export interface HistoryEntry {
+  readonly key: string;
+  readonly id: string;
+  readonly frame: string;
+  readonly createdAt: number;
+  /** The message's `expire`, in ms, as it was published. */
+  readonly expireMs: number;
+}
+
+export interface History {
+  /** Records a message accepted for publishing, under each of its keys. */
+  record(message: Message): Promise<void>;
+  /** The key's entries no older than WS_HISTORY_TTL, oldest first. */
+  list(key: string): Promise<HistoryEntry[]>;
+}
+
+export interface HistoryLimits {
+  /** Entries kept per key. */
+  readonly size: number;
+  readonly ttlMs: number;
+}
+
+/** One node's history. Bounded: at most `maxKeys` keys (the least recently published to go first),
+ * each at most `size` entries, each dropped after `ttlMs`. */
+export class MemoryHistory implements History {
+  readonly #limits: HistoryLimits;
+  readonly #byKey: LRUCache<string, HistoryEntry[]>;
+
+  constructor(limits: HistoryLimits, maxKeys: number) {
+    this.#limits = limits;
+    this.#byKey = new LRUCache({ max: Math.max(1, maxKeys), ttl: limits.ttlMs, ttlAutopurge: false });
+  }
+
+  /** Synchronous, for the single-node publish that answers within its tick. */
+  recordSync(message: Message): void {
+    const { id, frame, createdAt, expireMs } = message;
+    for (const key of message.keys) {
+      const entries = this.#fresh(key, createdAt) ?? [];
+      entries.push({ key, id, frame, createdAt, expireMs });
+      if (entries.length > this.#limits.size) entries.splice(0, entries.length - this.#limits.size);
+      this.#byKey.set(key, entries); // renews the key's own time to live: its newest entry is this one
+    }
+  }
+
+  async record(message: Message): Promise<void> {
+    this.recordSync(message);
+  }
+
+  async list(key: string): Promise<HistoryEntry[]> {
+    return [...(this.#fresh(key, Date.now()) ?? [])];
+  }
+
+  #fresh(key: string, now: number): HistoryEntry[] | undefined {
+    const entries = this.#byKey.get(key, { updateAgeOnGet: false });
+    if (entries === undefined) return undefined;
+    const cutoff = now - this.#limits.ttlMs;
+    let old = 0;
+    while (old < entries.length && (entries[old] as HistoryEntry).createdAt <= cutoff) old++;
+    if (old > 0) entries.splice(0, old);
+    return entries;
+  }
+}
+
+/** History shared by every node: per key a Redis LIST `<prefix>{K}:hist` of "createdAt:expireMs:frame",
+ * trimmed to `size` and expiring `ttlMs` after its newest entry (so Redis reclaims quiet keys). */
+export class RedisHistory implements History {
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keyspace: Keyspace,
+    private readonly limits: HistoryLimits,
+    /** Redis Cluster: one call per key, whose list lives in its own slot. */
+    private readonly cluster: boolean,
+  ) {}
+
+  async record(message: Message): Promise<void> {
+    const { id, keys, frame, createdAt, expireMs } = message;
+    const groups = this.cluster ? keys.map((k) => [k]) : [keys];
+    await unavailableOnError(Promise.all(groups.map((group) => run(this.client, RECORD, group.map((k) => this.keyspace.history(k)),
+      [`${createdAt}:${expireMs}:${id.length}:${id}${frame}`, this.limits.size, this.limits.ttlMs]))));
+  }
+
+  async list(key: string): Promise<HistoryEntry[]> {
+    const raw = await unavailableOnError(this.client.lrange(this.keyspace.history(key), 0, -1));
+    const cutoff = Date.now() - this.limits.ttlMs;
+    const out: HistoryEntry[] = [];
+    for (const value of raw) {
+      const a = value.indexOf(':');
+      const b = value.indexOf(':', a + 1);
+      const c = value.indexOf(':', b + 1);
+      const createdAt = Number(value.slice(0, a));
+      if (createdAt <= cutoff) continue;
+      const idEnd = c + 1 + Number(value.slice(b + 1, c));
+      out.push({ key, createdAt, expireMs: Number(value.slice(a + 1, b)), id: value.slice(c + 1, idEnd), frame: value.slice(idEnd) });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,50 @@
+// Wildcard keys match as Goctopus's path.Match does: the cases below are Go's own behaviour.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compilePattern, isPattern, literalPrefix } from '../../src/delivery/key-pattern.js';
+
+const cases: Array<[pattern: string, key: string, matches: boolean]> = [
+  ['*', 'abc', true],
+  ['*', 'a/b', false],
+  ['*', '', true],
+  ['org/*', 'org/sales', true],
+  ['org/*', 'org/sales/eu', false],
+  ['org/*/eu', 'org/sales/eu', true],
+  ['org.*', 'org.sales', true],
+  ['org.*', 'orgxsales', false],
+  ['a?c', 'abc', true],
+  ['a?c', 'a/c', false],
+  ['a?c', 'aéc', true],
+  ['a?c', 'a😀c', true],
+  ['a?c', 'ac', false],
+  ['[abc]x', 'bx', true],
+  ['[abc]x', 'dx', false],
+  ['[^abc]x', 'dx', true],
+  ['[^abc]x', 'ax', false],
+  ['[a-c]', 'b', true],
+  ['[a-c]', 'd', false],
+  ['[/]', '/', true],
+  ['[\\]]', ']', true],
+  ['a\\*b', 'a*b', true],
+  ['a\\*b', 'axb', false],
+  ['[z-a]', 'm', false],
+  // Malformed: matches nothing, not even itself.
+  ['a[', 'a[', false],
+  ['[]a]', ']', false],
+  ['[-a]', '-', false],
+  ['[a-', 'a', false],
+  ['a\\', 'a\\', false],
+  ['[^]', 'x', false],
+  ['[a', 'a', false],
+];
+
+test('patterns match as Go path.Match: * and ? never cross /, classes may, malformed ones never match', () => {
+  for (const [pattern, key, expected] of cases) {
+    assert.equal(compilePattern(pattern)(key), expected, `${pattern} against ${key}`);
+  }
+});
+
+test('a key is a pattern when it holds *, ? or [; the literal prefix stops at the first metacharacter', () => {
+  assert.deepEqual(['a*', 'a?', 'a[b]', 'plain', 'a]b', 'a\\b'].map(isPattern), [true, true, true, false, false, false]);
+  assert.deepEqual(['org/*', 'a\\*', '*x', 'ab[c]'].map(literalPrefix), ['org/', 'a', '', 'ab']);
+});
