@@ -14,7 +14,8 @@ export interface Config {
   readonly port: number;
   /** WS_REUSE_PORT: share the port with other processes that set it too (SO_REUSEPORT). */
   readonly reusePort: boolean;
-  readonly authUrl: URL;
+  /** WS_AUTH_URL; undefined when WS_AUTH_MODE does not list forward (or with WS_AUTHORIZER=dummy). */
+  readonly authUrl: URL | undefined;
   /** Publish credentials; undefined only with WS_INSECURE_NO_AUTH=true. */
   readonly credentials: { readonly login: string; readonly password: string } | undefined;
   readonly msgExpireMs: number;
@@ -63,6 +64,14 @@ export interface Config {
   readonly logFormat: 'json' | 'text';
   /** WS_SWEEP_INTERVAL: how often the memory store reclaims expired messages nobody reads. */
   readonly sweepIntervalMs: number;
+
+  // Client auth modes and tickets (issue 11).
+  /** WS_AUTH_MODE: the modes an upgrade may use, without repeats, in the order given. */
+  readonly authModes: readonly AuthMode[];
+  /** WS_TICKET_TTL: a ticket's lifetime when POST /tickets gives neither `ttl` nor `expires_at`. */
+  readonly ticketTtlMs: number;
+  /** WS_TICKET_MAX: most unused tickets held in memory (without Redis). */
+  readonly ticketMax: number;
   // Edge: compression, TLS and per-address rate limits (Goctopus 2026's variables).
   /** WS_COMPRESS: permessage-deflate (uWS's shared compressor) with clients that offer it. */
   readonly compress: boolean;
@@ -117,6 +126,10 @@ export interface PublishAuthSettings {
   readonly hmacToleranceMs: number;
 }
 
+/** How an upgrade may authenticate: forward auth (WS_AUTH_URL), a local JWT, a single-use ticket. */
+export type AuthMode = 'forward' | 'jwt' | 'ticket';
+export const AUTH_MODES: readonly AuthMode[] = ['forward', 'jwt', 'ticket'];
+
 /** Every default, as the operator would type it. The README's configuration table mirrors this. */
 export const DEFAULTS = {
   WS_HOST: '0.0.0.0',
@@ -168,6 +181,10 @@ export const DEFAULTS = {
   WS_PING_INTERVAL: '30s',
   WS_REDIS_KEY_TTL: '24h',
   WS_RECONCILE_INTERVAL: '0',
+  // Client auth modes and tickets (issue 11).
+  WS_AUTH_MODE: 'forward',
+  WS_TICKET_TTL: '60s',
+  WS_TICKET_MAX: '100000',
   // Edge: compression, TLS and per-address rate limits.
   WS_COMPRESS: 'false',
   WS_TLS_CERT: '',
@@ -243,10 +260,14 @@ export function loadConfig(env: Env): Config {
 
   const insecure = bool('WS_INSECURE_NO_AUTH');
   const goctopus = goctopusSettings(raw, bad, insecure);
-  const authUrl = parseAuthUrl(raw('WS_AUTH_URL'));
-  if (goctopus.authorizer === 'dummy') {
+  const modes = authModes(raw, bad, goctopus.authorizer);
+  // WS_AUTH_URL is forward auth's (with the dummy authorizer, the one key): needed only with forward.
+  const authUrl = modes.includes('forward') ? parseAuthUrl(raw('WS_AUTH_URL')) : undefined;
+  if (!modes.includes('forward')) {
+    // Nothing to check: WS_AUTH_URL, if given, is unused.
+  } else if (goctopus.authorizer === 'dummy') {
     if (raw('WS_AUTH_URL') === '') bad('WS_AUTH_URL', 'the key every socket gets with WS_AUTHORIZER=dummy', 0);
-  } else if (authUrl === undefined) bad('WS_AUTH_URL', 'the http(s) URL of your auth endpoint, such as http://app:8000/api/is_authenticated', 0);
+  } else if (authUrl === undefined) bad('WS_AUTH_URL', 'the http(s) URL of your auth endpoint, such as http://app:8000/api/is_authenticated (or a WS_AUTH_MODE without forward)', 0);
 
   const login = env.WS_LOGIN ?? '';
   const password = env.WS_PASSWORD ?? '';
@@ -352,7 +373,7 @@ export function loadConfig(env: Env): Config {
     host: raw('WS_HOST'),
     port: int('WS_PORT', 0, 65535),
     reusePort: bool('WS_REUSE_PORT'),
-    authUrl: authUrl ?? new URL('http://invalid.invalid/'),
+    authUrl,
     credentials: insecure && (login === '' || password === '') ? undefined : { login, password },
     msgExpireMs: duration('WS_MSG_EXPIRE', 0, { ms: MAX_EXPIRE_MS, text: MAX_EXPIRE_TEXT }),
     msgExpire: raw('WS_MSG_EXPIRE'),
@@ -390,6 +411,9 @@ export function loadConfig(env: Env): Config {
     authUrlText: raw('WS_AUTH_URL'),
     logFormat: goctopus.logFormat,
     sweepIntervalMs: duration('WS_SWEEP_INTERVAL', 100, TIMER_MAX),
+    authModes: modes,
+    ticketTtlMs: duration('WS_TICKET_TTL', 1, { ms: MAX_EXPIRE_MS, text: MAX_EXPIRE_TEXT }),
+    ticketMax: int('WS_TICKET_MAX', 1),
     ...edge,
     historySize: int('WS_HISTORY_SIZE', 0, 10_000),
     historyTtlMs: duration('WS_HISTORY_TTL', 1_000, { ms: MAX_EXPIRE_MS, text: MAX_EXPIRE_TEXT }),
@@ -407,6 +431,24 @@ export function loadConfig(env: Env): Config {
   duration('WS_RECONCILE_INTERVAL');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** WS_AUTH_MODE: a comma list of forward, jwt and ticket, at least one. WS_AUTHORIZER=dummy stands
+ * in for forward auth, so it needs forward listed. */
+function authModes(
+  raw: (name: ConfigName) => string,
+  bad: (name: ConfigName, expected: string, fallback: 0) => 0,
+  authorizer: 'proxy' | 'dummy',
+): AuthMode[] {
+  const given = raw('WS_AUTH_MODE').split(',').map((m) => m.trim().toLowerCase()).filter((m) => m !== '');
+  const modes = AUTH_MODES.filter((m) => given.includes(m));
+  const unknown = given.filter((m) => !(AUTH_MODES as readonly string[]).includes(m));
+  if (unknown.length > 0 || modes.length === 0) {
+    bad('WS_AUTH_MODE', 'a comma list of forward, jwt and ticket, such as forward,ticket', 0);
+    return ['forward'];
+  }
+  if (authorizer === 'dummy' && !modes.includes('forward')) bad('WS_AUTHORIZER', 'proxy unless WS_AUTH_MODE lists forward (dummy stands in for forward auth)', 0);
+  return modes;
 }
 
 /** Goctopus's default Redis, used when WS_STORAGE=redis names no WS_REDIS_URL. */

@@ -71,6 +71,23 @@ export const ERRORS = {
   AUTH_BACKEND_NOT_FOUND: { status: 502, message: 'the auth backend answered 404: WS_AUTH_URL names no endpoint' },
   AUTH_BACKEND_INVALID: { status: 502, message: 'the auth backend answered with a redirect or a body that is not JSON' },
   EXPORTER_FAILED: { status: 502, message: 'the auth exporter failed on the auth answer' },
+  // Client auth modes (WS_AUTH_MODE) and single-use tickets
+  AUTH_MODE_NOT_ENABLED: { status: 401, message: 'the upgrade presents a credential of an auth mode WS_AUTH_MODE does not list' },
+  AUTH_CREDENTIALS_MISSING: { status: 401, message: 'the upgrade presents no ticket or token, and WS_AUTH_MODE does not list forward' },
+  TICKET_INVALID: { status: 400, message: 'the ticket parameter is empty, repeated, or given as both "ticket" and "claim"' },
+  TICKET_NOT_FOUND: { status: 401, message: 'no such ticket: unknown, already used, removed or expired' },
+  TICKET_EXPIRED: { status: 401, message: 'the ticket has expired' },
+  TICKET_STORE_UNAVAILABLE: { status: 503, message: 'the ticket store is unavailable' },
+  INVALID_TICKET: { status: 400, message: 'a ticket request must be a JSON object with only user, session, keys, claims, ttl, expires_at and id' },
+  INVALID_TICKET_USER: { status: 400, message: '"user" is required: a non-empty string of at most 1024 characters' },
+  INVALID_TICKET_SESSION: { status: 400, message: '"session" must be a non-empty string of at most 1024 characters' },
+  INVALID_TICKET_KEYS: { status: 400, message: '"keys" must be an array of non-empty strings of at most 1024 characters, at most 99 besides the user' },
+  INVALID_TICKET_CLAIMS: { status: 400, message: '"claims" must be a JSON object' },
+  INVALID_TICKET_TTL: { status: 400, message: '"ttl" must be a duration string such as "30s" or "5m", above 0 and at most 365d, and not given with "expires_at"' },
+  INVALID_TICKET_EXPIRES_AT: { status: 400, message: '"expires_at" must be a whole number of unix seconds, in the future and at most 365d ahead' },
+  INVALID_TICKET_ID: { status: 400, message: '"id" must be a string of 1 to 200 printable ASCII characters' },
+  TICKET_ID_TAKEN: { status: 409, message: 'a ticket with this id exists already' },
+  TICKETS_FULL: { status: 503, message: 'the gateway holds WS_TICKET_MAX unused tickets already' },
   // Never sent: the client is gone. Logs and metrics count it apart from backend failures.
   CLIENT_GONE: { status: 499, message: 'the client went away before its upgrade was decided' },
 

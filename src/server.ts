@@ -6,6 +6,12 @@ import type { Logger } from './log.js';
 import { createForwardPipeline } from './identity/pipeline.js';
 import { loadExporter } from './identity/exporters.js';
 import { createDummyAuthenticator } from './identity/dummy.js';
+import { createModeAuthenticator } from './identity/modes.js';
+import { createTicketAuthenticator } from './identity/ticket.js';
+import type { TicketStore } from './identity/ticket-store.js';
+import { MemoryTickets } from './identity/memory-tickets.js';
+import { RedisTickets } from './identity/redis-tickets.js';
+import type { Authenticator } from './identity/authenticator.js';
 import { versionInfo } from './version.js';
 import { createHub } from './delivery/hub.js';
 import { createDispatcher } from './delivery/dispatcher.js';
@@ -30,7 +36,7 @@ import { createRateLimit } from './http/rate-limit.js';
 import { createProxyMatcher } from './identity/proxies.js';
 import { createUnroutedHandshakeHandler, createUpgradeHandler } from './socket/upgrade.js';
 import { socketBehavior, type SocketActivity } from './socket/behavior.js';
-import { CLOSE_CODES } from './errors.js';
+import { CLOSE_CODES, OctowayError } from './errors.js';
 
 export interface Gateway {
   /** The port actually listened on (WS_PORT=0 picks a free one). */
@@ -64,18 +70,17 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const restored = config.stateFile !== undefined && store instanceof MemoryStore ? await restoreState(config.stateFile, store) : undefined;
   if (config.stateFile !== undefined && redis !== undefined) log.warn('WS_STATE_FILE is ignored with WS_REDIS_URL: held messages stay in Redis');
 
-  const authenticator = config.authorizer === 'dummy' ? createDummyAuthenticator(config.authUrlText) : createForwardPipeline({
-    url: config.authUrl,
-    timeoutMs: config.authTimeoutMs,
-    workers: config.workers,
-    queueLimit: config.authQueue,
-    forwardHeaders: config.authForwardHeaders,
-    trustedProxies: config.trustedProxies,
-    cacheTtlMs: config.authCacheTtlMs,
-    cacheNegativeTtlMs: config.authCacheNegativeTtlMs,
-    cacheMax: config.authCacheMax,
-    exporter,
-  }, log.child({ component: 'auth' }));
+  // WS_AUTH_MODE: one authenticator per listed mode, chosen per upgrade by what it carries (modes.ts).
+  const tickets: TicketStore | undefined = !config.authModes.includes('ticket') ? undefined
+    : redis === undefined ? new MemoryTickets(config.ticketMax) : new RedisTickets(redis.client, keyspace, log.child({ component: 'tickets' }));
+  const authenticator = createModeAuthenticator({
+    modes: config.authModes,
+    forward: forwardAuthenticator(config, exporter, log),
+    // The jwt slot: filled by the JWT verifier (src/identity/jwt-verifier.ts) with its WS_JWT_* settings.
+    jwt: undefined,
+    jwtCookie: undefined,
+    ticket: tickets === undefined ? undefined : createTicketAuthenticator(tickets, log.child({ component: 'auth' })),
+  });
 
   const app = createApp(config.tls, log);
   const hub = createHub(app, config.maxBackpressureBytes, config.writeTimeoutMs, config.compress);
@@ -144,6 +149,18 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     version: versionInfo(process.env),
     rateLimit,
     log,
+    tickets: tickets === undefined ? undefined : {
+      store: tickets,
+      // Tickets are an admin endpoint: the admin credentials (Basic, or a bearer token), never a scoped publisher JWT.
+      checkAdmin: (req) => {
+        const step = publisherAuth.begin(req, 'admin');
+        if (step.kind === 'accepted') return undefined;
+        // A JWT (pending) is never an admin credential, valid or not.
+        return step.kind === 'refused' ? step.error : new OctowayError('ADMIN_FORBIDDEN');
+      },
+      defaultTtlMs: config.ticketTtlMs,
+      maxBodyBytes: config.maxBodyBytes,
+    },
   });
 
   listenSocket = await listen(app, config.host, config.port, config.reusePort);
@@ -184,6 +201,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       listenSocket = undefined;
       for (const ws of [...hub.sockets()]) ws.end(CLOSE_GOING_AWAY.code, CLOSE_GOING_AWAY.reason);
       await authenticator.close();
+      await tickets?.close();
       await broker.close();
       if (config.stateFile !== undefined && store instanceof MemoryStore) {
         savedAtClose = saveStateOrFallback(config.stateFile, store.dump(), log);
@@ -203,6 +221,26 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       return savedAtClose;
     },
   };
+}
+
+/** Forward auth as configured (the dummy authorizer stands in for it), or undefined when
+ * WS_AUTH_MODE does not list forward. */
+function forwardAuthenticator(config: Config, exporter: Awaited<ReturnType<typeof loadExporter>>, log: Logger): Authenticator | undefined {
+  if (!config.authModes.includes('forward')) return undefined;
+  if (config.authorizer === 'dummy') return createDummyAuthenticator(config.authUrlText);
+  if (config.authUrl === undefined) throw new Error('forward auth without WS_AUTH_URL');
+  return createForwardPipeline({
+    url: config.authUrl,
+    timeoutMs: config.authTimeoutMs,
+    workers: config.workers,
+    queueLimit: config.authQueue,
+    forwardHeaders: config.authForwardHeaders,
+    trustedProxies: config.trustedProxies,
+    cacheTtlMs: config.authCacheTtlMs,
+    cacheNegativeTtlMs: config.authCacheNegativeTtlMs,
+    cacheMax: config.authCacheMax,
+    exporter,
+  }, log.child({ component: 'auth' }));
 }
 
 function createBroker(config: Config, parts: { hub: Hub; store: MemoryStore | RedisStore; redis: RedisConnection | undefined; keyspace: Keyspace }, log: Logger): Broker {

@@ -12,6 +12,7 @@ import { parsePublish, type PublishLimits, type PublishRequest } from './publish
 import { isPresenceOrHistory, listHeld, listHistory, listPresence, removeHeld } from './admin.js';
 import type { History } from '../delivery/history.js';
 import type { VersionInfo } from '../version.js';
+import { routeTickets, type TicketApiOptions } from './tickets.js';
 import type { RateLimit } from './rate-limit.js';
 
 export interface ApiOptions {
@@ -30,6 +31,8 @@ export interface ApiOptions {
   /** WS_RATE_LIMIT's per-address budget, or undefined when it is off. */
   readonly rateLimit?: RateLimit | undefined;
   readonly log: Logger;
+  /** `/tickets`, when WS_AUTH_MODE lists ticket. */
+  readonly tickets?: TicketApiOptions | undefined;
 }
 
 export function registerApi(app: TemplatedApp, options: ApiOptions): void {
@@ -56,6 +59,10 @@ function route(res: HttpResponse, req: HttpRequest, options: ApiOptions): void {
   // answers 429 before 401). A POST's body is left unread: close after the answer, as for 401.
   const limited = options.rateLimit?.takeHttp(res, req);
   if (limited !== undefined) return replyError(exchange, limited, options.log, { close: method === 'post' });
+  if (path === '/tickets') {
+    if (options.tickets !== undefined) return routeTickets(exchange, req, method, contentLength, options.tickets, options.log);
+    return replyError(exchange, new OctowayError('NOT_FOUND', 'no such endpoint: /tickets needs ticket in WS_AUTH_MODE'), options.log);
+  }
   if (path !== '/') return replyError(exchange, new OctowayError('NOT_FOUND'), options.log);
   const step = options.publisherAuth.begin(req, method === 'post' ? 'publish' : 'admin');
   // A refused POST leaves its body unread: close the connection after the answer.

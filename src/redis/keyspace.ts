@@ -124,6 +124,17 @@ export class Keyspace {
     return name.slice(this.prefix.length + 1, name.lastIndexOf(`}:${FLY_SUFFIX}`));
   }
 
+  /** One ticket (see identity/redis-tickets.ts). Outside the `{routing key}` names, which all start
+   * with `{` after the prefix, so no routing key or message id can name it. */
+  ticket(id: string): string {
+    return `${this.prefix}ticket:{${id}}`;
+  }
+
+  /** ZSET ticket id -> expiresAt (ms): one user's tickets, for listing and removal. */
+  userTickets(user: string): string {
+    return `${this.prefix}tickets:{${user}}`;
+  }
+
   #base(key: string): string {
     return `${this.prefix}{${key}}:`;
   }
