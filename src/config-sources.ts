@@ -130,7 +130,7 @@ function scalarText(value: unknown): string | undefined {
 }
 
 function isVariable(name: string): boolean {
-  return name in DEFAULTS || name in ALIASES || Object.values(FLAGS).includes(name);
+  return Object.hasOwn(DEFAULTS, name) || Object.hasOwn(ALIASES, name) || Object.values(FLAGS).includes(name);
 }
 
 /** One source's settings with Goctopus's alias names turned into Octoway's (unless the source also

@@ -52,12 +52,17 @@ export function checkTimestamp(signature: Signature, toleranceMs: number, now = 
  * runs in constant time, so the time taken says nothing of how much of a forged digest matched. */
 export function matchingSignature(signature: Signature, secrets: readonly HmacKey[], body: Buffer): string | undefined {
   const prefix = Buffer.from(`${signature.t}.`, 'latin1');
-  let match: string | undefined;
+  let canonical: string | undefined;
+  let matched = false;
   for (const secret of secrets) {
     const expected = secret.sign(prefix, body);
-    for (const given of signature.v1) if (timingSafeEqual(expected, Buffer.from(given, 'hex'))) match = given;
+    // The replay memory's key is always the first secret's signature, whichever `v1` matched: a
+    // request signed under both secrets during a rotation cannot be replayed with one `v1` dropped
+    // or the two swapped.
+    canonical ??= expected.toString('hex');
+    for (const given of signature.v1) if (timingSafeEqual(expected, Buffer.from(given, 'hex'))) matched = true;
   }
-  return match;
+  return matched ? canonical : undefined;
 }
 
 export interface HmacKey {

@@ -117,7 +117,12 @@ export function createPublisherAuth(settings: PublishAuthSettings, parts: Publis
     finishSigned(signature, body) {
       const match = matchingSignature(signature, hmacSecrets ?? [], body);
       if (match === undefined) return unauthorized('HMAC_SIGNATURE_INVALID', undefined, challenges(false));
-      const verdict = parts.guard!.claim(match, signature.t);
+      // Checked again now that the body is in: a client that sends a replayed body slowly must not
+      // outlast the replay memory, which forgets a signature once its timestamp is out of tolerance.
+      const now = Date.now();
+      const stale = checkTimestamp(signature, settings.hmacToleranceMs, now);
+      if (stale !== undefined) return unauthorized(stale.code, stale.message, challenges(false));
+      const verdict = parts.guard!.claim(match, signature.t, now);
       if (!(verdict instanceof Promise)) return replayVerdict(verdict);
       return verdict.then(replayVerdict, (err: unknown) => (err instanceof OctowayError ? err : new OctowayError('INTERNAL_ERROR', undefined, { cause: err })));
     },

@@ -1,6 +1,7 @@
 // Publisher auth modes against the real gateway: basic, bearer, hmac and jwt, each accepted and
 // refused, HMAC replays, scoped publisher JWTs, and the admin endpoints refusing them.
 import { describe, test } from 'node:test';
+import { request as httpRequest } from 'node:http';
 import assert from 'node:assert/strict';
 import { signBody } from '../../src/http/hmac-signature.js';
 import { BASIC, gatewayForSuite, startExpectingFailure, withGateway } from '../helpers/gateway.js';
@@ -152,6 +153,27 @@ describe('modes one at a time', () => {
       const admin = await gw.request('GET', '/', { auth: false });
       assert.equal(admin.status, 401);
       assert.match(admin.json.message, /admin endpoints take basic or bearer/);
+    });
+  });
+
+  test('hmac: a body sent slowly is checked against the tolerance again once it is in (a replay cannot outlast the replay memory)', async () => {
+    await withGateway({ WS_PUBLISH_AUTH: 'hmac', WS_HMAC_SECRET: HMAC_SECRET, WS_HMAC_TOLERANCE: '1s', WS_LOGIN: '', WS_PASSWORD: '' }, async (gw) => {
+      const text = body('slow');
+      const t = Math.floor(Date.now() / 1000);
+      const answer = new Promise<{ status: number; json: { error: string } }>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: gw.port, method: 'POST', path: '/', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-octoway-signature': signBody(HMAC_SECRET, text, t) } }, (res) => {
+          let data = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => { data += chunk; }).on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(data) as { error: string } }));
+        });
+        req.on('error', reject);
+        req.flushHeaders();
+        // The headers were in tolerance; the body arrives once the signature's time is past it.
+        const due = (t + 1) * 1000 + 1_200 - Date.now();
+        setTimeout(() => req.end(text), Math.max(0, due));
+      });
+      const { status, json } = await answer;
+      assert.equal(status, 401);
+      assert.equal(json.error, 'HMAC_TIMESTAMP_OUT_OF_RANGE');
     });
   });
 
