@@ -102,6 +102,8 @@ export const GOALS: readonly Goal[] = [
   ratioGoal('connect (auth cache on) upgrades/s ≥ 0.8× bare', 'connect', 'cache-on', 'upgradesPerSec', (r) => r >= 0.8),
   ratioGoal('connect-ticket (memory) upgrades/s ≥ 0.8× bare', 'connect-ticket', 'memory', 'upgradesPerSec', (r) => r >= 0.8),
   ratioGoal('connect-ticket (memory) server CPU/upgrade ≤ 1.5× bare', 'connect-ticket', 'memory', 'serverCpuUsPerUpgrade', (r) => r <= 1.5),
+  ratioGoal('connect-jwt (HS256) upgrades/s ≥ 0.8× bare', 'connect-jwt', 'hs256', 'upgradesPerSec', (r) => r >= 0.8),
+  ratioGoal('connect-jwt (HS256) server CPU/upgrade ≤ 1.5× bare', 'connect-jwt', 'hs256', 'serverCpuUsPerUpgrade', (r) => r <= 1.5),
   absGoal('idle RSS/connection ≤ 3 KB', 'idle-mem', 'memPerConnBytes', (v) => v <= 3000, (v) => `${(v / 1000).toFixed(2)} KB`),
   // Judged after connection (each socket's 101 → its last held frame, the worst socket); the
   // first-connect → all-delivered figure, mostly the 1,000 auth handshakes, stays in the offline table.

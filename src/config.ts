@@ -89,6 +89,8 @@ export interface Config {
   readonly historyTtlMs: number;
   /** WS_JWT_*: how JWTs are verified; undefined when no key is configured. */
   readonly jwt: JwtSettings | undefined;
+  /** WS_JWT_COOKIE: the cookie a client JWT may come in; undefined when unset. */
+  readonly jwtCookie: string | undefined;
   /** WS_PUBLISH_AUTH and the settings of its modes. */
   readonly publishAuth: PublishAuthSettings;
 }
@@ -205,6 +207,7 @@ export const DEFAULTS = {
   WS_JWT_ISSUER: '',
   WS_JWT_LEEWAY: '0',
   WS_JWT_REQUIRE_EXP: 'false',
+  WS_JWT_COOKIE: '',
   // Publisher auth
   WS_PUBLISH_AUTH: 'basic',
   WS_PUBLISH_TOKENS: '',
@@ -313,6 +316,11 @@ export function loadConfig(env: Env): Config {
   if (publishModes.includes('jwt') && jwtSecretText === undefined && raw('WS_JWT_PUBLIC_KEY') === '' && jwksText === '') {
     bad('WS_JWT_SECRET', 'a secret, or WS_JWT_PUBLIC_KEY or WS_JWT_JWKS_URL (WS_PUBLISH_AUTH lists jwt)', 0);
   }
+  if (modes.includes('jwt') && jwtSecretText === undefined && raw('WS_JWT_PUBLIC_KEY') === '' && jwksText === '') {
+    bad('WS_JWT_SECRET', 'a secret, or WS_JWT_PUBLIC_KEY or WS_JWT_JWKS_URL (WS_AUTH_MODE lists jwt)', 0);
+  }
+  const jwtCookie = raw('WS_JWT_COOKIE').trim();
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]*$/.test(jwtCookie)) bad('WS_JWT_COOKIE', 'a cookie name (RFC 6265 token characters)', 0);
   // Read whether or not a key is set, so a typo is reported before the key is added.
   const jwtRest = {
     jwksTimeoutMs: duration('WS_JWT_JWKS_TIMEOUT', 1, TIMER_MAX),
@@ -418,6 +426,7 @@ export function loadConfig(env: Env): Config {
     historySize: int('WS_HISTORY_SIZE', 0, 10_000),
     historyTtlMs: duration('WS_HISTORY_TTL', 1_000, { ms: MAX_EXPIRE_MS, text: MAX_EXPIRE_TEXT }),
     jwt,
+    jwtCookie: jwtCookie === '' ? undefined : jwtCookie,
     publishAuth: {
       modes: [...new Set(publishModes)] as PublishAuthMode[],
       tokens: publishTokens,

@@ -56,6 +56,10 @@ export const ERRORS = {
   JWT_WRONG_ISSUER: { status: 401, message: 'the token\'s iss is not one of WS_JWT_ISSUER' },
   JWT_KEY_UNKNOWN: { status: 401, message: 'no key of WS_JWT_JWKS_URL matches the token (kid)' },
   JWT_KEYS_UNAVAILABLE: { status: 503, message: 'the JWKS (WS_JWT_JWKS_URL) could not be fetched' },
+  // Token refresh on an open socket ({"type":"refresh"}): sent in an error frame, never as HTTP
+  REFRESH_INVALID: { status: 400, message: 'a refresh frame needs "token": a non-empty string' },
+  REFRESH_NOT_EXPIRING: { status: 409, message: 'this socket does not expire: there is nothing to refresh' },
+  REFRESH_SUBJECT_MISMATCH: { status: 403, message: 'the refresh token\'s sub is not the socket\'s subject' },
 
   // WebSocket upgrade (browser side)
   INVALID_HANDSHAKE: { status: 400, message: 'the upgrade request is not a valid WebSocket handshake (RFC 6455)' },
@@ -132,6 +136,8 @@ export const CLOSE_CODES = {
   /** An inbound bound was passed; the reason names which. Reconnecting with the same flood gets the same close. */
   POLICY_VIOLATION: { code: 1008, kind: 'terminal', reason: 'policy violation' },
   SLOW_CONSUMER: { code: 1013, kind: 'reconnect', reason: 'slow consumer' },
+  /** The socket's token passed its exp (+ WS_JWT_LEEWAY) without a refresh: reconnect with a new token. */
+  TOKEN_EXPIRED: { code: 4001, kind: 'reconnect', reason: 'token expired' },
 } as const satisfies Record<string, CloseSpec>;
 
 export type CloseName = keyof typeof CLOSE_CODES;

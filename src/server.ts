@@ -4,7 +4,7 @@ import uWS from 'uWebSockets.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { createForwardPipeline } from './identity/pipeline.js';
-import { loadExporter } from './identity/exporters.js';
+import { isModuleExporter, loadExporter } from './identity/exporters.js';
 import { createDummyAuthenticator } from './identity/dummy.js';
 import { createModeAuthenticator } from './identity/modes.js';
 import { createTicketAuthenticator } from './identity/ticket.js';
@@ -29,6 +29,9 @@ import { createPublisherAuth } from './http/publisher-auth.js';
 import { MemoryReplayGuard } from './http/memory-replay-guard.js';
 import { RedisReplayGuard } from './http/redis-replay-guard.js';
 import { createJwtVerifier } from './identity/jwt-verifier.js';
+import { createJwtAuthenticator } from './identity/jwt.js';
+import { createExpiryWheel } from './socket/expiry.js';
+import { createRefresher } from './socket/refresh.js';
 import { registerApi } from './http/api.js';
 import { listen } from './listen.js';
 import { createApp } from './tls.js';
@@ -70,15 +73,22 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const restored = config.stateFile !== undefined && store instanceof MemoryStore ? await restoreState(config.stateFile, store) : undefined;
   if (config.stateFile !== undefined && redis !== undefined) log.warn('WS_STATE_FILE is ignored with WS_REDIS_URL: held messages stay in Redis');
 
+  // One JWT verifier, when a key is configured, for client `jwt`, socket refreshes and publisher `jwt`.
+  const jwtVerifier = config.jwt === undefined ? undefined : createJwtVerifier(config.jwt, log.child({ component: 'jwt' }));
   // WS_AUTH_MODE: one authenticator per listed mode, chosen per upgrade by what it carries (modes.ts).
   const tickets: TicketStore | undefined = !config.authModes.includes('ticket') ? undefined
     : redis === undefined ? new MemoryTickets(config.ticketMax) : new RedisTickets(redis.client, keyspace, log.child({ component: 'tickets' }));
   const authenticator = createModeAuthenticator({
     modes: config.authModes,
     forward: forwardAuthenticator(config, exporter, log),
-    // The jwt slot: filled by the JWT verifier (src/identity/jwt-verifier.ts) with its WS_JWT_* settings.
-    jwt: undefined,
-    jwtCookie: undefined,
+    jwt: !config.authModes.includes('jwt') || jwtVerifier === undefined ? undefined : createJwtAuthenticator({
+      verifier: jwtVerifier,
+      cookie: config.jwtCookie,
+      // Only a module exporter reads claims; the built-ins read forward-auth answers (docs/authentication.md).
+      exporter: isModuleExporter(config.authExporter) ? exporter : undefined,
+      exporterTimeoutMs: config.authTimeoutMs,
+    }, log.child({ component: 'auth' })),
+    jwtCookie: config.jwtCookie,
     ticket: tickets === undefined ? undefined : createTicketAuthenticator(tickets, log.child({ component: 'auth' })),
   });
 
@@ -97,9 +107,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 
   // One budget per client address, shared by upgrades and API requests; undefined when off.
   const rateLimit = createRateLimit({ perSecond: config.rateLimit, burst: config.rateBurst, isTrusted: createProxyMatcher(config.trustedProxies) });
-  // Publisher auth: a JWT verifier when a key is configured; a replay memory for hmac, shared through
-  // Redis when the nodes share one, so a signed request accepted by one node is refused by every other.
-  const jwtVerifier = config.jwt === undefined ? undefined : createJwtVerifier(config.jwt, log.child({ component: 'jwt' }));
+  // Publisher auth: the JWT verifier (above); a replay memory for hmac, shared through Redis when
+  // the nodes share one, so a signed request accepted by one node is refused by every other.
   const { publishAuth } = config;
   const replayGuard = !publishAuth.modes.includes('hmac') ? undefined
     : redis === undefined ? new MemoryReplayGuard(publishAuth.hmacToleranceMs) : new RedisReplayGuard(redis.client, keyspace, publishAuth.hmacToleranceMs);
@@ -116,6 +125,14 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     log,
   });
   const activity: SocketActivity = { opened: 0, closed: 0 };
+  // Token expiry: one wheel for every socket; closes with TOKEN_EXPIRED (reconnect) at exp + leeway.
+  const expiry = createExpiryWheel({
+    leewayS: Math.ceil((config.jwt?.leewayMs ?? 0) / 1000),
+    expire: (ws) => {
+      ws.getUserData().closed = true;
+      ws.end(CLOSE_CODES.TOKEN_EXPIRED.code, CLOSE_CODES.TOKEN_EXPIRED.reason);
+    },
+  });
   const behavior = socketBehavior({
     upgrade,
     activity,
@@ -125,6 +142,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     maxBackpressureBytes: config.maxBackpressureBytes,
     inbound: { framesPerSecond: config.maxInboundRate, burst: 2 * config.maxInboundRate },
     compress: config.compress,
+    expiry,
+    refresh: jwtVerifier === undefined || !config.authModes.includes('jwt') ? undefined : createRefresher(jwtVerifier, expiry, log.child({ component: 'jwt' })),
     log,
   });
   // Goctopus serves `/ws` and `/ws/`; its README's examples use `/`.
@@ -197,6 +216,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       shuttingDown = true;
       clearInterval(sweep);
       clearInterval(activityLog);
+      expiry.stop();
       if (listenSocket !== undefined) uWS.us_listen_socket_close(listenSocket);
       listenSocket = undefined;
       for (const ws of [...hub.sockets()]) ws.end(CLOSE_GOING_AWAY.code, CLOSE_GOING_AWAY.reason);

@@ -2,6 +2,7 @@
 import { batch } from './batch.js';
 import { connect } from './connect.js';
 import { connectTicket } from './connect-ticket.js';
+import { connectJwt } from './connect-jwt.js';
 import { fanout } from './fanout.js';
 import { fanoutCompress } from './fanout-compress.js';
 import { fanoutRedis } from './fanout-redis.js';
@@ -14,7 +15,7 @@ import type { Scenario } from './types.js';
 import { unicast } from './unicast.js';
 import { unicastAuth } from './unicast-auth.js';
 
-export const SCENARIOS: readonly Scenario[] = [fanout, fanoutPattern, fanoutRedis, fanoutCompress, unicast, unicastAuth, batch, connect, connectTicket, idleMem, scale, offline, heldMem];
+export const SCENARIOS: readonly Scenario[] = [fanout, fanoutPattern, fanoutRedis, fanoutCompress, unicast, unicastAuth, batch, connect, connectTicket, connectJwt, idleMem, scale, offline, heldMem];
 
 export function scenarioByName(name: string): Scenario {
   const s = SCENARIOS.find((x) => x.name === name);

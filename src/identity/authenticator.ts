@@ -1,5 +1,5 @@
-// The client-auth contract: how an upgrade request becomes an identity. Forward auth (WS_AUTH_URL)
-// is the first implementation; JWT and single-use tickets are planned. The decision cache (cached.ts)
+// The client-auth contract: how an upgrade request becomes an identity. Forward auth (WS_AUTH_URL),
+// local JWTs (jwt.ts) and single-use tickets (ticket.ts) implement it. The decision cache (cached.ts)
 // and the WS_WORKERS gate (gate.ts) wrap any authenticator and are authenticators themselves.
 import { OctowayError } from '../errors.js';
 import type { Identity } from './identity.js';

@@ -33,6 +33,13 @@ export async function loadExporter(spec: string): Promise<Exporter> {
   return moduleExporter(trimmed);
 }
 
+/** Whether WS_AUTH_EXPORTER names a JS module rather than a built-in exporter (`goctopus`,
+ * `paths:`). Only a module exporter is given a JWT's claims: the built-ins read forward-auth answers. */
+export function isModuleExporter(spec: string): boolean {
+  const trimmed = spec.trim();
+  return !(trimmed === '' || trimmed === 'goctopus' || trimmed.startsWith('paths:'));
+}
+
 /** Normalises any exporter's output: keys are strings, kept literally; empty ones dropped, duplicates
  * removed in first-seen order. Accepts `string[]` or `{ keys: string[], claims?: object, subject?:
  * string, session?: string, grants?: { subscribe?: string[], publish?: string[] }, expiresAt?: unix

@@ -40,7 +40,7 @@ export function createModeAuthenticator(options: ModeOptions): Authenticator {
     if (!modes.includes(mode)) return undefined;
     const authenticator = options[mode];
     if (authenticator === undefined) {
-      throw new OctowayError('CONFIG_INVALID', `WS_AUTH_MODE lists ${mode}, but this gateway has no ${mode} authenticator${mode === 'jwt' ? ' (JWT verification is not built in yet)' : ''}`);
+      throw new OctowayError('CONFIG_INVALID', `WS_AUTH_MODE lists ${mode}, but this gateway has no ${mode} authenticator`);
     }
     return authenticator;
   };
@@ -71,31 +71,65 @@ export function presentedMode(request: UpgradeRequest, jwtCookie?: string): 'tic
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /**
- * Whether the upgrade carries a JWT: the `octoway.token.` subprotocol or a `jwt` query parameter
- * (named for it) whatever their value; a cookie named WS_JWT_COOKIE; an `Authorization: Bearer`
- * header or a `token` or `auth` query parameter whose value has a JWT's shape (an opaque token
- * there is forward auth's backend's business).
+ * The JWT the upgrade carries, in the order its places are looked at: the `octoway.token.`
+ * subprotocol or a `jwt` query parameter (named for it) whatever their value; a cookie named
+ * WS_JWT_COOKIE; an `Authorization: Bearer` header or a `token` or `auth` query parameter whose
+ * value has a JWT's shape (an opaque token there is forward auth's backend's business). The value
+ * may be empty or malformed where the place alone says it is a JWT: the jwt mode then refuses it.
+ * One function for the selector and the jwt mode, so both always agree on what was presented.
  */
-export function carriesJwt(request: UpgradeRequest, jwtCookie?: string): boolean {
+export function jwtOf(request: UpgradeRequest, jwtCookie?: string): string | undefined {
   const { headers, query } = request;
   const protocols = headers['sec-websocket-protocol'];
   if (protocols !== undefined && protocols.includes(TOKEN_SUBPROTOCOL)) {
-    if (protocols.split(',').some((p) => p.trim().startsWith(TOKEN_SUBPROTOCOL))) return true;
-  }
-  const authorization = headers['authorization'];
-  if (authorization !== undefined && /^bearer\s/i.test(authorization) && JWT_SHAPE.test(authorization.slice(7).trim())) return true;
-  if (query !== '' && (query.includes('jwt') || query.includes('token') || query.includes('auth'))) {
-    const params = new URLSearchParams(query);
-    if (params.has('jwt')) return true;
-    for (const name of ['token', 'auth']) {
-      for (const value of params.getAll(name)) if (JWT_SHAPE.test(value)) return true;
+    for (const offered of protocols.split(',')) {
+      const p = offered.trim();
+      if (p.startsWith(TOKEN_SUBPROTOCOL)) return p.slice(TOKEN_SUBPROTOCOL.length);
     }
+  }
+  let params: URLSearchParams | undefined;
+  if (query !== '' && query.includes('jwt')) {
+    params = new URLSearchParams(query);
+    const jwt = params.get('jwt');
+    if (jwt !== null) return jwt;
   }
   if (jwtCookie !== undefined && jwtCookie !== '' && headers['cookie'] !== undefined) {
     for (const pair of headers['cookie'].split(';')) {
       const at = pair.indexOf('=');
-      if (at > 0 && pair.slice(0, at).trim() === jwtCookie) return true;
+      if (at > 0 && pair.slice(0, at).trim() === jwtCookie) return pair.slice(at + 1).trim();
     }
   }
-  return false;
+  const authorization = headers['authorization'];
+  if (authorization !== undefined && /^bearer\s/i.test(authorization)) {
+    const token = authorization.slice(7).trim();
+    if (JWT_SHAPE.test(token)) return token;
+  }
+  if (query !== '' && (query.includes('token') || query.includes('auth'))) {
+    params ??= new URLSearchParams(query);
+    for (const name of ['token', 'auth']) {
+      for (const value of params.getAll(name)) if (JWT_SHAPE.test(value)) return value;
+    }
+  }
+  return undefined;
+}
+
+/** Whether the upgrade carries a JWT in any of its places (see jwtOf). */
+export function carriesJwt(request: UpgradeRequest, jwtCookie?: string): boolean {
+  return jwtOf(request, jwtCookie) !== undefined;
+}
+
+/**
+ * The subprotocol the 101 selects from the client's `Sec-WebSocket-Protocol`. Without the token
+ * subprotocol the header is passed on as it always was. With it, the token must never be echoed
+ * (it would land in the response and in any log of it): the first other protocol the client
+ * offered is selected, or none when it offered only the token. Browsers fail a socket whose 101
+ * names a protocol they did not offer, so the selection is always one of theirs.
+ */
+export function selectedProtocol(offered: string): string {
+  if (!offered.includes(TOKEN_SUBPROTOCOL)) return offered;
+  for (const item of offered.split(',')) {
+    const p = item.trim();
+    if (p !== '' && !p.startsWith(TOKEN_SUBPROTOCOL)) return p;
+  }
+  return '';
 }

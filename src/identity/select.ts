@@ -1,6 +1,6 @@
-// The mode selector: one authenticator per upgrade, chosen from what the request carries. Only
-// forward auth exists today; JWT and tickets plug in here (a ticket parameter -> ticket, a token ->
-// jwt, else forward), and a presented credential that fails never falls through to another mode.
+// The mode selector: one authenticator per upgrade, chosen from what the request carries (a ticket
+// parameter -> ticket, a token -> jwt, else forward: see modes.ts), and a presented credential
+// that fails never falls through to another mode.
 import { OctowayError } from '../errors.js';
 import type { Authenticator, UpgradeRequest } from './authenticator.js';
 

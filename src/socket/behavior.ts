@@ -7,6 +7,8 @@ import { CLOSE_CODES } from '../errors.js';
 import { connectionId, nowSeconds, type Connection, type Socket } from './connection.js';
 import { takeInboundFrame, type InboundLimits } from './inbound-budget.js';
 import type { UpgradeHandler } from './upgrade.js';
+import type { ExpiryWheel } from './expiry.js';
+import { MAX_REFRESH_BYTES, type Refresher } from './refresh.js';
 
 export interface BehaviorOptions {
   readonly upgrade: UpgradeHandler;
@@ -19,6 +21,10 @@ export interface BehaviorOptions {
   readonly activity: SocketActivity;
   /** WS_COMPRESS: offer permessage-deflate; the hub must then send with compression asked for. */
   readonly compress: boolean;
+  /** Closes sockets at their token's expiry; every socket whose identity has expiresAt is in it. */
+  readonly expiry: ExpiryWheel;
+  /** Answers `{"type":"refresh"}` frames; undefined without JWT verification (no refresh possible). */
+  readonly refresh: Refresher | undefined;
   readonly log: Logger;
 }
 
@@ -33,7 +39,8 @@ const MAX_ACK_BYTES = 512;
 export const CLOSE_POLICY_VIOLATION = CLOSE_CODES.POLICY_VIOLATION.code;
 
 export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Connection> {
-  const { dispatcher, inbound, activity, log } = options;
+  const { dispatcher, inbound, activity, expiry, refresh, log } = options;
+  const maxFrameBytes = refresh === undefined ? MAX_ACK_BYTES : MAX_REFRESH_BYTES;
 
   const closeAbuser = (ws: Socket, reason: string): void => {
     const data = ws.getUserData();
@@ -63,6 +70,7 @@ export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Conn
       activity.opened++;
       // Debug, as the close line: a reconnect storm of 50,000 clients must not write 100,000 info lines.
       if (log.isLevelEnabled('debug')) log.debug({ conn: connectionId(data), keys: data.keys.length }, 'socket open');
+      if (data.identity.expiresAt !== undefined) expiry.schedule(ws, data.identity.expiresAt);
       dispatcher.connect(ws);
     },
 
@@ -70,14 +78,19 @@ export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Conn
       const data = ws.getUserData();
       if (data.closed) return;
       if (!takeInboundFrame(data, inbound, nowSeconds())) return closeAbuser(ws, 'inbound frame rate exceeded');
-      // Goctopus clients acknowledge with {"id": "..."}; anything else is ignored, never echoed.
-      if (message.byteLength > MAX_ACK_BYTES) return;
-      const id = ackId(Buffer.from(message).toString('utf8'));
-      if (id !== undefined && !dispatcher.acknowledge(ws, id)) closeAbuser(ws, 'too many acknowledgements in flight');
+      // Goctopus clients acknowledge with {"id": "..."}; a JWT socket may send {"type":"refresh"};
+      // anything else is ignored, never echoed. `type` is looked at only when the frame is no ack.
+      if (message.byteLength > maxFrameBytes) return;
+      const frame = parseFrame(Buffer.from(message).toString('utf8'));
+      if (frame === undefined) return;
+      if (typeof frame.id === 'string' && message.byteLength <= MAX_ACK_BYTES) {
+        if (!dispatcher.acknowledge(ws, frame.id)) closeAbuser(ws, 'too many acknowledgements in flight');
+      } else if (frame.type === 'refresh' && refresh !== undefined) refresh(ws, frame);
     },
 
     close(ws, code) {
       const data = ws.getUserData();
+      expiry.remove(ws);
       dispatcher.disconnect(ws);
       activity.closed++;
       if (log.isLevelEnabled('debug')) log.debug({ conn: connectionId(data), keys: data.keys.length, code, seconds: nowSeconds() - data.openedAt }, 'socket closed');
@@ -85,12 +98,11 @@ export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Conn
   };
 }
 
-function ackId(text: string): string | undefined {
+/** An inbound frame's fields, when it is a JSON object. */
+function parseFrame(text: string): { readonly id?: unknown; readonly type?: unknown; readonly token?: unknown } | undefined {
   try {
     const parsed: unknown = JSON.parse(text);
-    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { id?: unknown }).id === 'string') {
-      return (parsed as { id: string }).id;
-    }
+    if (typeof parsed === 'object' && parsed !== null) return parsed as { id?: unknown };
   } catch {
     // Not JSON: not an acknowledgement, and not worth a log line per frame.
   }

@@ -44,6 +44,9 @@ export interface Connection {
   /** Acknowledgements handed to the store and not yet answered, bounded by the dispatcher; less the
    * frames credited to the socket as it went live, which may all be answered at once. */
   acksInFlight: number;
+  /** The unix second the socket is closed at for its token's expiry (exp + WS_JWT_LEEWAY), 0 when
+   * it does not expire; kept by the gateway's expiry wheel (socket/expiry.ts), moved by a refresh. */
+  closeAt: number;
 }
 
 export type Socket = WebSocket<Connection>;
@@ -77,6 +80,7 @@ export function createConnections(app: string = DEFAULT_APP): Connections {
         inboundAt: openedAt,
         inboundCredit: 0,
         acksInFlight: 0,
+        closeAt: 0,
       };
     },
   };

@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import { replyError } from '../http/exchange.js';
 import { createConnections, type Socket } from './connection.js';
 import { handshakeError } from './handshake.js';
+import { selectedProtocol } from '../identity/modes.js';
 import type { RateLimit } from '../http/rate-limit.js';
 
 export interface UpgradeOptions {
@@ -39,7 +40,8 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   const handler = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
     // uWS invalidates req when this function returns: copy everything first.
     const secKey = req.getHeader('sec-websocket-key');
-    const protocol = req.getHeader('sec-websocket-protocol');
+    // The 101 never echoes an `octoway.token.<jwt>` subprotocol (see selectedProtocol).
+    const protocol = selectedProtocol(req.getHeader('sec-websocket-protocol'));
     const extensions = req.getHeader('sec-websocket-extensions');
     const { request, repeated } = copyRequest(res, req);
 

@@ -205,13 +205,13 @@ test('the default (forward alone) is unchanged: a ?ticket= goes to the auth back
   });
 });
 
-test('WS_AUTH_MODE is checked at start: unknown modes, and jwt until its verifier is wired, stop the start with exit 2', async () => {
+test('WS_AUTH_MODE is checked at start: unknown modes, and jwt without a WS_JWT_* key, stop the start with exit 2', async () => {
   const bogus = await startExpectingFailure({ WS_LOGIN: 'a', WS_PASSWORD: 'b', WS_AUTH_MODE: 'ticket,magic' });
   assert.equal(bogus.exitCode, 2);
   assert.match(bogus.stderr, /WS_AUTH_MODE="ticket,magic": expected a comma list of forward, jwt and ticket/);
   const jwt = await startExpectingFailure({ WS_LOGIN: 'a', WS_PASSWORD: 'b', WS_AUTH_MODE: 'jwt' });
   assert.equal(jwt.exitCode, 2);
-  assert.match(jwt.stderr, /WS_AUTH_MODE lists jwt/);
+  assert.match(jwt.stderr, /WS_JWT_SECRET.*WS_JWT_PUBLIC_KEY or WS_JWT_JWKS_URL \(WS_AUTH_MODE lists jwt\)/);
   const noUrl = await startExpectingFailure({ WS_LOGIN: 'a', WS_PASSWORD: 'b', WS_AUTH_MODE: 'forward,ticket' });
   assert.equal(noUrl.exitCode, 2);
   assert.match(noUrl.stderr, /WS_AUTH_URL is not set/);

@@ -85,7 +85,22 @@ test('each credential goes to its mode only; without forward, missing or unliste
   assert.match((await jwtOnly.authenticate(upgradeRequest('ticket=t'), signal) as { error: Error }).error.message, /does not list ticket/);
 });
 
-test('a listed mode with no authenticator fails the start with CONFIG_INVALID (the jwt slot before the verifier lands)', () => {
+test('a listed mode with no authenticator fails the start with CONFIG_INVALID', () => {
   assert.throws(() => createModeAuthenticator({ modes: ['forward', 'jwt'], forward }), (err) => err instanceof OctowayError && err.code === 'CONFIG_INVALID' && /lists jwt/.test(err.message));
   assert.throws(() => createModeAuthenticator({ modes: ['ticket'] }), (err) => err instanceof OctowayError && err.code === 'CONFIG_INVALID');
+});
+
+test('jwtOf returns the token from its place; selectedProtocol never selects the token', async () => {
+  const { jwtOf, selectedProtocol } = await import('../../src/identity/modes.js');
+  assert.equal(jwtOf(upgradeRequest('', { 'sec-websocket-protocol': `chat, octoway.token.${JWT}` })), JWT);
+  assert.equal(jwtOf(upgradeRequest(`jwt=${JWT}`)), JWT);
+  assert.equal(jwtOf(upgradeRequest(`a=1&token=${JWT}`)), JWT);
+  assert.equal(jwtOf(upgradeRequest(`auth=${JWT}`)), JWT);
+  assert.equal(jwtOf(upgradeRequest('', { authorization: `Bearer ${JWT}` })), JWT);
+  assert.equal(jwtOf(upgradeRequest('', { cookie: `a=1; session_jwt=${JWT}` }), 'session_jwt'), JWT);
+  assert.equal(jwtOf(upgradeRequest('token=opaque')), undefined);
+  assert.equal(jwtOf(upgradeRequest('jwt=')), '', 'a jwt parameter is a JWT presented, even empty');
+  assert.equal(selectedProtocol(`octoway.token.${JWT}, chat`), 'chat');
+  assert.equal(selectedProtocol(`octoway.token.${JWT}`), '');
+  assert.equal(selectedProtocol('chat, other'), 'chat, other', 'without the token the header is passed on as before');
 });
