@@ -1,5 +1,6 @@
-"""Octoway's Python client for backends: publish with Basic auth, retried safely, and the
-held-message admin calls. Standard library only."""
+"""Octoway's Python client for backends: publish with Basic auth, a bearer token or an HMAC
+signature, retried safely; the held-message, presence and history admin calls; tickets.
+Standard library only."""
 
 from .client import Octoway
 from .errors import (

@@ -1,7 +1,11 @@
 """The Octoway backend client: publish (one message or a batch) with retries that reuse one
-message_id, and the held-message admin calls. Standard library only; every call has a timeout."""
+message_id, the held-message, presence and history admin calls, and tickets. Publishers
+authenticate with Basic credentials, a bearer token or an HMAC signature of the body.
+Standard library only; every call has a timeout."""
 
 import base64
+import hashlib
+import hmac
 import http.client
 import json
 import random
@@ -20,8 +24,14 @@ __all__ = ["Octoway"]
 class Octoway:
     """A client for one gateway.
 
-    url: the gateway's base URL, e.g. "http://localhost:7890" (publish and admin calls go to "/").
-    login, password: the gateway's WS_LOGIN and WS_PASSWORD (Basic auth).
+    url: the gateway's base URL, e.g. "http://localhost:7890" (publish and admin calls go to "/",
+      tickets to "/tickets").
+    Credentials, at least one kind (WS_PUBLISH_AUTH says which the gateway takes):
+    login, password: the gateway's WS_LOGIN and WS_PASSWORD (`basic`).
+    token: one of the gateway's WS_PUBLISH_TOKENS (`bearer`), sent as "Authorization: Bearer".
+    hmac_secret: the gateway's WS_HMAC_SECRET (`hmac`): every publish is signed with it, anew for
+      each attempt. The gateway takes signatures on publishes only: admin calls and tickets use
+      login/password or token, so give one of them too if you make those calls.
     timeout: seconds for each network operation of one attempt (connect, send, each read).
     retries: further attempts after a failure that may pass on retry (5xx, 429, unreachable,
       timeout); 400-class answers are raised at once.
@@ -30,7 +40,8 @@ class Octoway:
       to `max_backoff`.
     """
 
-    def __init__(self, url, login, password, timeout=5.0, retries=3, backoff=0.2, max_backoff=5.0):
+    def __init__(self, url, login=None, password=None, timeout=5.0, retries=3, backoff=0.2, max_backoff=5.0,
+                 token=None, hmac_secret=None):
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ValueError("url must be http:// or https:// with a host, got %r" % (url,))
@@ -39,8 +50,21 @@ class Octoway:
         self.retries = retries
         self.backoff = backoff
         self.max_backoff = max_backoff
-        token = base64.b64encode(("%s:%s" % (login, password)).encode("utf-8")).decode("ascii")
-        self._authorization = "Basic " + token
+        if (login is None) != (password is None):
+            raise ValueError("give login and password together")
+        if login is not None and token is not None:
+            raise ValueError("give login/password or token, not both")
+        if login is None and token is None and not hmac_secret:
+            raise ValueError("give credentials: login and password, token, or hmac_secret")
+        if token is not None and not token:
+            raise ValueError("token must not be empty")
+        self._authorization = None
+        if login is not None:
+            basic = base64.b64encode(("%s:%s" % (login, password)).encode("utf-8")).decode("ascii")
+            self._authorization = "Basic " + basic
+        elif token is not None:
+            self._authorization = "Bearer " + token
+        self._hmac_secret = hmac_secret.encode("utf-8") if isinstance(hmac_secret, str) else hmac_secret
 
     # -- publishing -------------------------------------------------------------------------
 
@@ -89,13 +113,49 @@ class Octoway:
         answer = self._call("DELETE", "?" + urllib.parse.urlencode(query) if query else "")
         return answer.get("removed") if isinstance(answer, dict) else answer
 
+    def presence(self):
+        """Open sockets per key or pattern ({"alice@example.com": 2, ...}); cluster-wide with Redis."""
+        return self._call("GET", "?presence")
+
+    def history(self, key):
+        """`key`'s most recent messages, delivered or not, oldest first: dicts with "date", "exp",
+        "id", "key" and "payload". [] while the gateway's WS_HISTORY_SIZE is 0."""
+        return self._call("GET", "?" + urllib.parse.urlencode({"key": key}) + "&history")
+
+    # -- tickets (WS_AUTH_MODE listing ticket) -----------------------------------------------
+
+    def create_ticket(self, user, session=None, keys=None, claims=None, ttl=None):
+        """Makes a single-use ticket for `user`; the browser connects once with
+        "/ws?ticket=<answer["ticket"]>". `session` names the tab or device, `keys` adds routing
+        keys, `claims` is a JSON object kept with the socket, `ttl` a duration string ("30s";
+        default the gateway's WS_TICKET_TTL). Returns {"ticket", "user", "session"?, "expires_at"}.
+        A retry after a lost answer may leave one unused ticket behind; it expires unused."""
+        body = {"user": user}
+        for name, value in (("session", session), ("keys", keys), ("claims", claims), ("ttl", ttl)):
+            if value is not None:
+                body[name] = list(value) if name == "keys" else value
+        return self._call("POST", "tickets", body)
+
+    def tickets(self, user, session=None):
+        """`user`'s unused, unexpired tickets (of one `session` if given), soonest to expire first."""
+        return self._call("GET", "tickets?" + _user_query(user, session))["tickets"]
+
+    def delete_tickets(self, user, session=None):
+        """Removes `user`'s unused tickets (of one `session` if given); returns how many."""
+        return self._call("DELETE", "tickets?" + _user_query(user, session))["removed"]
+
     # -- transport --------------------------------------------------------------------------
 
     def _call(self, method, path_and_query, body=None):
         attempt = 0
+        # The gateway refuses a signature it accepted within WS_HMAC_TOLERANCE, and a retry sends
+        # the same bytes (same message_id): each attempt of one call signs with a later `t` than
+        # the one before (at most `retries` seconds ahead of the clock, well inside the
+        # tolerance), so a retry after a lost answer is a duplicate, never HMAC_REPLAYED.
+        signed = {"t": 0}
         while True:
             try:
-                return self._once(method, path_and_query, body)
+                return self._once(method, path_and_query, body, signed)
             except OctowayError as error:
                 if not is_retryable(error) or attempt >= self.retries:
                     raise
@@ -106,10 +166,14 @@ class Octoway:
                 time.sleep(delay)
                 attempt += 1
 
-    def _once(self, method, path_and_query, body):
+    def _once(self, method, path_and_query, body, signed):
         data = None if body is None else json.dumps(body).encode("utf-8")
         request = urllib.request.Request(self.url + path_and_query, data=data, method=method)
-        request.add_header("Authorization", self._authorization)
+        if self._hmac_secret and method == "POST" and path_and_query == "":
+            # Signed per attempt: the gateway checks the exact bytes sent, with a fresh `t`.
+            request.add_header("X-Octoway-Signature", self._sign(data, signed))
+        elif self._authorization is not None:
+            request.add_header("Authorization", self._authorization)
         request.add_header("Accept", "application/json")
         if data is not None:
             request.add_header("Content-Type", "application/json")
@@ -126,6 +190,21 @@ class Octoway:
             if isinstance(reason, socket.timeout):
                 raise Unavailable("TIMEOUT", "no answer within %ss" % self.timeout) from failure
             raise Unavailable("CONNECTION_FAILED", str(reason)) from failure
+
+    def _sign(self, data, signed):
+        t = max(int(time.time()), signed["t"] + 1)
+        signed["t"] = t
+        v1 = hmac.new(self._hmac_secret, str(t).encode("ascii") + b"." + data, hashlib.sha256).hexdigest()
+        return "t=%d,v1=%s" % (t, v1)
+
+
+def _user_query(user, session):
+    if not user:
+        raise ValueError("user must not be empty")
+    query = {"user": user}
+    if session is not None:
+        query["session"] = session
+    return urllib.parse.urlencode(query)
 
 
 def _message(key, value, expire, keys, message_id):

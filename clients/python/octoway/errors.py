@@ -19,7 +19,8 @@ class BadRequest(OctowayError):
 
 
 class Unauthorized(OctowayError):
-    """401 UNAUTHORIZED: wrong login or password. Not retried."""
+    """401: missing or wrong credentials (UNAUTHORIZED, PUBLISH_TOKEN_INVALID, HMAC_SIGNATURE_INVALID,
+    HMAC_REPLAYED, ...). Not retried."""
 
 
 class Forbidden(OctowayError):
