@@ -1,13 +1,16 @@
-// Local JWT verification with jose, for every mode that takes a JWT (client `jwt`, publisher `jwt`).
+// Local JWT verification, for every mode that takes a JWT (client `jwt`, publisher `jwt`).
 // Checks run before the signature in an order that gives each refusal its own code: shape, then
-// `alg` (none, HMAC against a public key, the allow-list), then jose's signature and claims checks.
+// `alg` (none, HMAC against a public key, the allow-list), then the signature and claims checks:
+// synchronous node:crypto ones (jwt-sync.ts) for the configured secret and public key, jose's for
+// a JWKS, whose key getter fetches. Both give the same refusal for the same token.
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import { errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { JwtSettings } from '../config.js';
 import { OctowayError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createJwks, JwksUnavailable, type JwksKey } from './jwks.js';
-import { isHmacAlgorithm } from './jwt-keys.js';
+import { algorithmsOfKey, isHmacAlgorithm } from './jwt-keys.js';
+import { jsonObjectOf, verifyWithKey, type ClaimRules } from './jwt-sync.js';
 
 export interface VerifiedJwt {
   /** The claims, whole (`custom`, `topics`, `read`… are kept for grants and targeting). */
@@ -17,7 +20,8 @@ export interface VerifiedJwt {
 }
 
 export interface JwtVerifier {
-  /** Verifies one compact JWS. Never throws or rejects: a refusal is the returned OctowayError. */
+  /** Verifies one compact JWS. Never throws or rejects: a refusal is the returned OctowayError.
+   * With a secret or a public key the promise is already settled (the work was done in the call). */
   verify(token: string): Promise<VerifiedJwt | OctowayError>;
 }
 
@@ -32,6 +36,11 @@ export function createJwtVerifier(settings: JwtSettings, log: Logger): JwtVerifi
   const secret = settings.secret === undefined ? undefined : createSecretKey(settings.secret);
   const publicKey: KeyObject | JwksKey | undefined = settings.publicKey
     ?? (settings.jwksUrl === undefined ? undefined : createJwks({ url: settings.jwksUrl, timeoutMs: settings.jwksTimeoutMs, cooldownMs: settings.jwksCooldownMs }, log));
+  const rules: ClaimRules = { leewayS: settings.leewayMs / 1000, requireExp: settings.requireExp, audience: settings.audience, issuer: settings.issuer };
+  // The algorithms the configured public key can verify (config.ts keeps the allow-list to them);
+  // jose refused RSA keys under 2048 bits with a TypeError, which stays an internal error here.
+  const keyAlgorithms = settings.publicKey === undefined ? [] : algorithmsOfKey(settings.publicKey);
+  const weakRsa = (settings.publicKey?.asymmetricKeyDetails?.modulusLength ?? 2048) < 2048;
   const options: JWTVerifyOptions = {
     algorithms: settings.algorithms as string[],
     clockTolerance: settings.leewayMs / 1000,
@@ -52,24 +61,43 @@ export function createJwtVerifier(settings: JwtSettings, log: Logger): JwtVerifi
     return publicKey;
   };
 
-  return {
-    async verify(token) {
-      if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return refusal('JWT_MALFORMED');
-      let alg: unknown;
-      try {
-        alg = decodeProtectedHeader(token).alg;
-      } catch {
-        return refusal('JWT_MALFORMED', 'the token\'s header is not base64url-encoded JSON');
+  /** The JWKS path: jose with the key getter, which may fetch. */
+  const verifyWithJwks = async (token: string, key: JwksKey): Promise<VerifiedJwt | OctowayError> => {
+    try {
+      const { payload } = await jwtVerify(token, key, options);
+      return { claims: payload, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined };
+    } catch (err) {
+      return refusalOf(err, log);
+    }
+  };
+
+  const verifyNow = (token: string): VerifiedJwt | OctowayError | Promise<VerifiedJwt | OctowayError> => {
+    if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return refusal('JWT_MALFORMED');
+    const header = jsonObjectOf(token.slice(0, token.indexOf('.')));
+    if (header === undefined) return refusal('JWT_MALFORMED', 'the token\'s header is not base64url-encoded JSON');
+    const alg = header.alg;
+    if (typeof alg !== 'string') return refusal('JWT_MALFORMED', 'the token\'s header has no "alg"');
+    const key = keyFor(alg);
+    if (key instanceof OctowayError) return key;
+    if (typeof key === 'function') return verifyWithJwks(token, key);
+    if (key === publicKey) {
+      if (!keyAlgorithms.includes(alg)) return refusal('JWT_ALG_NOT_ALLOWED', `algorithm ${JSON.stringify(alg)} does not fit WS_JWT_PUBLIC_KEY`);
+      if (weakRsa) {
+        log.error('WS_JWT_PUBLIC_KEY is an RSA key under 2048 bits: RS* and PS* tokens cannot be verified with it');
+        return new OctowayError('INTERNAL_ERROR');
       }
-      if (typeof alg !== 'string') return refusal('JWT_MALFORMED', 'the token\'s header has no "alg"');
-      const key = keyFor(alg);
-      if (key instanceof OctowayError) return key;
+    }
+    return verifyWithKey(token, header, alg, key, rules);
+  };
+
+  return {
+    verify(token) {
       try {
-        // One call per key kind: jose's overloads take either a key or a getter.
-        const { payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
-        return { claims: payload, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined };
+        const result = verifyNow(token);
+        return result instanceof Promise ? result : Promise.resolve(result);
       } catch (err) {
-        return refusalOf(err, log);
+        // Nothing above throws by design; the promise must never reject all the same.
+        return Promise.resolve(refusalOf(err, log));
       }
     },
   };
