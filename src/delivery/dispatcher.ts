@@ -6,7 +6,6 @@ import type { Broker } from './broker.js';
 import type { HeldMessage, HeldStore } from './held-store.js';
 import { MemoryHistory, type History } from './history.js';
 import { connLabel, type Hub, type Socket } from './hub.js';
-import { isPattern } from './key-pattern.js';
 import type { Message, PublishResult } from './message.js';
 
 export interface Dispatcher {
@@ -128,11 +127,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const data = ws.getUserData();
       if (data.acksInFlight >= maxAcksInFlight) return false;
       data.acksInFlight++;
-      // A pattern socket's message is held under the key it was published to: the keys it matches.
-      const patterns = data.keys.filter(isPattern);
-      const keys = patterns.length === 0 ? Promise.resolve(data.keys)
-        : store.heldKeysMatching(patterns).then((matched) => [...new Set([...data.keys, ...matched])]);
-      keys.then((all) => store.ack(all, id)).then(
+      // A pattern socket's message is held under the key it was published to, which the hub
+      // remembers for what it wrote to pattern sockets: no store search per acknowledgement.
+      const extra = hub.patternKeysOf(ws, id);
+      const keys = extra.length === 0 ? data.keys : [...new Set([...data.keys, ...extra])];
+      store.ack(keys, id).then(
         () => { data.acksInFlight--; },
         (err: unknown) => {
           data.acksInFlight--;
