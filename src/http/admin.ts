@@ -3,7 +3,6 @@ import { OctowayError } from '../errors.js';
 import type { HeldStore } from '../delivery/held-store.js';
 import type { History } from '../delivery/history.js';
 import { payloadOf } from '../delivery/message.js';
-import { formatDuration } from '../units.js';
 
 /** Goctopus's item (`id`, `key`, `payload`, `date`, `exp`) with Octoway's two times beside it. */
 export interface HeldMessageView {
@@ -58,7 +57,7 @@ export async function listHistory(history: History | undefined, query: URLSearch
   if (history === undefined) return [];
   return (await history.list(key)).map((m) => ({
     date: new Date(m.createdAt).toISOString(),
-    exp: formatDuration(m.expireMs),
+    exp: m.expire,
     id: m.id,
     key: m.key,
     payload: payloadOf(m.frame),
