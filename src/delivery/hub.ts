@@ -7,16 +7,9 @@
 import { LRUCache } from 'lru-cache';
 import type { TemplatedApp } from 'uWebSockets.js';
 import { creditSyncFrames } from '../socket/inbound-budget.js';
-import { connectionId, nowSeconds, type Connection, type Socket } from '../socket/connection.js';
+import type { Socket } from '../socket/connection.js';
 import { CLOSE_CODES } from '../errors.js';
 import { compilePattern, isPattern, type KeyMatcher } from './key-pattern.js';
-
-/** Per-socket state is the connection record (socket/connection.ts), kept in uWS's typed user data. */
-export type SocketData = Connection;
-export type { Socket };
-export { nowSeconds };
-/** The id a socket has in logs. */
-export const connLabel = connectionId;
 
 /** How many messages written to pattern sockets the hub remembers the keys of (see patternKeysOf):
  * a pattern socket's acknowledgement sent later than this many such messages leaves its message

@@ -1,5 +1,6 @@
 // Goctopus's admin endpoints on `/`: list and remove held messages. Behind the publish credentials.
 import { OctowayError } from '../errors.js';
+import { checkParameters } from './exchange.js';
 import type { HeldStore } from '../delivery/held-store.js';
 import type { History } from '../delivery/history.js';
 import { payloadOf } from '../delivery/message.js';
@@ -76,15 +77,4 @@ export async function removeHeld(store: HeldStore, query: URLSearchParams): Prom
   if (key !== undefined) selector.key = key;
   if (id !== undefined) selector.id = id;
   return { removed: await store.remove(selector) };
-}
-
-/** Refuses parameters the endpoint does not take, and repeated ones: ignored, they would silently
- * select more than the caller meant (everything, for a DELETE). */
-function checkParameters(query: URLSearchParams, allowed: readonly string[]): void {
-  const seen = new Set<string>();
-  for (const name of query.keys()) {
-    if (!allowed.includes(name)) throw new OctowayError('INVALID_QUERY', `unknown query parameter ${JSON.stringify(name.slice(0, 100))}; this endpoint takes ${allowed.map((a) => `"${a}"`).join(' and ')}`);
-    if (seen.has(name)) throw new OctowayError('INVALID_QUERY', `query parameter "${name}" is given twice`);
-    seen.add(name);
-  }
 }
