@@ -206,7 +206,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   if (config.allowedOrigins.length === 0) log.warn('WS_ALLOWED_ORIGINS is empty or *: any website may open sockets with your users\' cookies');
   if (config.authorizer === 'dummy') log.warn({ key: config.authUrlText }, 'WS_AUTHORIZER=dummy: every socket is accepted under one key, with no authentication');
   if (config.trustAllProxies) log.warn('WS_TRUST_PROXY_HEADERS=true: X-Forwarded-For is believed from every peer, so any client can choose the address its rate limit and auth backend see; list your proxies in WS_TRUSTED_PROXIES instead');
-  if (config.credentials === undefined && publishAuth.modes.includes('basic')) log.warn('WS_INSECURE_NO_AUTH=true: anyone who reaches the port can publish and read held messages');
+  if (config.credentials === undefined && publishAuth.modes.includes('basic')) {
+    // /tickets takes the same admin check: a ticket connects as whichever user and keys it names.
+    log.warn(config.authModes.includes('ticket')
+      ? 'WS_INSECURE_NO_AUTH=true: anyone who reaches the port can publish, read held messages and create tickets (connect as any user, to any keys)'
+      : 'WS_INSECURE_NO_AUTH=true: anyone who reaches the port can publish and read held messages');
+  }
   log.info({ host: config.host, port, delivery: config.delivery }, 'listening');
 
   return {

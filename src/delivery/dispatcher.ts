@@ -5,8 +5,8 @@ import type { Logger } from '../log.js';
 import type { Broker } from './broker.js';
 import type { HeldMessage, HeldStore } from './held-store.js';
 import { MemoryHistory, type History } from './history.js';
-import { connLabel, type Hub, type Socket } from './hub.js';
-import { isPattern } from './key-pattern.js';
+import type { Hub } from './hub.js';
+import { connectionId, type Socket } from '../socket/connection.js';
 import type { Message, PublishResult } from './message.js';
 
 export interface Dispatcher {
@@ -68,7 +68,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     broker.join(data.keys, fresh).then(
       (held) => {
         if (data.syncAttempt === attempt && hub.goLive(ws, held)) {
-          log.debug({ conn: connLabel(data), held: held.length }, 'socket synced');
+          log.debug({ conn: connectionId(data), held: held.length }, 'socket synced');
           return;
         }
         // Closed (or superseded) before anything was written: put the taken messages back for the next socket.
@@ -76,7 +76,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       },
       (err: unknown) => {
         if (data.syncAttempt !== attempt) return;
-        log.warn({ err, conn: connLabel(data) }, 'could not fetch held messages; the socket gets live messages only until the store is back');
+        log.warn({ err, conn: connectionId(data) }, 'could not fetch held messages; the socket gets live messages only until the store is back');
         hub.goLive(ws, []);
       },
     );
@@ -128,11 +128,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const data = ws.getUserData();
       if (data.acksInFlight >= maxAcksInFlight) return false;
       data.acksInFlight++;
-      // A pattern socket's message is held under the key it was published to: the keys it matches.
-      const patterns = data.keys.filter(isPattern);
-      const keys = patterns.length === 0 ? Promise.resolve(data.keys)
-        : store.heldKeysMatching(patterns).then((matched) => [...new Set([...data.keys, ...matched])]);
-      keys.then((all) => store.ack(all, id)).then(
+      // A pattern socket's message is held under the key it was published to, which the hub
+      // remembers for what it wrote to pattern sockets: no store search per acknowledgement.
+      const extra = hub.patternKeysOf(ws, id);
+      const keys = extra.length === 0 ? data.keys : [...new Set([...data.keys, ...extra])];
+      store.ack(keys, id).then(
         () => { data.acksInFlight--; },
         (err: unknown) => {
           data.acksInFlight--;

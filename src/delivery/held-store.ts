@@ -40,7 +40,7 @@ export interface HeldStore {
   keys(): Promise<Array<{ key: string; count: number }>>;
 
   /** The keys with held messages that any of `patterns` (key-pattern.ts) matches: what a pattern
-   * socket fetches as it connects, and where its acknowledgements apply. May include keys whose
+   * socket fetches as it connects (once per connect, never per acknowledgement). May include keys whose
    * messages have just expired. */
   heldKeysMatching(patterns: readonly string[]): Promise<string[]>;
 

@@ -7,15 +7,16 @@ import type { RedisClient } from '../redis/connect.js';
 import type { Keyspace } from '../redis/keyspace.js';
 import { RECORD, run } from '../redis/scripts.js';
 import type { Message } from './message.js';
-import { unavailableOnError } from './redis-store.js';
+import { stampOf, unavailableOnError } from './redis-store.js';
+import { formatDuration } from '../units.js';
 
 export interface HistoryEntry {
   readonly key: string;
   readonly id: string;
   readonly frame: string;
   readonly createdAt: number;
-  /** The message's `expire`, in ms, as it was published. */
-  readonly expireMs: number;
+  /** The message's `expire` as posted (Message.expire): Goctopus's `exp`, as in the held listing. */
+  readonly expire: string;
 }
 
 export interface History {
@@ -44,10 +45,10 @@ export class MemoryHistory implements History {
 
   /** Synchronous, for the single-node publish that answers within its tick. */
   recordSync(message: Message): void {
-    const { id, frame, createdAt, expireMs } = message;
+    const { id, frame, createdAt, expire } = message;
     for (const key of message.keys) {
       const entries = this.#fresh(key, createdAt) ?? [];
-      entries.push({ key, id, frame, createdAt, expireMs });
+      entries.push({ key, id, frame, createdAt, expire });
       if (entries.length > this.#limits.size) entries.splice(0, entries.length - this.#limits.size);
       this.#byKey.set(key, entries); // renews the key's own time to live: its newest entry is this one
     }
@@ -72,8 +73,10 @@ export class MemoryHistory implements History {
   }
 }
 
-/** History shared by every node: per key a Redis LIST `<prefix>{K}:hist` of "createdAt:expireMs:frame",
- * trimmed to `size` and expiring `ttlMs` after its newest entry (so Redis reclaims quiet keys). */
+/** History shared by every node: per key a Redis LIST `<prefix>{K}:hist` of
+ * "createdAt/expire:expireMs:idLength:id frame" (as held entries, the posted `expire` rides after a
+ * '/' in the first field, which it can never contain; entries of versions before it have none and
+ * show expireMs as a duration), trimmed to `size` and expiring `ttlMs` after its newest entry (so Redis reclaims quiet keys). */
 export class RedisHistory implements History {
   constructor(
     private readonly client: RedisClient,
@@ -84,10 +87,10 @@ export class RedisHistory implements History {
   ) {}
 
   async record(message: Message): Promise<void> {
-    const { id, keys, frame, createdAt, expireMs } = message;
+    const { id, keys, frame, createdAt, expireMs, expire } = message;
     const groups = this.cluster ? keys.map((k) => [k]) : [keys];
     await unavailableOnError(Promise.all(groups.map((group) => run(this.client, RECORD, group.map((k) => this.keyspace.history(k)),
-      [`${createdAt}:${expireMs}:${id.length}:${id}${frame}`, this.limits.size, this.limits.ttlMs]))));
+      [`${stampOf(createdAt, expire)}:${expireMs}:${id.length}:${id}${frame}`, this.limits.size, this.limits.ttlMs]))));
   }
 
   async list(key: string): Promise<HistoryEntry[]> {
@@ -98,10 +101,12 @@ export class RedisHistory implements History {
       const a = value.indexOf(':');
       const b = value.indexOf(':', a + 1);
       const c = value.indexOf(':', b + 1);
-      const createdAt = Number(value.slice(0, a));
+      const slash = value.lastIndexOf('/', a);
+      const createdAt = Number(value.slice(0, slash < 0 ? a : slash));
       if (createdAt <= cutoff) continue;
+      const expire = slash < 0 ? formatDuration(Number(value.slice(a + 1, b))) : value.slice(slash + 1, a);
       const idEnd = c + 1 + Number(value.slice(b + 1, c));
-      out.push({ key, createdAt, expireMs: Number(value.slice(a + 1, b)), id: value.slice(c + 1, idEnd), frame: value.slice(idEnd) });
+      out.push({ key, createdAt, expire, id: value.slice(c + 1, idEnd), frame: value.slice(idEnd) });
     }
     return out;
   }

@@ -4,18 +4,17 @@
 // Pattern keys (key-pattern.ts) are topics too, named for the pattern: a message is published to its
 // key's topic and to the topic of each distinct pattern here that matches it, so the cost grows with
 // the patterns present, not their sockets; a node with none pays one size check.
+import { LRUCache } from 'lru-cache';
 import type { TemplatedApp } from 'uWebSockets.js';
 import { creditSyncFrames } from '../socket/inbound-budget.js';
-import { connectionId, nowSeconds, type Connection, type Socket } from '../socket/connection.js';
+import type { Socket } from '../socket/connection.js';
 import { CLOSE_CODES } from '../errors.js';
 import { compilePattern, isPattern, type KeyMatcher } from './key-pattern.js';
 
-/** Per-socket state is the connection record (socket/connection.ts), kept in uWS's typed user data. */
-export type SocketData = Connection;
-export type { Socket };
-export { nowSeconds };
-/** The id a socket has in logs. */
-export const connLabel = connectionId;
+/** How many messages written to pattern sockets the hub remembers the keys of (see patternKeysOf):
+ * a pattern socket's acknowledgement sent later than this many such messages leaves its message
+ * held, to be sent again (at-least-once allows a duplicate, never a loss). About 150 bytes each. */
+const PATTERN_DELIVERIES_REMEMBERED = 65_536;
 
 /** Close code for a consumer that cannot keep up (RFC 6455 "try again later"): reconnect. */
 export const CLOSE_SLOW_CONSUMER = CLOSE_CODES.SLOW_CONSUMER.code;
@@ -26,7 +25,7 @@ export interface Hub {
   add(ws: Socket): void;
   /** Writes the socket's held frames, then the live frames queued meanwhile (skipping any already
    * sent as held), then subscribes it to its keys. Returns false if the socket closed first. */
-  goLive(ws: Socket, held: ReadonlyArray<{ readonly id: string; readonly frame: string }>): boolean;
+  goLive(ws: Socket, held: ReadonlyArray<{ readonly id: string; readonly frame: string; readonly key?: string }>): boolean;
   /** Puts a live socket back to syncing, as after add: live frames queue until the next goLive. */
   resync(ws: Socket): void;
   remove(ws: Socket): void;
@@ -35,6 +34,11 @@ export interface Hub {
   deliver(keys: readonly string[], id: string, frame: string): number;
   /** Writes a frame to one socket, closing it as a slow consumer past the backpressure bound. */
   send(ws: Socket, frame: string): boolean;
+  /** The keys of message `id` that one of the socket's patterns matches, when the message was
+   * written lately to a pattern socket here (live: the keys it was published to; held: the key it
+   * was held under); [] otherwise. Where a pattern socket's acknowledgement applies, found without
+   * searching the store: the client sets the acknowledgement rate, so each must cost O(1). */
+  patternKeysOf(ws: Socket, id: string): readonly string[];
   /** Whether a socket here receives messages of `key`: under it, or under a pattern matching it. */
   has(key: string): boolean;
   /** Open sockets per key or pattern on this node (a socket counts under each of its keys). */
@@ -61,6 +65,8 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
   /** Per key, sockets that also hold other keys: a topic without any can be published to by uWS
    * even when a message reaches several topics, since none of its sockets is in another. */
   const sharedByKey = new Map<string, number>();
+  /** Message id to its keys, for messages written to a pattern topic or as held to a pattern socket. */
+  const patternDeliveries = new LRUCache<string, readonly string[]>({ max: PATTERN_DELIVERIES_REMEMBERED });
 
   const slow = (ws: Socket): boolean => {
     if (ws.getBufferedAmount() <= maxBackpressureBytes) return false;
@@ -161,8 +167,14 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       data.pending = undefined;
       setSyncing(data.keys, -1);
       const sent = new Set<string>();
-      for (const { id, frame } of held) {
+      const pattern = data.keys.some((key) => patterns.has(key));
+      for (const { id, frame, key } of held) {
         sent.add(id);
+        if (pattern && key !== undefined) {
+          const known = patternDeliveries.get(id);
+          if (known === undefined) patternDeliveries.set(id, [key]);
+          else if (!known.includes(key)) patternDeliveries.set(id, [...known, key]);
+        }
         if (!send(ws, frame)) return true;
       }
       let written = held.length;
@@ -207,6 +219,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     deliver(keys, id, frame) {
       if (patterns.size > 0) {
         const topics = topicsOf(keys);
+        if (topics.some((topic) => patterns.has(topic))) patternDeliveries.set(id, keys);
         return topics.length === 1 ? deliverTopic(topics[0] as string, id, frame) : deliverTopics(topics, id, frame);
       }
       if (keys.length === 1) return deliverTopic(keys[0] as string, id, frame);
@@ -221,6 +234,16 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     },
 
     send,
+    patternKeysOf(ws, id) {
+      const known = patternDeliveries.get(id);
+      if (known === undefined) return [];
+      const mine: KeyMatcher[] = [];
+      for (const key of ws.getUserData().keys) {
+        const matches = patterns.get(key);
+        if (matches !== undefined) mine.push(matches);
+      }
+      return known.filter((key) => mine.some((matches) => matches(key)));
+    },
     has(key) {
       if (byKey.has(key)) return true;
       if (patterns.size === 0) return false;

@@ -14,12 +14,14 @@ export type KeyMatcher = (key: string) => boolean;
 
 const never: KeyMatcher = () => false;
 
-/** Compiles a pattern once (a RegExp V8 compiles); a malformed one gives a matcher of nothing. */
+/** Compiles a pattern once; a malformed one gives a matcher of nothing. Matching is Go's
+ * path.Match algorithm, not a RegExp: V8's backtracking engine turns `*a*a*…b` against a long
+ * key into ~len^stars steps, while Go's takes the first match of each chunk after a star and
+ * backtracks only the last one, so a match costs at most (key length × pattern length) steps. */
 export function compilePattern(pattern: string): KeyMatcher {
-  const source = toRegExpSource(pattern);
-  if (source === undefined) return never;
-  const re = new RegExp(`^${source}$`, 'u');
-  return (key) => re.test(key);
+  const chunks = parse(pattern);
+  if (chunks === undefined) return never;
+  return (key) => matchChunks(chunks, key);
 }
 
 /** The characters every key the pattern matches starts with (up to its first metacharacter or
@@ -29,36 +31,54 @@ export function literalPrefix(pattern: string): string {
   return end === -1 ? pattern : pattern.slice(0, end);
 }
 
-const literal = (c: string): string => `\\u{${(c.codePointAt(0) as number).toString(16)}}`;
+/** One character of a pattern: a literal code point, `?`, or a class of code point ranges. */
+type Item =
+  | { readonly kind: 'literal'; readonly cp: number }
+  | { readonly kind: 'any' }
+  | { readonly kind: 'class'; readonly negated: boolean; readonly ranges: ReadonlyArray<readonly [number, number]> };
 
-function toRegExpSource(pattern: string): string | undefined {
+/** Go's scanChunk: a run of stars (collapsed into `star`), then the items up to the next star. */
+interface Chunk { readonly star: boolean; readonly items: readonly Item[] }
+
+const SLASH = 0x2f;
+const cpAt = (chars: readonly string[], i: number): number => (chars[i] as string).codePointAt(0) as number;
+
+/** The pattern's chunks, or undefined when it is malformed (checked whole, up front, so a
+ * malformed pattern matches nothing whatever the key). */
+function parse(pattern: string): Chunk[] | undefined {
   const chars = [...pattern];
-  let out = '';
-  for (let i = 0; i < chars.length; i++) {
-    const c = chars[i] as string;
-    if (c === '*') out += '[^/]*';
-    else if (c === '?') out += '[^/]';
-    else if (c === '\\') {
-      if (++i >= chars.length) return undefined;
-      out += literal(chars[i] as string);
-    } else if (c === '[') {
-      const cls = classSource(chars, i + 1);
-      if (cls === undefined) return undefined;
-      out += cls.source;
-      i = cls.end;
-    } else out += literal(c);
+  const chunks: Chunk[] = [];
+  let i = 0;
+  while (i < chars.length) {
+    let star = false;
+    while (chars[i] === '*') { star = true; i++; }
+    const items: Item[] = [];
+    for (; i < chars.length && chars[i] !== '*'; i++) {
+      const c = chars[i] as string;
+      if (c === '?') items.push({ kind: 'any' });
+      else if (c === '\\') {
+        if (++i >= chars.length) return undefined;
+        items.push({ kind: 'literal', cp: cpAt(chars, i) });
+      } else if (c === '[') {
+        const cls = parseClass(chars, i + 1);
+        if (cls === undefined) return undefined;
+        items.push(cls.item);
+        i = cls.end;
+      } else items.push({ kind: 'literal', cp: cpAt(chars, i) });
+    }
+    chunks.push({ star, items });
   }
-  return out;
+  return chunks;
 }
 
-/** One class starting after its `[`: its RegExp source and the index of its `]`. Follows Go's
- * getEsc: an item is a character (`\` escapes it; an unescaped `-` or `]` where an item starts is
- * malformed), optionally `-` and a second one; at least one item. A reversed range matches nothing. */
-function classSource(chars: readonly string[], start: number): { source: string; end: number } | undefined {
+/** One class starting after its `[`: its item and the index of its `]`. Follows Go's getEsc: an
+ * item is a character (`\` escapes it; an unescaped `-` or `]` where an item starts is malformed),
+ * optionally `-` and a second one; at least one item. A reversed range matches nothing. */
+function parseClass(chars: readonly string[], start: number): { item: Item; end: number } | undefined {
   let i = start;
   const negated = chars[i] === '^';
   if (negated) i++;
-  const item = (): string | undefined => {
+  const item = (): number | undefined => {
     let c = chars[i];
     if (c === undefined || c === '-' || c === ']') return undefined;
     if (c === '\\') {
@@ -66,9 +86,9 @@ function classSource(chars: readonly string[], start: number): { source: string;
       if (c === undefined) return undefined;
     }
     i++;
-    return i < chars.length ? c : undefined; // Go: a class the pattern ends inside is malformed
+    return i < chars.length ? (c.codePointAt(0) as number) : undefined; // Go: a class the pattern ends inside is malformed
   };
-  const ranges: string[] = [];
+  const ranges: Array<[number, number]> = [];
   let count = 0;
   while (!(chars[i] === ']' && count > 0)) {
     const lo = item();
@@ -81,9 +101,52 @@ function classSource(chars: readonly string[], start: number): { source: string;
       hi = h;
     }
     count++;
-    if ((lo.codePointAt(0) as number) <= (hi.codePointAt(0) as number)) ranges.push(lo === hi ? literal(lo) : `${literal(lo)}-${literal(hi)}`);
+    if (lo <= hi) ranges.push([lo, hi]);
   }
-  const body = ranges.join('');
-  const source = body === '' ? (negated ? '[^]' : '(?!)') : `[${negated ? '^' : ''}${body}]`;
-  return { source, end: i };
+  return { item: { kind: 'class', negated, ranges }, end: i };
+}
+
+/** Code units of the character at `pos` (2 for a surrogate pair): keys are walked by code point. */
+const widthAt = (key: string, pos: number): number => ((key.codePointAt(pos) as number) > 0xffff ? 2 : 1);
+
+/** Go's matchChunk: where the items end when they match `key` from `pos` on, else -1. */
+function matchItems(items: readonly Item[], key: string, pos: number): number {
+  for (const item of items) {
+    if (pos >= key.length) return -1;
+    const cp = key.codePointAt(pos) as number;
+    let ok: boolean;
+    if (item.kind === 'literal') ok = cp === item.cp;
+    else if (item.kind === 'any') ok = cp !== SLASH;
+    else ok = item.ranges.some(([lo, hi]) => lo <= cp && cp <= hi) !== item.negated;
+    if (!ok) return -1;
+    pos += cp > 0xffff ? 2 : 1;
+  }
+  return pos;
+}
+
+/** Go's Match loop: each chunk is tried where the previous one ended; after a star, at each later
+ * position of the segment (a star never crosses `/`), taking the first that matches, except that
+ * the last chunk must also end the key. */
+function matchChunks(chunks: readonly Chunk[], key: string): boolean {
+  let pos = 0;
+  next: for (let c = 0; c < chunks.length; c++) {
+    const { star, items } = chunks[c] as Chunk;
+    const last = c === chunks.length - 1;
+    if (star && items.length === 0) return key.indexOf('/', pos) < 0; // a trailing star: the rest, unless it has a /
+    const end = matchItems(items, key, pos);
+    if (end >= 0 && (end === key.length || !last)) {
+      pos = end;
+      continue;
+    }
+    if (!star) return false;
+    for (let i = pos; i < key.length && key.charCodeAt(i) !== SLASH;) {
+      i += widthAt(key, i);
+      const t = matchItems(items, key, i);
+      if (t < 0 || (last && t < key.length)) continue;
+      pos = t;
+      continue next;
+    }
+    return false;
+  }
+  return pos === key.length;
 }

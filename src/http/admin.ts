@@ -1,9 +1,9 @@
 // Goctopus's admin endpoints on `/`: list and remove held messages. Behind the publish credentials.
 import { OctowayError } from '../errors.js';
+import { checkParameters } from './exchange.js';
 import type { HeldStore } from '../delivery/held-store.js';
 import type { History } from '../delivery/history.js';
 import { payloadOf } from '../delivery/message.js';
-import { formatDuration } from '../units.js';
 
 /** Goctopus's item (`id`, `key`, `payload`, `date`, `exp`) with Octoway's two times beside it. */
 export interface HeldMessageView {
@@ -58,7 +58,7 @@ export async function listHistory(history: History | undefined, query: URLSearch
   if (history === undefined) return [];
   return (await history.list(key)).map((m) => ({
     date: new Date(m.createdAt).toISOString(),
-    exp: formatDuration(m.expireMs),
+    exp: m.expire,
     id: m.id,
     key: m.key,
     payload: payloadOf(m.frame),
@@ -77,15 +77,4 @@ export async function removeHeld(store: HeldStore, query: URLSearchParams): Prom
   if (key !== undefined) selector.key = key;
   if (id !== undefined) selector.id = id;
   return { removed: await store.remove(selector) };
-}
-
-/** Refuses parameters the endpoint does not take, and repeated ones: ignored, they would silently
- * select more than the caller meant (everything, for a DELETE). */
-function checkParameters(query: URLSearchParams, allowed: readonly string[]): void {
-  const seen = new Set<string>();
-  for (const name of query.keys()) {
-    if (!allowed.includes(name)) throw new OctowayError('INVALID_QUERY', `unknown query parameter ${JSON.stringify(name.slice(0, 100))}; this endpoint takes ${allowed.map((a) => `"${a}"`).join(' and ')}`);
-    if (seen.has(name)) throw new OctowayError('INVALID_QUERY', `query parameter "${name}" is given twice`);
-    seen.add(name);
-  }
 }

@@ -7,7 +7,7 @@ import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { HeldStore } from '../delivery/held-store.js';
 import type { Message, PublishResult } from '../delivery/message.js';
 import { checkReach, type AuthStep, type Publisher, type PublisherAuth } from './publisher-auth.js';
-import { begin, hasConflictingContentLength, readBody, reply, replyError, type Exchange } from './exchange.js';
+import { answer, begin, hasConflictingContentLength, methodNotAllowed, readBody, reply, replyError, type Exchange } from './exchange.js';
 import { parsePublish, type PublishLimits, type PublishRequest } from './publish.js';
 import { isPresenceOrHistory, listHeld, listHistory, listPresence, removeHeld } from './admin.js';
 import type { History } from '../delivery/history.js';
@@ -167,15 +167,4 @@ function publishLater(exchange: Exchange, request: PublishRequest, from: number,
     (result) => reply(exchange, 202, result, { later: true }),
     (err: unknown) => replyError(exchange, err, log, { later: true }),
   );
-}
-
-function answer(exchange: Exchange, work: Promise<unknown>, status: number, log: Logger): void {
-  work.then(
-    (result) => reply(exchange, status, result, { later: true }),
-    (err: unknown) => replyError(exchange, err, log, { later: true }),
-  );
-}
-
-function methodNotAllowed(allow: string): OctowayError {
-  return new OctowayError('METHOD_NOT_ALLOWED', `method not allowed; allowed: ${allow}`, { allow });
 }

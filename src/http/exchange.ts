@@ -174,3 +174,33 @@ function refuseAndLinger(exchange: Exchange, err: OctowayError, log: Logger, bod
     else if (discarded > LINGER_BYTES) finish(false);
   });
 }
+
+/** Answers `status` with the work's result, or its error through replyError, once it settles. */
+export function answer(exchange: Exchange, work: Promise<unknown>, status: number, log: Logger): void {
+  work.then(
+    (result) => reply(exchange, status, result, { later: true }),
+    (err: unknown) => replyError(exchange, err, log, { later: true }),
+  );
+}
+
+/** 405 METHOD_NOT_ALLOWED with its Allow header (`allow`: "GET, HEAD", …). */
+export function methodNotAllowed(allow: string): OctowayError {
+  return new OctowayError('METHOD_NOT_ALLOWED', `method not allowed; allowed: ${allow}`, { allow });
+}
+
+/** Throws INVALID_QUERY for a parameter not in `allowed`, or one given twice: a mistyped selector
+ * must not widen what an endpoint does (`DELETE /?ID=x` once removed every held message). */
+export function checkParameters(query: URLSearchParams, allowed: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const name of query.keys()) {
+    if (!allowed.includes(name)) throw new OctowayError('INVALID_QUERY', `unknown query parameter ${JSON.stringify(name.slice(0, 100))}; this endpoint takes ${allowed.map((a) => `"${a}"`).join(' and ')}`);
+    if (seen.has(name)) throw new OctowayError('INVALID_QUERY', `query parameter "${name}" is given twice`);
+    seen.add(name);
+  }
+}
+
+/** The TCP peer of a uWS request or upgrade, an IPv4-mapped IPv6 address written as IPv4. */
+export function peerAddress(res: HttpResponse): string {
+  const text = Buffer.from(res.getRemoteAddressAsText()).toString();
+  return text.startsWith('::ffff:') ? text.slice(7) : text;
+}

@@ -64,13 +64,17 @@ export function createPublisherAuth(settings: PublishAuthSettings, parts: Publis
   const refuse = (code: ErrorCode, message?: string, invalidToken = false): AuthStep => ({ kind: 'refused', error: unauthorized(code, message, challenges(invalidToken)) });
 
   /** Nothing accepted the request: the most specific reason for what it carried. */
-  const refusal = (endpoint: Endpoint, authorization: string, token: string | undefined): AuthStep => {
+  const refusal = (endpoint: Endpoint, authorization: string, token: string | undefined, signed: boolean): AuthStep => {
     if (token !== undefined && bearer !== undefined) return refuse('PUBLISH_TOKEN_INVALID', undefined, true);
     if (token !== undefined && verifier !== undefined) return refuse('JWT_MALFORMED', undefined, true);
     if (endpoint === 'admin' && settings.modes.every((m) => m === 'hmac' || m === 'jwt')) {
       return refuse('UNAUTHORIZED', `admin endpoints take basic or bearer credentials; WS_PUBLISH_AUTH lists ${settings.modes.join(', ')}`);
     }
     if (basic !== undefined && settings.modes.length === 1) return refuse('UNAUTHORIZED');
+    // A signature was sent, so "no credentials" would mislead: it is the wrong kind for this endpoint.
+    if (endpoint === 'admin' && signed && authorization === '' && token === undefined) {
+      return refuse('UNAUTHORIZED', `admin endpoints take basic or bearer credentials, not an HMAC signature (that signs publishes); WS_PUBLISH_AUTH lists ${settings.modes.join(', ')}`);
+    }
     const what = authorization === '' ? 'no credentials' : 'credentials of a mode not listed';
     return refuse('UNAUTHORIZED', `${what}; WS_PUBLISH_AUTH accepts ${settings.modes.join(', ')}`);
   };
@@ -101,17 +105,15 @@ export function createPublisherAuth(settings: PublishAuthSettings, parts: Publis
         if (token === '') token = undefined;
         if (token !== undefined && bearer?.(token) === true) return ACCEPTED_BEARER;
       }
-      if (hmacSecrets !== undefined && endpoint === 'publish') {
-        const header = req.getHeader(SIGNATURE_HEADER);
-        if (header !== '') {
-          const signature = parseSignature(header);
-          if (signature instanceof OctowayError) return refuse(signature.code);
-          const stale = checkTimestamp(signature, settings.hmacToleranceMs);
-          return stale === undefined ? { kind: 'signed', signature } : refuse(stale.code, stale.message);
-        }
+      const header = hmacSecrets === undefined ? '' : req.getHeader(SIGNATURE_HEADER);
+      if (endpoint === 'publish' && header !== '') {
+        const signature = parseSignature(header);
+        if (signature instanceof OctowayError) return refuse(signature.code);
+        const stale = checkTimestamp(signature, settings.hmacToleranceMs);
+        return stale === undefined ? { kind: 'signed', signature } : refuse(stale.code, stale.message);
       }
       if (token !== undefined && verifier !== undefined && JWT_SHAPE.test(token)) return { kind: 'pending', result: verifyJwt(token, endpoint) };
-      return refusal(endpoint, authorization, token);
+      return refusal(endpoint, authorization, token, header !== '');
     },
 
     finishSigned(signature, body) {

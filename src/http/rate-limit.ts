@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { LRUCache } from 'lru-cache';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { OctowayError } from '../errors.js';
+import { peerAddress } from './exchange.js';
 import type { ProxyMatcher } from '../identity/proxies.js';
 
 export interface RateLimitOptions {
@@ -132,12 +133,6 @@ export function bucketKey(address: string): string {
     for (let i = 0; groups.length < 4; i++) groups.push(tail[i] as string);
   }
   return `${parseInt(groups[0] as string, 16).toString(16)}:${parseInt(groups[1] as string, 16).toString(16)}:${parseInt(groups[2] as string, 16).toString(16)}:${parseInt(groups[3] as string, 16).toString(16)}::/64`;
-}
-
-/** The TCP peer of a uWS request, IPv4-mapped IPv6 written as IPv4. */
-function peerAddress(res: HttpResponse): string {
-  const text = Buffer.from(res.getRemoteAddressAsText()).toString();
-  return text.startsWith('::ffff:') ? text.slice(7) : text;
 }
 
 /** Every X-Forwarded-For header of the request, joined (uWS's getHeader returns only the first; a

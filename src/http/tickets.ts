@@ -10,7 +10,7 @@ import { isValidKey, MAX_KEYS_PER_SOCKET } from '../delivery/routing-key.js';
 import type { Ticket, TicketStore } from '../identity/ticket-store.js';
 import { parseDuration } from '../units.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
-import { readBody, reply, replyError, type Exchange } from './exchange.js';
+import { answer, checkParameters, methodNotAllowed, readBody, replyError, type Exchange } from './exchange.js';
 
 export interface TicketApiOptions {
   readonly store: TicketStore;
@@ -68,7 +68,7 @@ export function routeTickets(exchange: Exchange, req: HttpRequest, method: strin
       return answer(exchange, selector.then(({ user, session }) => options.store.remove(user, session)).then((removed) => ({ removed })), 200, log);
     }
     default:
-      return replyError(exchange, new OctowayError('METHOD_NOT_ALLOWED', 'method not allowed; allowed: GET, HEAD, POST, DELETE', { allow: 'GET, HEAD, POST, DELETE' }), log);
+      return replyError(exchange, methodNotAllowed('GET, HEAD, POST, DELETE'), log);
   }
 }
 
@@ -130,12 +130,7 @@ function expiryOf(ttl: unknown, expiresAt: unknown, defaultTtlMs: number, now: n
 
 /** `user` (required) and `session` (optional), and nothing else: a mistyped selector must not widen a DELETE. */
 async function userSelector(query: URLSearchParams): Promise<{ user: string; session: string | undefined }> {
-  const seen = new Set<string>();
-  for (const name of query.keys()) {
-    if (name !== 'user' && name !== 'session') throw new OctowayError('INVALID_QUERY', `unknown query parameter ${JSON.stringify(name.slice(0, 100))}; this endpoint takes "user" and "session"`);
-    if (seen.has(name)) throw new OctowayError('INVALID_QUERY', `query parameter "${name}" is given twice`);
-    seen.add(name);
-  }
+  checkParameters(query, ['user', 'session']);
   const user = query.get('user');
   const session = query.get('session') ?? undefined;
   if (user === null || user === '') throw new OctowayError('INVALID_QUERY', '"user" is required and must not be empty');
@@ -158,13 +153,6 @@ function view(ticket: Ticket): TicketView {
     keys: [...ticket.keys],
     ...(ticket.claims === undefined ? {} : { claims: { ...ticket.claims } }),
   };
-}
-
-function answer(exchange: Exchange, work: Promise<unknown>, status: number, log: Logger): void {
-  work.then(
-    (result) => reply(exchange, status, result, { later: true }),
-    (err: unknown) => replyError(exchange, err, log, { later: true }),
-  );
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -4,33 +4,12 @@
 // it, on any nodes, exactly one gets it. A per-user ZSET indexes the ids for listing
 // and removal; it is an index only (a ticket it names may be gone), never the ticket itself, so
 // every operation stays on one key and works across Redis Cluster slots.
-import { createHash } from 'node:crypto';
 import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis/connect.js';
 import type { Keyspace } from '../redis/keyspace.js';
-import { run, type Script } from '../redis/scripts.js';
+import { run, TICKET_INDEX, TICKET_TAKE } from '../redis/scripts.js';
 import type { TakeResult, Ticket, TicketStore } from './ticket-store.js';
-
-/** KEYS: a user's index. ARGV: id, expiresAt (ms), now (ms). Adds the id, drops the expired ones,
- * and lets the index expire with its last ticket. */
-const INDEX_LUA = `
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if last[2] then redis.call('PEXPIREAT', KEYS[1], last[2]) end
-return 0`;
-const INDEX = script(INDEX_LUA);
-
-/** KEYS: one ticket. Returns its value and deletes it, or nil. */
-const TAKE = script(`
-local value = redis.call('GET', KEYS[1])
-if value then redis.call('DEL', KEYS[1]) end
-return value`);
-
-function script(lua: string): Script {
-  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
-}
 
 /** What is stored under a ticket's key (its id is the key's name). */
 interface Stored {
@@ -58,7 +37,7 @@ export class RedisTickets implements TicketStore {
     const set = await this.guard(this.client.set(key, JSON.stringify(stored), 'PX', ttlMs, 'NX'));
     if (set === null) throw new OctowayError('TICKET_ID_TAKEN');
     try {
-      await run(this.client, INDEX, [this.keyspace.userTickets(ticket.user)], [ticket.id, ticket.expiresAt, Date.now()]);
+      await run(this.client, TICKET_INDEX, [this.keyspace.userTickets(ticket.user)], [ticket.id, ticket.expiresAt, Date.now()]);
     } catch (err) {
       // Unlisted, it could not be removed by DELETE /tickets: it is not made at all.
       await this.client.del(key).catch(() => undefined);
@@ -67,7 +46,7 @@ export class RedisTickets implements TicketStore {
   }
 
   async take(id: string, now = Date.now()): Promise<TakeResult> {
-    const value = await this.guard(run(this.client, TAKE, [this.keyspace.ticket(id)], []));
+    const value = await this.guard(run(this.client, TICKET_TAKE, [this.keyspace.ticket(id)], []));
     if (typeof value !== 'string') return undefined;
     const ticket = this.parse(id, value);
     if (ticket === undefined) return undefined;

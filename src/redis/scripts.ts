@@ -269,7 +269,22 @@ for i = 1, #KEYS do
 end
 return 0`);
 
-const ALL = [RECORD, HOLD, FETCH, REAP, ACK, CLEAR, PUBLISH, JOIN, LEASE, BUS, PATTERNS, REGISTER, UNREGISTER, INDEXED, PRESENCE];
+/** Tickets (identity/redis-tickets.ts). KEYS: a user's index. ARGV: id, expiresAt (ms), now (ms).
+ * Adds the id, drops the expired ones, and lets the index expire with its last ticket. */
+export const TICKET_INDEX = script(`
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] then redis.call('PEXPIREAT', KEYS[1], last[2]) end
+return 0`);
+
+/** Tickets: KEYS: one ticket. Returns its value and deletes it, or nil (GETDEL is Redis 6.2+). */
+export const TICKET_TAKE = script(`
+local value = redis.call('GET', KEYS[1])
+if value then redis.call('DEL', KEYS[1]) end
+return value`);
+
+const ALL = [RECORD, HOLD, FETCH, REAP, ACK, CLEAR, PUBLISH, JOIN, LEASE, BUS, PATTERNS, REGISTER, UNREGISTER, INDEXED, PRESENCE, TICKET_INDEX, TICKET_TAKE];
 
 /** Loads every script on every master, so that after a (re)connect none needs the NOSCRIPT
  * fallback in run(), whose resend could overtake commands sent after it. */

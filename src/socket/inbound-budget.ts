@@ -1,5 +1,5 @@
 // The per-socket bound on inbound frames: a token bucket, kept as two small integers in the
-// socket's SocketData (no timer, no object per socket). A client may send `burst` frames at once
+// socket's Connection record (no timer, no object per socket). A client may send `burst` frames at once
 // and `framesPerSecond` on average; past that it is abusing the gateway (each frame is parsed, and
 // an acknowledgement is a store call), and the caller closes it.
 //
@@ -9,7 +9,7 @@
 // (creditSyncFrames): one inbound frame free of the bucket, and one more acknowledgement allowed in
 // flight. An honest client answering its backlog is never closed; an abuser gains at most the
 // backlog the operator let be held for its keys, and the bucket applies again once it is spent.
-import type { SocketData } from '../delivery/hub.js';
+import type { Connection } from './connection.js';
 
 export interface InboundLimits {
   readonly framesPerSecond: number;
@@ -18,7 +18,7 @@ export interface InboundLimits {
 
 /** Counts one frame against the socket's credit, else its bucket; false when both are empty. `now`
  * is in whole seconds (nowSeconds()), so the bucket refills once a second: coarse, but integers only. */
-export function takeInboundFrame(data: Pick<SocketData, 'inboundSpent' | 'inboundAt' | 'inboundCredit'>, limits: InboundLimits, now: number): boolean {
+export function takeInboundFrame(data: Pick<Connection, 'inboundSpent' | 'inboundAt' | 'inboundCredit'>, limits: InboundLimits, now: number): boolean {
   if (data.inboundCredit > 0) {
     data.inboundCredit--;
     return true;
@@ -35,7 +35,7 @@ export function takeInboundFrame(data: Pick<SocketData, 'inboundSpent' | 'inboun
  * credit is kept as a lower start for acksInFlight, so the dispatcher's cap (WS_MAX_ACKS_IN_FLIGHT)
  * becomes, for this socket, that cap plus the frames credited: answers to the backlog may all wait
  * for the store together, and what they hold is bounded by the backlog itself. */
-export function creditSyncFrames(data: Pick<SocketData, 'inboundCredit' | 'acksInFlight'>, frames: number): void {
+export function creditSyncFrames(data: Pick<Connection, 'inboundCredit' | 'acksInFlight'>, frames: number): void {
   data.inboundCredit += frames;
   data.acksInFlight -= frames;
 }

@@ -4,7 +4,7 @@ import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets
 import type { AbortListener, Authenticator, CancelSignal, UpgradeRequest } from '../identity/authenticator.js';
 import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { replyError } from '../http/exchange.js';
+import { peerAddress, replyError } from '../http/exchange.js';
 import { createConnections, type Socket } from './connection.js';
 import { handshakeError } from './handshake.js';
 import { selectedProtocol } from '../identity/modes.js';
@@ -172,12 +172,11 @@ function copyRequest(res: HttpResponse, req: HttpRequest): { request: UpgradeReq
       repeated.push(name);
     }
   });
-  const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
   const request = {
     path: req.getUrl(),
     query: req.getQuery() ?? '',
     headers,
-    remoteAddress: remote.startsWith('::ffff:') ? remote.slice(7) : remote,
+    remoteAddress: peerAddress(res),
   };
   return { request, repeated };
 }

@@ -92,3 +92,35 @@ test('when the last pattern socket closes, its keys are held again; a node witho
   assert.deepEqual(payloads(exactOnA), ['x', 'y']);
   await exactOnA.close();
 });
+
+test('at-least-once on Redis: a pattern socket\'s acknowledgements remove its messages without searching the store', async () => {
+  const alo = await startCluster(1, { WS_DELIVERY: 'at-least-once' });
+  const redis = await redisClient();
+  const monitor = await redis.monitor();
+  try {
+    const [node] = alo.nodes as [TestCluster['nodes'][0]];
+    await node.publish({ key: 'ack/a', value: 'held' });
+    const socket = await openSocket(node, 'ack/*');
+    await node.publish({ key: 'ack/b', value: 'live' });
+    const frames = await socket.waitForFrames(2);
+    assert.deepEqual(payloads(socket), ['held', 'live']);
+    // A client sets its acknowledgement rate: each one must not cost a search of the held keys
+    // (the index read, or a SCAN under Cluster), whether its id is known or made up.
+    const searches: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      const command = String(args[0]).toLowerCase();
+      if (['scan', 'scard', 'zrangebylex', 'get'].includes(command) && args.some((a) => String(a).startsWith(alo.prefix))) searches.push(command);
+    });
+    for (let n = 0; n < 50; n++) socket.send({ id: `made-up-${n}` });
+    for (const frame of frames) socket.send({ id: frame.id });
+    for (const key of ['ack/a', 'ack/b']) {
+      await eventually(`${key} to be acknowledged`, async () => (await node.request('GET', `/?key=${key}`)).json.length === 0);
+    }
+    assert.deepEqual(searches, [], 'no store search for an acknowledgement');
+    await socket.close();
+  } finally {
+    monitor.disconnect();
+    await redis.quit();
+    await alo.close();
+  }
+});

@@ -48,3 +48,23 @@ test('a key is a pattern when it holds *, ? or [; the literal prefix stops at th
   assert.deepEqual(['a*', 'a?', 'a[b]', 'plain', 'a]b', 'a\\b'].map(isPattern), [true, true, true, false, false, false]);
   assert.deepEqual(['org/*', 'a\\*', '*x', 'ab[c]'].map(literalPrefix), ['org/', 'a', '', 'ab']);
 });
+
+test('many stars against a long key that does not match cost little (no backtracking blow-up)', () => {
+  // A backtracking RegExp ([^/]* per star) takes ~length^stars steps here; Go's algorithm
+  // backtracks only the last star, so this is 20 × 10,000 steps at most.
+  const key = 'a'.repeat(10_000);
+  const started = performance.now();
+  assert.equal(compilePattern(`${'*a'.repeat(20)}b`)(key), false);
+  assert.equal(compilePattern(`${'*'.repeat(20)}b`)(key), false);
+  assert.equal(compilePattern(`${'*?'.repeat(20)}/`)(key), false);
+  assert.ok(performance.now() - started < 50, `took ${performance.now() - started} ms`);
+});
+
+test('the matcher agrees with Go on stars that must backtrack, and walks keys by code point', () => {
+  const more: Array<[pattern: string, key: string, matches: boolean]> = [
+    ['*a*b', 'xaybzb', true], ['*a*b', 'xaybzbc', false], ['a*b*c', 'abbbcc', true], ['*.go', 'x.go.go', true],
+    ['*/b', 'a/b', true], ['*/b', 'a/c/b', false], ['a*', 'a/', false], ['*?', '😀', true], ['*??', '😀', false],
+    ['[😀-😂]', '😁', true], ['[^😀]', '😀', false], ['', '', true], ['', 'a', false], ['**', 'ab', true],
+  ];
+  for (const [pattern, key, expected] of more) assert.equal(compilePattern(pattern)(key), expected, `${pattern} against ${key}`);
+});

@@ -50,6 +50,13 @@ describe('every mode listed: WS_PUBLISH_AUTH=basic,bearer,hmac,jwt', () => {
     for (const scheme of ['Basic realm', 'Bearer realm="octoway"', 'Octoway-HMAC realm']) assert.ok(challenge.includes(scheme), challenge);
   });
 
+  test('an admin request carrying only an HMAC signature is told admin endpoints take basic or bearer, not "no credentials"', async () => {
+    const r = await suite.gw.request('GET', '/', { auth: false, headers: { 'x-octoway-signature': signBody(HMAC_SECRET, '') } });
+    assert.equal(r.status, 401);
+    assert.equal(r.json.error, 'UNAUTHORIZED');
+    assert.match(r.json.message, /^admin endpoints take basic or bearer credentials, not an HMAC signature/);
+  });
+
   test('hmac: a signed body is accepted once; its replay, a forged or stale signature and a malformed header are refused', async () => {
     const text = body('k-hmac', { n: Math.random() });
     const signature = signBody(HMAC_SECRET, text);

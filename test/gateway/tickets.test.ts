@@ -205,6 +205,15 @@ test('the default (forward alone) is unchanged: a ?ticket= goes to the auth back
   });
 });
 
+test('WS_INSECURE_NO_AUTH=true with ticket mode warns that anyone can create tickets, and so act as any user', async () => {
+  await withGateway({ WS_INSECURE_NO_AUTH: 'true', WS_LOGIN: '', WS_PASSWORD: '', WS_AUTH_MODE: 'forward,ticket' }, async (gw) => {
+    const warning = await gw.waitForLog((l) => /^WS_INSECURE_NO_AUTH=true/.test(l.msg));
+    assert.match(warning.msg, /create tickets \(connect as any user/);
+    const made = await gw.request('POST', '/tickets', { auth: false, body: JSON.stringify({ user: 'anyone' }) });
+    assert.equal(made.status, 201, 'which is what the warning says');
+  });
+});
+
 test('WS_AUTH_MODE is checked at start: unknown modes, and jwt without a WS_JWT_* key, stop the start with exit 2', async () => {
   const bogus = await startExpectingFailure({ WS_LOGIN: 'a', WS_PASSWORD: 'b', WS_AUTH_MODE: 'ticket,magic' });
   assert.equal(bogus.exitCode, 2);

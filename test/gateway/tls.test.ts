@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { BASIC, startExpectingFailure, withGateway } from '../helpers/gateway.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { BASIC, MAIN, startExpectingFailure, withGateway } from '../helpers/gateway.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/tls/', import.meta.url));
 const CERT = join(FIXTURES, 'server.crt');
@@ -47,6 +49,22 @@ test('with WS_TLS_CERT and WS_TLS_KEY: a wss:// socket receives what an https://
     await closed;
     await gw.waitForLog((l) => l.msg === 'TLS: serving wss:// and https://' && l.subject === 'CN=127.0.0.1');
     assert.equal(await gw.stop(), 0, 'a graceful stop closes the TLS listen socket and exits 0');
+  });
+});
+
+test('--healthcheck probes https:// when WS_TLS_CERT and WS_TLS_KEY are set (the certificate names the public host, so it is not verified)', async () => {
+  await withGateway({ WS_TLS_CERT: CERT, WS_TLS_KEY: KEY }, async (gw) => {
+    const probe = async (env: Record<string, string>): Promise<{ code: number | null; stderr: string }> => {
+      const child = spawn(process.execPath, [MAIN, '--healthcheck'], { env: { PATH: process.env.PATH, WS_PORT: String(gw.port), ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return { code, stderr };
+    };
+    assert.deepEqual(await probe({ WS_TLS_CERT: CERT, WS_TLS_KEY: KEY }), { code: 0, stderr: '' });
+    const plain = await probe({});
+    assert.equal(plain.code, 1, 'plain HTTP on the TLS port is no answer');
+    assert.match(plain.stderr, /^octoway: healthcheck: http:\/\/127\.0\.0\.1:\d+\/healthz: /);
   });
 });
 

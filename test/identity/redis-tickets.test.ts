@@ -7,7 +7,8 @@ import { createLogger } from '../../src/log.js';
 import { RedisTickets } from '../../src/identity/redis-tickets.js';
 import { connectRedis, type RedisConnection } from '../../src/redis/connect.js';
 import { Keyspace } from '../../src/redis/keyspace.js';
-import { deletePrefix, redisClient, SHARED_REDIS_URL, testPrefix } from '../helpers/redis.js';
+import { deletePrefix, ownRedis, redisClient, SHARED_REDIS_URL, testPrefix } from '../helpers/redis.js';
+import { loadScripts, TICKET_INDEX, TICKET_TAKE } from '../../src/redis/scripts.js';
 import { ticket, ticketStoreContract } from './ticket-store.contract.js';
 
 const admin = await redisClient();
@@ -74,5 +75,19 @@ test('takes from separate connections (as from separate nodes) get a ticket once
       await n.connection.close();
       await deletePrefix(admin, n.prefix);
     }
+  }
+});
+
+test('the ticket scripts are preloaded with the others, so they never take the NOSCRIPT resend path', async () => {
+  // A Redis of its own, which has seen no script yet: SCRIPT EXISTS tells what loadScripts loaded.
+  const own = await ownRedis('tickets-scripts');
+  await own.start();
+  try {
+    const client = await redisClient(own.url);
+    await loadScripts(client);
+    assert.deepEqual(await client.script('EXISTS', TICKET_TAKE.sha, TICKET_INDEX.sha), [1, 1]);
+    await client.quit();
+  } finally {
+    await own.dispose();
   }
 });
