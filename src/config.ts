@@ -61,6 +61,9 @@ export interface Config {
   readonly logFormat: 'json' | 'text';
   /** WS_SWEEP_INTERVAL: how often the memory store reclaims expired messages nobody reads. */
   readonly sweepIntervalMs: number;
+  /** GET /metrics: on WS_PORT unless `port` (WS_METRICS_PORT) is set; behind Basic `credentials`
+   * (WS_METRICS_LOGIN/WS_METRICS_PASSWORD) when set. */
+  readonly metrics: { readonly port: number | undefined; readonly credentials: { readonly login: string; readonly password: string } | undefined };
 }
 
 /** Every default, as the operator would type it. The README's configuration table mirrors this. */
@@ -114,6 +117,10 @@ export const DEFAULTS = {
   WS_PING_INTERVAL: '30s',
   WS_REDIS_KEY_TTL: '24h',
   WS_RECONCILE_INTERVAL: '0',
+  // GET /metrics (docs/operations.md): unset port = served on WS_PORT; unset login = no credentials.
+  WS_METRICS_PORT: '',
+  WS_METRICS_LOGIN: '',
+  WS_METRICS_PASSWORD: '',
 } as const;
 
 export type ConfigName = keyof typeof DEFAULTS;
@@ -242,6 +249,7 @@ export function loadConfig(env: Env): Config {
     authUrlText: raw('WS_AUTH_URL'),
     logFormat: goctopus.logFormat,
     sweepIntervalMs: duration('WS_SWEEP_INTERVAL', 100, TIMER_MAX),
+    metrics: metricsSettings(env, raw, int, bad),
   };
   // Accepted so a Goctopus environment starts unchanged, checked, and otherwise unused.
   duration('WS_PING_INTERVAL');
@@ -249,6 +257,26 @@ export function loadConfig(env: Env): Config {
   duration('WS_RECONCILE_INTERVAL');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** WS_METRICS_PORT (unset: /metrics is served on WS_PORT) and WS_METRICS_LOGIN/WS_METRICS_PASSWORD,
+ * which come together or not at all. */
+function metricsSettings(
+  env: Env,
+  raw: (name: ConfigName) => string,
+  int: (name: ConfigName, min: number, max?: number) => number,
+  bad: (name: ConfigName, expected: string, fallback: 0) => 0,
+): Config['metrics'] {
+  const login = env.WS_METRICS_LOGIN ?? '';
+  const password = env.WS_METRICS_PASSWORD ?? '';
+  if ((login === '') !== (password === '')) bad(login === '' ? 'WS_METRICS_LOGIN' : 'WS_METRICS_PASSWORD', 'set together with the other of WS_METRICS_LOGIN and WS_METRICS_PASSWORD, or neither', 0);
+  if (login.includes(':')) bad('WS_METRICS_LOGIN', 'a login without ":" (Basic auth splits on it)', 0);
+  const port = raw('WS_METRICS_PORT') === '' ? undefined : int('WS_METRICS_PORT', 0, 65535);
+  if (port !== undefined && port !== 0 && String(port) === raw('WS_PORT')) bad('WS_METRICS_PORT', 'a port other than WS_PORT (or unset, to serve /metrics on WS_PORT)', 0);
+  return {
+    port,
+    credentials: login === '' || password === '' ? undefined : { login, password },
+  };
 }
 
 /** Goctopus's default Redis, used when WS_STORAGE=redis names no WS_REDIS_URL. */
@@ -283,7 +311,7 @@ const TIMER_MAX = { ms: 24 * 86_400_000, text: '24d' };
 const IDLE_TIMEOUT_MAX = { ms: 960_000, text: '960s' };
 
 function isSecret(name: ConfigName): boolean {
-  return name === 'WS_PASSWORD' || name === 'WS_REDIS_URL';
+  return name === 'WS_PASSWORD' || name === 'WS_REDIS_URL' || name === 'WS_METRICS_PASSWORD';
 }
 
 function parseAuthUrl(text: string): URL | undefined {

@@ -32,6 +32,11 @@ export interface Hub {
   send(ws: Socket, frame: string): boolean;
   has(key: string): boolean;
   readonly size: number;
+  /** Routing keys with at least one socket here. */
+  readonly keyCount: number;
+  /** Frames written to sockets so far (a frame queued for a syncing socket counts once written):
+   * a plain counter, read by the metrics on scrape. */
+  readonly written: number;
   sockets(): IterableIterator<Socket>;
   /** Closes every socket whose send buffer is past the bound, or (WS_WRITE_TIMEOUT) has not shrunk
    * for that long, seen from one call to the next (the server calls it every second); returns how many. */
@@ -46,6 +51,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
   /** Per key, sockets still syncing: lets deliver skip the per-socket loop in the common case. */
   const syncingByKey = new Map<string, number>();
   const all = new Set<Socket>();
+  let written = 0;
 
   const slow = (ws: Socket): boolean => {
     if (ws.getBufferedAmount() <= maxBackpressureBytes) return false;
@@ -68,6 +74,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     if (data.closed) return false;
     if (data.pending !== undefined) throw new Error('send to a syncing socket: use deliver');
     ws.send(frame, false, false);
+    written++;
     return !slow(ws);
   };
 
@@ -154,8 +161,10 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
             const pending = ws.getUserData().pending;
             if (pending !== undefined) pending.push({ id, frame });
           }
+          written -= syncingByKey.get(key) as number; // counted by send() when goLive writes them
         }
         app.publish(key, frame, false, false);
+        written += set.size;
         return set.size;
       }
       // Several keys: a socket under two of them must get the frame once, so collect first.
@@ -172,6 +181,12 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     has: (key) => byKey.has(key),
     get size() {
       return all.size;
+    },
+    get keyCount() {
+      return byKey.size;
+    },
+    get written() {
+      return written;
     },
     sockets: () => all.values(),
 

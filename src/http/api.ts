@@ -7,7 +7,7 @@ import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { HeldStore } from '../delivery/held-store.js';
 import type { Message, PublishResult } from '../delivery/message.js';
 import type { CredentialCheck } from './credentials.js';
-import { begin, hasConflictingContentLength, readBody, reply, replyError, type Exchange } from './exchange.js';
+import { begin, hasConflictingContentLength, readBody, reply, replyError, type Exchange, type RefusalCount } from './exchange.js';
 import { parsePublish, type PublishLimits, type PublishRequest } from './publish.js';
 import { listHeld, removeHeld } from './admin.js';
 import type { VersionInfo } from '../version.js';
@@ -22,6 +22,8 @@ export interface ApiOptions {
   readonly shuttingDown: () => boolean;
   /** `GET /version`'s answer. */
   readonly version: VersionInfo;
+  /** Counts errors answered by code: to a POST on `/` (publishes), and to every other request. */
+  readonly refused: { readonly publish: RefusalCount; readonly other: RefusalCount };
   readonly log: Logger;
 }
 
@@ -31,9 +33,9 @@ export function registerApi(app: TemplatedApp, options: ApiOptions): void {
 
 function route(res: HttpResponse, req: HttpRequest, options: ApiOptions): void {
   const head = req.getMethod() === 'head'; // lower case, as uWS gives it
-  const exchange = begin(res, head);
   const path = req.getUrl();
   const method = head ? 'get' : req.getMethod(); // HEAD is GET without the body, everywhere
+  const exchange = begin(res, head, method === 'post' && path === '/' ? options.refused.publish : options.refused.other);
   const contentLength = req.getHeader('content-length');
   if (contentLength !== '' && hasConflictingContentLength(req, contentLength)) {
     return replyError(exchange, new OctowayError('INVALID_CONTENT_LENGTH'), options.log, { close: true });
