@@ -64,6 +64,9 @@ export interface Config {
   readonly logFormat: 'json' | 'text';
   /** WS_SWEEP_INTERVAL: how often the memory store reclaims expired messages nobody reads. */
   readonly sweepIntervalMs: number;
+  /** GET /metrics: on WS_PORT unless `port` (WS_METRICS_PORT) is set; behind Basic `credentials`
+   * (WS_METRICS_LOGIN/WS_METRICS_PASSWORD) when set. */
+  readonly metrics: { readonly port: number | undefined; readonly credentials: { readonly login: string; readonly password: string } | undefined };
 
   // Client auth modes and tickets (issue 11).
   /** WS_AUTH_MODE: the modes an upgrade may use, without repeats, in the order given. */
@@ -213,6 +216,10 @@ export const DEFAULTS = {
   WS_PUBLISH_TOKENS: '',
   WS_HMAC_SECRET: '',
   WS_HMAC_TOLERANCE: '5m',
+  // GET /metrics (docs/operations.md): unset port = served on WS_PORT; unset login = no credentials.
+  WS_METRICS_PORT: '',
+  WS_METRICS_LOGIN: '',
+  WS_METRICS_PASSWORD: '',
 } as const;
 
 export type ConfigName = keyof typeof DEFAULTS;
@@ -433,6 +440,7 @@ export function loadConfig(env: Env): Config {
       hmacSecrets,
       hmacToleranceMs: duration('WS_HMAC_TOLERANCE', 1_000, TIMER_MAX),
     },
+    metrics: metricsSettings(env, raw, int, bad),
   };
   // Accepted so a Goctopus environment starts unchanged, checked, and otherwise unused.
   duration('WS_PING_INTERVAL');
@@ -458,6 +466,26 @@ function authModes(
   }
   if (authorizer === 'dummy' && !modes.includes('forward')) bad('WS_AUTHORIZER', 'proxy unless WS_AUTH_MODE lists forward (dummy stands in for forward auth)', 0);
   return modes;
+}
+
+/** WS_METRICS_PORT (unset: /metrics is served on WS_PORT) and WS_METRICS_LOGIN/WS_METRICS_PASSWORD,
+ * which come together or not at all. */
+function metricsSettings(
+  env: Env,
+  raw: (name: ConfigName) => string,
+  int: (name: ConfigName, min: number, max?: number) => number,
+  bad: (name: ConfigName, expected: string, fallback: 0) => 0,
+): Config['metrics'] {
+  const login = env.WS_METRICS_LOGIN ?? '';
+  const password = env.WS_METRICS_PASSWORD ?? '';
+  if ((login === '') !== (password === '')) bad(login === '' ? 'WS_METRICS_LOGIN' : 'WS_METRICS_PASSWORD', 'set together with the other of WS_METRICS_LOGIN and WS_METRICS_PASSWORD, or neither', 0);
+  if (login.includes(':')) bad('WS_METRICS_LOGIN', 'a login without ":" (Basic auth splits on it)', 0);
+  const port = raw('WS_METRICS_PORT') === '' ? undefined : int('WS_METRICS_PORT', 0, 65535);
+  if (port !== undefined && port !== 0 && String(port) === raw('WS_PORT')) bad('WS_METRICS_PORT', 'a port other than WS_PORT (or unset, to serve /metrics on WS_PORT)', 0);
+  return {
+    port,
+    credentials: login === '' || password === '' ? undefined : { login, password },
+  };
 }
 
 /** Goctopus's default Redis, used when WS_STORAGE=redis names no WS_REDIS_URL. */
@@ -496,7 +524,7 @@ const TRUST_EVERY_PEER: readonly string[] = Object.freeze(['0.0.0.0/0', '::/0'])
 const IDLE_TIMEOUT_MAX = { ms: 960_000, text: '960s' };
 
 function isSecret(name: ConfigName): boolean {
-  return name === 'WS_PASSWORD' || name === 'WS_REDIS_URL' || name === 'WS_JWT_SECRET' || name === 'WS_PUBLISH_TOKENS' || name === 'WS_HMAC_SECRET';
+  return name === 'WS_PASSWORD' || name === 'WS_REDIS_URL' || name === 'WS_JWT_SECRET' || name === 'WS_PUBLISH_TOKENS' || name === 'WS_HMAC_SECRET' || name === 'WS_METRICS_PASSWORD';
 }
 
 /** Publish tokens and HMAC secrets are guessed offline or online; 16 characters is the least that

@@ -40,6 +40,11 @@ import { createProxyMatcher } from './identity/proxies.js';
 import { createUnroutedHandshakeHandler, createUpgradeHandler } from './socket/upgrade.js';
 import { socketBehavior, type SocketActivity } from './socket/behavior.js';
 import { CLOSE_CODES, OctowayError } from './errors.js';
+import { createMetrics } from './metrics/registry.js';
+import { basicAuth } from './http/credentials.js';
+import type { AuthMeter } from './identity/metered.js';
+import { countPublishes } from './metrics/publishes.js';
+import { listenMetrics, serveOnApp, type MetricsServer } from './metrics/endpoint.js';
 
 export interface Gateway {
   /** The port actually listened on (WS_PORT=0 picks a free one). */
@@ -62,6 +67,9 @@ const ACTIVITY_LOG_MS = 60_000;
 
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   const exporter = await loadExporter(config.authExporter);
+  const version = versionInfo(process.env);
+  const metrics = createMetrics(version);
+  const { counts } = metrics;
   // With WS_REDIS_URL, held messages and delivery are shared by every node through Redis.
   const redis = config.redisUrl === undefined ? undefined : connectRedis({ url: config.redisUrl, cluster: config.redisCluster, sentinel: config.redisSentinel }, log.child({ component: 'redis' }));
   const keyspace = new Keyspace(config.redisPrefix);
@@ -80,7 +88,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     : redis === undefined ? new MemoryTickets(config.ticketMax) : new RedisTickets(redis.client, keyspace, log.child({ component: 'tickets' }));
   const authenticator = createModeAuthenticator({
     modes: config.authModes,
-    forward: forwardAuthenticator(config, exporter, log),
+    forward: forwardAuthenticator(config, exporter, log, counts.auth),
     jwt: !config.authModes.includes('jwt') || jwtVerifier === undefined ? undefined : createJwtAuthenticator({
       verifier: jwtVerifier,
       cookie: config.jwtCookie,
@@ -96,9 +104,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const hub = createHub(app, config.maxBackpressureBytes, config.writeTimeoutMs, config.compress);
   const broker = createBroker(config, { hub, store, redis, keyspace }, log);
   const history = createHistory(config, redis, keyspace);
-  const dispatcher = createDispatcher({
+  const dispatcher = countPublishes(createDispatcher({
     hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, maxAcksInFlight: config.maxAcksInFlight, history, log,
-  });
+  }), counts.published);
   let listenSocket: uWS.us_listen_socket | undefined;
   let shuttingDown = false;
   /** How close() saved the held messages, once it has: saveNow must not save the store again
@@ -122,6 +130,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     openSockets: () => hub.size,
     shuttingDown: () => shuttingDown,
     anyOpenSocket: () => hub.sockets().next().value,
+    refused: counts.upgradeRefused.add,
     log,
   });
   const activity: SocketActivity = { opened: 0, closed: 0 };
@@ -147,11 +156,16 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     log,
   });
   // Goctopus serves `/ws` and `/ws/`; its README's examples use `/`.
-  const unrouted = createUnroutedHandshakeHandler(log);
+  const unrouted = createUnroutedHandshakeHandler(log, counts.upgradeRefused.add);
   for (const path of ['/ws', '/ws/', '/']) {
     app.ws(path, behavior);
     app.get(path, unrouted);
   }
+  const readiness = (): { ready: boolean; reason?: string } => {
+    if (shuttingDown) return { ready: false, reason: 'shutting down' };
+    const reason = broker.unavailable();
+    return reason === undefined ? { ready: listenSocket !== undefined } : { ready: false, reason };
+  };
   registerApi(app, {
     dispatcher,
     store,
@@ -159,14 +173,11 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     history,
     publisherAuth,
     limits: { maxBatch: config.maxBatch, defaultExpireMs: config.msgExpireMs, defaultExpire: config.msgExpire, maxBodyBytes: config.maxBodyBytes },
-    readiness: () => {
-      if (shuttingDown) return { ready: false, reason: 'shutting down' };
-      const reason = broker.unavailable();
-      return reason === undefined ? { ready: listenSocket !== undefined } : { ready: false, reason };
-    },
+    readiness,
     shuttingDown: () => shuttingDown,
-    version: versionInfo(process.env),
+    version,
     rateLimit,
+    refused: { publish: counts.publishRefused.add, other: counts.requestRefused.add },
     log,
     tickets: tickets === undefined ? undefined : {
       store: tickets,
@@ -181,7 +192,13 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       maxBodyBytes: config.maxBodyBytes,
     },
   });
+  metrics.watch({ hub, store, authLoad: authenticator.load, pendingUpgrades: upgrade.pending, redis, ready: () => readiness().ready });
+  const scrape = { registry: metrics.registry, checkCredentials: basicAuth(config.metrics.credentials), refused: counts.requestRefused.add, log };
+  if (config.metrics.port === undefined) serveOnApp(app, scrape);
 
+  // First, so a WS_METRICS_PORT in use stops the start before the gateway takes any traffic.
+  const metricsServer: MetricsServer | undefined = config.metrics.port === undefined ? undefined : await listenMetrics(config.host, config.metrics.port, scrape);
+  if (metricsServer !== undefined) log.info({ port: metricsServer.port }, 'metrics listening');
   listenSocket = await listen(app, config.host, config.port, config.reusePort);
   if (restored !== undefined) {
     await markLoaded(restored.path);
@@ -224,6 +241,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       expiry.stop();
       if (listenSocket !== undefined) uWS.us_listen_socket_close(listenSocket);
       listenSocket = undefined;
+      await metricsServer?.close();
       for (const ws of [...hub.sockets()]) ws.end(CLOSE_GOING_AWAY.code, CLOSE_GOING_AWAY.reason);
       await authenticator.close();
       await tickets?.close();
@@ -250,7 +268,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 
 /** Forward auth as configured (the dummy authorizer stands in for it), or undefined when
  * WS_AUTH_MODE does not list forward. */
-function forwardAuthenticator(config: Config, exporter: Awaited<ReturnType<typeof loadExporter>>, log: Logger): Authenticator | undefined {
+function forwardAuthenticator(config: Config, exporter: Awaited<ReturnType<typeof loadExporter>>, log: Logger, meter: AuthMeter): Authenticator | undefined {
   if (!config.authModes.includes('forward')) return undefined;
   if (config.authorizer === 'dummy') return createDummyAuthenticator(config.authUrlText);
   if (config.authUrl === undefined) throw new Error('forward auth without WS_AUTH_URL');
@@ -265,6 +283,7 @@ function forwardAuthenticator(config: Config, exporter: Awaited<ReturnType<typeo
     cacheNegativeTtlMs: config.authCacheNegativeTtlMs,
     cacheMax: config.authCacheMax,
     exporter,
+    meter,
   }, log.child({ component: 'auth' }));
 }
 

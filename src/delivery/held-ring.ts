@@ -255,6 +255,10 @@ class KeyTable {
     this.#free.push(id);
   }
 
+  get size(): number {
+    return this.#ids.size;
+  }
+
   /** Live keys as [id, name]. */
   *entries(): IterableIterator<[number, string]> {
     for (const [name, id] of this.#ids) yield [id, name];

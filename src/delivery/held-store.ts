@@ -19,6 +19,10 @@ export interface HeldStoreStats {
   readonly held: number;
   readonly droppedPerKey: number;
   readonly droppedTotal: number;
+  /** Keys holding messages, and entries removed because they expired; undefined where the store
+   * cannot count them cheaply (Redis prunes inside its scripts). For the metrics. */
+  readonly keys?: number;
+  readonly expired?: number;
 }
 
 export interface HeldStore {

@@ -44,6 +44,11 @@ export interface Hub {
   /** Open sockets per key or pattern on this node (a socket counts under each of its keys). */
   presence(): Map<string, number>;
   readonly size: number;
+  /** Routing keys with at least one socket here. */
+  readonly keyCount: number;
+  /** Frames written to sockets so far (a frame queued for a syncing socket counts once written):
+   * a plain counter, read by the metrics on scrape. */
+  readonly written: number;
   sockets(): IterableIterator<Socket>;
   /** Closes every socket whose send buffer is past the bound, or (WS_WRITE_TIMEOUT) has not shrunk
    * for that long, seen from one call to the next (the server calls it every second); returns how many. */
@@ -67,6 +72,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
   const sharedByKey = new Map<string, number>();
   /** Message id to its keys, for messages written to a pattern topic or as held to a pattern socket. */
   const patternDeliveries = new LRUCache<string, readonly string[]>({ max: PATTERN_DELIVERIES_REMEMBERED });
+  let written = 0;
 
   const slow = (ws: Socket): boolean => {
     if (ws.getBufferedAmount() <= maxBackpressureBytes) return false;
@@ -89,6 +95,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     if (data.closed) return false;
     if (data.pending !== undefined) throw new Error('send to a syncing socket: use deliver');
     ws.send(frame, false, compress);
+    written++;
     return !slow(ws);
   };
 
@@ -113,6 +120,8 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       }
     }
     app.publish(key, frame, false, compress);
+    // Frames queued for syncing sockets are counted by send() when goLive writes them.
+    written += set.size - (syncingByKey.get(key) ?? 0);
     return set.size;
   };
 
@@ -177,15 +186,15 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
         }
         if (!send(ws, frame)) return true;
       }
-      let written = held.length;
+      let credited = held.length;
       for (const { id, frame } of pending) {
         if (sent.has(id)) continue;
-        written++;
+        credited++;
         if (!send(ws, frame)) return true;
       }
       // The client may answer all of them at once: see socket/inbound-budget.ts. (Its answers
       // cannot arrive before this line: they are read on this thread, after this call returns.)
-      creditSyncFrames(data, written);
+      creditSyncFrames(data, credited);
       for (const key of data.keys) ws.subscribe(key);
       return true;
     },
@@ -257,6 +266,12 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     },
     get size() {
       return all.size;
+    },
+    get keyCount() {
+      return byKey.size;
+    },
+    get written() {
+      return written;
     },
     sockets: () => all.values(),
 

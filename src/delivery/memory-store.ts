@@ -44,6 +44,7 @@ export class MemoryStore implements HeldStore {
   #sweepFrom = 0;
   #droppedPerKey = 0;
   #droppedTotal = 0;
+  #expired = 0;
 
   constructor(options: MemoryStoreOptions, log: Logger) {
     this.#maxHeld = options.maxHeld;
@@ -170,7 +171,8 @@ export class MemoryStore implements HeldStore {
   }
 
   stats(): HeldStoreStats {
-    return { held: this.#ring.live, droppedPerKey: this.#droppedPerKey, droppedTotal: this.#droppedTotal };
+    const ring = this.#ring;
+    return { held: ring.live, droppedPerKey: this.#droppedPerKey, droppedTotal: this.#droppedTotal, keys: ring.keys.size, expired: this.#expired };
   }
 
   /** What the store occupies: entries (live and dead) in the ring and bytes allocated for frames. */
@@ -184,7 +186,7 @@ export class MemoryStore implements HeldStore {
     const ring = this.#ring;
     let seq = Math.max(this.#sweepFrom, ring.head);
     const end = Math.min(ring.tail, seq + SWEEP_BUDGET);
-    for (; seq < end; seq++) if (ring.isLive(seq) && ring.expiresAt(seq) <= now) ring.kill(seq);
+    for (; seq < end; seq++) if (ring.isLive(seq) && ring.expiresAt(seq) <= now) this.#expire(seq);
     this.#sweepFrom = seq < ring.tail ? seq : 0;
     if (ring.maintain()) this.#sweepFrom = 0;
     this.#messageIds.sweep(SWEEP_BUDGET, now);
@@ -258,7 +260,7 @@ export class MemoryStore implements HeldStore {
     if (keyId === undefined) return;
     ring.forEachOfKey(keyId, (seq) => {
       if (!ring.isLive(seq)) return;
-      if (ring.expiresAt(seq) <= now) ring.kill(seq);
+      if (ring.expiresAt(seq) <= now) this.#expire(seq);
       else visit(seq);
     });
   }
@@ -277,6 +279,11 @@ export class MemoryStore implements HeldStore {
     const e = this.#ring.data(seq);
     const text = this.#idText(e);
     return (e.flags & ESCAPED) === 0 ? text : (JSON.parse(`"${text}"`) as string);
+  }
+
+  #expire(seq: number): void {
+    this.#ring.kill(seq);
+    this.#expired++;
   }
 
   #noteDrop(key: string): void {

@@ -7,7 +7,7 @@ import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { HeldStore } from '../delivery/held-store.js';
 import type { Message, PublishResult } from '../delivery/message.js';
 import { checkReach, type AuthStep, type Publisher, type PublisherAuth } from './publisher-auth.js';
-import { answer, begin, hasConflictingContentLength, methodNotAllowed, readBody, reply, replyError, type Exchange } from './exchange.js';
+import { answer, begin, hasConflictingContentLength, methodNotAllowed, readBody, reply, replyError, type Exchange, type RefusalCount } from './exchange.js';
 import { parsePublish, type PublishLimits, type PublishRequest } from './publish.js';
 import { isPresenceOrHistory, listHeld, listHistory, listPresence, removeHeld } from './admin.js';
 import type { History } from '../delivery/history.js';
@@ -30,6 +30,8 @@ export interface ApiOptions {
   readonly version: VersionInfo;
   /** WS_RATE_LIMIT's per-address budget, or undefined when it is off. */
   readonly rateLimit?: RateLimit | undefined;
+  /** Counts errors answered by code: to a POST on `/` (publishes), and to every other request. */
+  readonly refused: { readonly publish: RefusalCount; readonly other: RefusalCount };
   readonly log: Logger;
   /** `/tickets`, when WS_AUTH_MODE lists ticket. */
   readonly tickets?: TicketApiOptions | undefined;
@@ -41,9 +43,9 @@ export function registerApi(app: TemplatedApp, options: ApiOptions): void {
 
 function route(res: HttpResponse, req: HttpRequest, options: ApiOptions): void {
   const head = req.getMethod() === 'head'; // lower case, as uWS gives it
-  const exchange = begin(res, head);
   const path = req.getUrl();
   const method = head ? 'get' : req.getMethod(); // HEAD is GET without the body, everywhere
+  const exchange = begin(res, head, method === 'post' && path === '/' ? options.refused.publish : options.refused.other);
   const contentLength = req.getHeader('content-length');
   if (contentLength !== '' && hasConflictingContentLength(req, contentLength)) {
     return replyError(exchange, new OctowayError('INVALID_CONTENT_LENGTH'), options.log, { close: true });

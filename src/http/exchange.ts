@@ -3,7 +3,7 @@
 // response, so every handler copies what it needs first and writes only through reply().
 import { STATUS_CODES } from 'node:http';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import { isOctowayError, OctowayError } from '../errors.js';
+import { isOctowayError, OctowayError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { WEBSOCKET_VERSION } from '../socket/handshake.js';
 
@@ -12,10 +12,14 @@ export interface Exchange {
   /** A HEAD request: answered with GET's status and headers, and no body (RFC 9110 §9.3.2). */
   readonly head: boolean;
   aborted: boolean;
+  /** Told the code of every error answered (replyError): the metrics' count of refusals by code. */
+  readonly refused: RefusalCount;
 }
 
-export function begin(res: HttpResponse, head: boolean): Exchange {
-  const exchange: Exchange = { res, head, aborted: false };
+export type RefusalCount = (code: ErrorCode) => void;
+
+export function begin(res: HttpResponse, head: boolean, refused: RefusalCount): Exchange {
+  const exchange: Exchange = { res, head, aborted: false, refused };
   res.onAborted(() => {
     exchange.aborted = true;
   });
@@ -92,6 +96,7 @@ export function replyError(exchange: Exchange, err: unknown, log: Logger, option
     log.error({ err }, 'unexpected error while handling a request');
     error = new OctowayError('INTERNAL_ERROR');
   }
+  exchange.refused(error.code);
   const headers: Record<string, string> = {};
   if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter);
   if (error.allow !== undefined) headers['Allow'] = error.allow;

@@ -5,6 +5,7 @@ import type { Authenticator } from './authenticator.js';
 import { withDecisionCache } from './cached.js';
 import { createForwardAuthenticator, type ForwardOptions } from './forward.js';
 import { withConcurrencyGate } from './gate.js';
+import { withCallMeter, type AuthMeter } from './metered.js';
 
 export interface ForwardPipelineOptions extends Omit<ForwardOptions, 'connections'> {
   /** WS_WORKERS: calls in flight, and connections to the backend. */
@@ -14,10 +15,13 @@ export interface ForwardPipelineOptions extends Omit<ForwardOptions, 'connection
   readonly cacheTtlMs: number;
   readonly cacheNegativeTtlMs: number;
   readonly cacheMax: number;
+  /** Where backend calls and cache lookups are reported (the metrics); none when undefined. */
+  readonly meter?: AuthMeter;
 }
 
 export function createForwardPipeline(options: ForwardPipelineOptions, log: Logger): Authenticator {
   const forward = createForwardAuthenticator({ ...options, connections: options.workers }, log);
-  const gated = withConcurrencyGate(forward, { workers: options.workers, queueLimit: options.queueLimit }, log);
-  return withDecisionCache(gated, { ttlMs: options.cacheTtlMs, negativeTtlMs: options.cacheNegativeTtlMs, max: options.cacheMax }, forward.cacheKey);
+  const measured = options.meter === undefined ? forward : withCallMeter(forward, options.meter);
+  const gated = withConcurrencyGate(measured, { workers: options.workers, queueLimit: options.queueLimit }, log);
+  return withDecisionCache(gated, { ttlMs: options.cacheTtlMs, negativeTtlMs: options.cacheNegativeTtlMs, max: options.cacheMax }, forward.cacheKey, options.meter?.cache);
 }

@@ -4,7 +4,7 @@ import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets
 import type { AbortListener, Authenticator, CancelSignal, UpgradeRequest } from '../identity/authenticator.js';
 import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { peerAddress, replyError } from '../http/exchange.js';
+import { peerAddress, replyError, type RefusalCount } from '../http/exchange.js';
 import { createConnections, type Socket } from './connection.js';
 import { handshakeError } from './handshake.js';
 import { selectedProtocol } from '../identity/modes.js';
@@ -22,6 +22,8 @@ export interface UpgradeOptions {
   readonly anyOpenSocket: () => Socket | undefined;
   /** WS_RATE_LIMIT's per-address budget, or undefined when it is off. */
   readonly rateLimit?: RateLimit | undefined;
+  /** Counts refused upgrades by code (the metrics). */
+  readonly refused: RefusalCount;
   readonly log: Logger;
 }
 
@@ -32,7 +34,7 @@ export interface UpgradeHandler {
 }
 
 export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
-  const { authenticator, allowedOrigins, maxConnections, log } = options;
+  const { authenticator, allowedOrigins, maxConnections, refused, log } = options;
   const origins = new Set(allowedOrigins);
   const connections = createConnections();
   let pending = 0;
@@ -48,7 +50,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     // The rate limit first: the cheapest refusal, and one that any request, valid or not, counts against.
     const refusal = options.rateLimit?.take(request.remoteAddress, request.headers['x-forwarded-for'])
       ?? handshakeError(request.headers, repeated) ?? precheck(request);
-    if (refusal !== undefined) return refuse(res, refusal, request, log);
+    if (refusal !== undefined) return refuse(res, refusal, request, log, refused);
 
     const gone = new ClientGone();
     res.onAborted(() => gone.abort());
@@ -61,13 +63,13 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         log.debug({ path: request.path, code: 'CLIENT_GONE' }, 'client went away during auth');
         return;
       }
-      if (!result.ok) return refuse(res, result.error, request, log);
+      if (!result.ok) return refuse(res, result.error, request, log, refused);
       const data = connections.open(result.identity, request.remoteAddress);
       upgradeLater(res, () => res.upgrade(data, secKey, protocol, extensions, context));
     }, (err: unknown) => {
       pending--;
       log.error({ err }, 'authenticator rejected instead of answering; upgrade refused');
-      if (!gone.aborted) refuse(res, new OctowayError('INTERNAL_ERROR'), request, log);
+      if (!gone.aborted) refuse(res, new OctowayError('INTERNAL_ERROR'), request, log, refused);
     }).catch((err: unknown) => {
       log.error({ err }, 'unexpected error while completing an upgrade');
       // The response may be half written or gone; uWS throws on writes to an aborted one.
@@ -123,14 +125,14 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
  * after app.ws on the same paths: a request with a key or asking for `websocket` gets the
  * handshake's own refusal; any other request (an admin GET, an h2c upgrade) passes on.
  */
-export function createUnroutedHandshakeHandler(log: Logger): (res: HttpResponse, req: HttpRequest) => void {
+export function createUnroutedHandshakeHandler(log: Logger, refused: RefusalCount): (res: HttpResponse, req: HttpRequest) => void {
   return (res, req) => {
     if (req.getHeader('sec-websocket-key') === '' && !/websocket/i.test(req.getHeader('upgrade'))) {
       req.setYield(true);
       return;
     }
     const { request, repeated } = copyRequest(res, req);
-    refuse(res, handshakeError(request.headers, repeated) ?? new OctowayError('INVALID_HANDSHAKE'), request, log);
+    refuse(res, handshakeError(request.headers, repeated) ?? new OctowayError('INVALID_HANDSHAKE'), request, log, refused);
   };
 }
 
@@ -186,12 +188,12 @@ const MAX_LOGGED_ORIGIN = 200;
 
 /** Answers a refused upgrade through the one error writer (http/exchange.ts replyError) and closes
  * the connection, as the refusal leaves the handshake unfinished. */
-function refuse(res: HttpResponse, error: OctowayError, request: UpgradeRequest, log: Logger): void {
+function refuse(res: HttpResponse, error: OctowayError, request: UpgradeRequest, log: Logger, refused: RefusalCount): void {
   const fields: Record<string, unknown> = { code: error.code, status: error.status, remote: request.remoteAddress };
   // Tells an operator which site to add to WS_ALLOWED_ORIGINS, or which one is knocking.
   if (error.code === 'ORIGIN_NOT_ALLOWED') fields['origin'] = request.headers.origin?.slice(0, MAX_LOGGED_ORIGIN);
   // A flood being refused must not become a flood of log lines: rate-limit refusals log at debug.
   if (error.code === 'RATE_LIMITED') log.debug(fields, 'upgrade refused');
   else log.info(fields, 'upgrade refused');
-  replyError({ res, head: false, aborted: false }, error, log, { close: true, later: true });
+  replyError({ res, head: false, aborted: false, refused }, error, log, { close: true, later: true });
 }

@@ -36,7 +36,7 @@ test('past WS_MAX_HELD the oldest entry overall is dropped, whichever key holds 
     assert.deepEqual(ids(await store.list('x')), [c.id]);
     assert.deepEqual(ids(await store.list('y')), [a.id, b.id], 'a is still held for y, bytes intact');
     assert.equal((await store.list('y'))[0]!.frame, a.frame);
-    assert.deepEqual(store.stats(), { held: 4, droppedPerKey: 0, droppedTotal: 1 });
+    assert.deepEqual(store.stats(), { held: 4, droppedPerKey: 0, droppedTotal: 1, keys: 3, expired: 0 });
   });
 });
 
@@ -54,6 +54,8 @@ test('the periodic sweep reclaims expired messages with no reader, even behind o
       await sleep(20);
     }
     assert.deepEqual(store.stats().held, 1);
+    assert.equal(store.stats().expired, 3000, 'each reclaimed entry counts as expired, once');
+    assert.equal(store.stats().keys, 1);
     assert.equal(store.footprint().bytes, 2 ** 20, 'one chunk left, for the long-lived message');
     assert.deepEqual(await store.list('stays'), [{ ...long, key: 'stays' }]);
     assert.deepEqual(await store.keys(), [{ key: 'stays', count: 1 }]);
