@@ -3,8 +3,10 @@
 import { isIP } from 'node:net';
 import { parseDuration, parseSize } from './units.js';
 import { MAX_EXPIRE_MS, MAX_EXPIRE_TEXT } from './delivery/message.js';
-import type { KeyObject } from 'node:crypto';
-import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isHmacAlgorithm, KNOWN_ALGORITHMS, readPublicKey } from './identity/jwt-keys.js';
+import { authModes, parseAuthUrl, readJwt, readPublishAuth, type AuthMode, type JwtSettings, type PublishAuthSettings, type Readers } from './config-auth.js';
+
+export { AUTH_MODES, PUBLISH_AUTH_MODES } from './config-auth.js';
+export type { AuthMode, JwtSettings, PublishAuthMode, PublishAuthSettings } from './config-auth.js';
 
 export type DeliveryMode = 'at-most-once' | 'at-least-once';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -97,43 +99,6 @@ export interface Config {
   /** WS_PUBLISH_AUTH and the settings of its modes. */
   readonly publishAuth: PublishAuthSettings;
 }
-
-/** JWT verification, shared by every mode that takes a JWT. At least one key source is set. */
-export interface JwtSettings {
-  /** WS_JWT_SECRET as bytes (HS256/384/512). */
-  readonly secret: Uint8Array | undefined;
-  /** WS_JWT_PUBLIC_KEY, parsed. */
-  readonly publicKey: KeyObject | undefined;
-  readonly jwksUrl: URL | undefined;
-  readonly jwksTimeoutMs: number;
-  /** Least time between two JWKS fetches caused by an unknown `kid`. */
-  readonly jwksCooldownMs: number;
-  /** The allow-list; every one of them has a configured key that can verify it. */
-  readonly algorithms: readonly string[];
-  /** Accepted `aud` values (any one matches); empty: `aud` is not checked. */
-  readonly audience: readonly string[];
-  /** Accepted `iss` values; empty: `iss` is not checked. */
-  readonly issuer: readonly string[];
-  readonly leewayMs: number;
-  readonly requireExp: boolean;
-}
-
-export type PublishAuthMode = 'basic' | 'bearer' | 'hmac' | 'jwt';
-export const PUBLISH_AUTH_MODES: readonly PublishAuthMode[] = ['basic', 'bearer', 'hmac', 'jwt'];
-
-export interface PublishAuthSettings {
-  /** A request is accepted when any of these accepts it. */
-  readonly modes: readonly PublishAuthMode[];
-  /** WS_PUBLISH_TOKENS (bearer). */
-  readonly tokens: readonly string[];
-  /** WS_HMAC_SECRET: every one is accepted (two during a rotation). */
-  readonly hmacSecrets: readonly string[];
-  readonly hmacToleranceMs: number;
-}
-
-/** How an upgrade may authenticate: forward auth (WS_AUTH_URL), a local JWT, a single-use ticket. */
-export type AuthMode = 'forward' | 'jwt' | 'ticket';
-export const AUTH_MODES: readonly AuthMode[] = ['forward', 'jwt', 'ticket'];
 
 /** Every default, as the operator would type it. The README's configuration table mirrors this. */
 export const DEFAULTS = {
@@ -281,63 +246,9 @@ export function loadConfig(env: Env): Config {
 
   const login = env.WS_LOGIN ?? '';
   const password = env.WS_PASSWORD ?? '';
-  // Publisher auth: WS_PUBLISH_AUTH lists the modes; each listed mode needs its own settings.
-  const publishModes = list('WS_PUBLISH_AUTH').map((m) => m.toLowerCase());
-  for (const mode of publishModes) {
-    if (!(PUBLISH_AUTH_MODES as readonly string[]).includes(mode)) bad('WS_PUBLISH_AUTH', `a comma list of ${PUBLISH_AUTH_MODES.join(', ')} ("${mode}" is none of them)`, 0);
-  }
-  const basicListed = publishModes.includes('basic');
-  if (basicListed && !insecure && login === '') bad('WS_LOGIN', 'the login backends use to publish (or WS_INSECURE_NO_AUTH=true)', 0);
-  if (basicListed && !insecure && password === '') bad('WS_PASSWORD', 'the password backends use to publish (or WS_INSECURE_NO_AUTH=true)', 0);
-  if (login.includes(':')) bad('WS_LOGIN', 'a login without ":" (Basic auth splits on it)', 0);
-  const publishTokens = list('WS_PUBLISH_TOKENS');
-  if (publishModes.includes('bearer') && publishTokens.length === 0) bad('WS_PUBLISH_TOKENS', 'one or more tokens, comma-separated (WS_PUBLISH_AUTH lists bearer)', 0);
-  if (publishTokens.some((t) => t.length < MIN_SECRET_LENGTH || /\s/.test(t))) bad('WS_PUBLISH_TOKENS', `tokens of at least ${MIN_SECRET_LENGTH} characters without spaces`, 0);
-  const hmacSecrets = list('WS_HMAC_SECRET');
-  if (publishModes.includes('hmac') && hmacSecrets.length === 0) bad('WS_HMAC_SECRET', 'the shared secret publishers sign with (WS_PUBLISH_AUTH lists hmac)', 0);
-  if (hmacSecrets.some((t) => t.length < MIN_SECRET_LENGTH)) bad('WS_HMAC_SECRET', `secrets of at least ${MIN_SECRET_LENGTH} characters`, 0);
-
-  // JWT verification: a secret and/or one public-key source; the allow-list must fit the keys.
-  const jwtSecretText = env.WS_JWT_SECRET;
-  if (jwtSecretText !== undefined && jwtSecretText.trim() === '') problems.push('WS_JWT_SECRET is set but empty: expected a secret, or leave it unset (an empty secret is a key anyone knows)');
-  const jwtSecret = jwtSecretText === undefined || jwtSecretText.trim() === '' ? undefined : new TextEncoder().encode(jwtSecretText);
-  let jwtPublicKey: KeyObject | undefined;
-  let jwtKeyAlgorithms: readonly string[] = [];
-  if (raw('WS_JWT_PUBLIC_KEY') !== '') {
-    const read = readPublicKey(raw('WS_JWT_PUBLIC_KEY'));
-    if ('problem' in read) bad('WS_JWT_PUBLIC_KEY', read.problem, 0);
-    else ({ key: jwtPublicKey, algorithms: jwtKeyAlgorithms } = read);
-  }
-  const jwksText = raw('WS_JWT_JWKS_URL');
-  const jwksUrl = jwksText === '' ? undefined : parseAuthUrl(jwksText);
-  if (jwksText !== '' && jwksUrl === undefined) bad('WS_JWT_JWKS_URL', 'the http(s) URL of a JSON Web Key Set', 0);
-  if (jwksText !== '' && raw('WS_JWT_PUBLIC_KEY') !== '') bad('WS_JWT_JWKS_URL', 'unset when WS_JWT_PUBLIC_KEY is set (one public-key source)', 0);
-  const verifiable = [...(jwtSecret === undefined ? [] : HMAC_ALGORITHMS), ...jwtKeyAlgorithms, ...(jwksText === '' ? [] : ASYMMETRIC_ALGORITHMS)];
-  let jwtAlgorithms = list('WS_JWT_ALGORITHMS');
-  if (jwtAlgorithms.length === 0) jwtAlgorithms = verifiable;
-  for (const alg of jwtAlgorithms) {
-    if (!KNOWN_ALGORITHMS.includes(alg)) bad('WS_JWT_ALGORITHMS', `algorithms among ${KNOWN_ALGORITHMS.join(', ')} ("${alg}" is not one)`, 0);
-    else if (!verifiable.includes(alg)) bad('WS_JWT_ALGORITHMS', `algorithms a configured key can verify ("${alg}" needs ${isHmacAlgorithm(alg) ? 'WS_JWT_SECRET' : 'a WS_JWT_PUBLIC_KEY of its family, or WS_JWT_JWKS_URL'})`, 0);
-  }
-  const jwtConfigured = jwtSecret !== undefined || jwtPublicKey !== undefined || jwksUrl !== undefined;
-  if (publishModes.includes('jwt') && jwtSecretText === undefined && raw('WS_JWT_PUBLIC_KEY') === '' && jwksText === '') {
-    bad('WS_JWT_SECRET', 'a secret, or WS_JWT_PUBLIC_KEY or WS_JWT_JWKS_URL (WS_PUBLISH_AUTH lists jwt)', 0);
-  }
-  if (modes.includes('jwt') && jwtSecretText === undefined && raw('WS_JWT_PUBLIC_KEY') === '' && jwksText === '') {
-    bad('WS_JWT_SECRET', 'a secret, or WS_JWT_PUBLIC_KEY or WS_JWT_JWKS_URL (WS_AUTH_MODE lists jwt)', 0);
-  }
-  const jwtCookie = raw('WS_JWT_COOKIE').trim();
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]*$/.test(jwtCookie)) bad('WS_JWT_COOKIE', 'a cookie name (RFC 6265 token characters)', 0);
-  // Read whether or not a key is set, so a typo is reported before the key is added.
-  const jwtRest = {
-    jwksTimeoutMs: duration('WS_JWT_JWKS_TIMEOUT', 1, TIMER_MAX),
-    jwksCooldownMs: duration('WS_JWT_JWKS_COOLDOWN', 0, TIMER_MAX),
-    audience: list('WS_JWT_AUDIENCE'),
-    issuer: list('WS_JWT_ISSUER'),
-    leewayMs: duration('WS_JWT_LEEWAY', 0, { ms: 86_400_000, text: '1d' }),
-    requireExp: bool('WS_JWT_REQUIRE_EXP'),
-  };
-  const jwt: JwtSettings | undefined = jwtConfigured ? { secret: jwtSecret, publicKey: jwtPublicKey, jwksUrl, algorithms: jwtAlgorithms, ...jwtRest } : undefined;
+  const readers: Readers = { env, problems, raw, bad, duration, bool, list };
+  const publishAuth = readPublishAuth(readers, { insecure, login, password, toleranceMs: duration('WS_HMAC_TOLERANCE', 1_000, TIMER_MAX) });
+  const { jwt, jwtCookie } = readJwt(readers, { clientJwt: modes.includes('jwt'), publisherJwt: publishAuth.modes.includes('jwt'), timerMax: TIMER_MAX });
 
   const trustedProxies = list('WS_TRUSTED_PROXIES');
   for (const entry of trustedProxies) {
@@ -433,13 +344,8 @@ export function loadConfig(env: Env): Config {
     historySize: int('WS_HISTORY_SIZE', 0, 10_000),
     historyTtlMs: duration('WS_HISTORY_TTL', 1_000, { ms: MAX_EXPIRE_MS, text: MAX_EXPIRE_TEXT }),
     jwt,
-    jwtCookie: jwtCookie === '' ? undefined : jwtCookie,
-    publishAuth: {
-      modes: [...new Set(publishModes)] as PublishAuthMode[],
-      tokens: publishTokens,
-      hmacSecrets,
-      hmacToleranceMs: duration('WS_HMAC_TOLERANCE', 1_000, TIMER_MAX),
-    },
+    jwtCookie,
+    publishAuth,
     metrics: metricsSettings(env, raw, int, bad),
   };
   // Accepted so a Goctopus environment starts unchanged, checked, and otherwise unused.
@@ -448,24 +354,6 @@ export function loadConfig(env: Env): Config {
   duration('WS_RECONCILE_INTERVAL');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
-}
-
-/** WS_AUTH_MODE: a comma list of forward, jwt and ticket, at least one. WS_AUTHORIZER=dummy stands
- * in for forward auth, so it needs forward listed. */
-function authModes(
-  raw: (name: ConfigName) => string,
-  bad: (name: ConfigName, expected: string, fallback: 0) => 0,
-  authorizer: 'proxy' | 'dummy',
-): AuthMode[] {
-  const given = raw('WS_AUTH_MODE').split(',').map((m) => m.trim().toLowerCase()).filter((m) => m !== '');
-  const modes = AUTH_MODES.filter((m) => given.includes(m));
-  const unknown = given.filter((m) => !(AUTH_MODES as readonly string[]).includes(m));
-  if (unknown.length > 0 || modes.length === 0) {
-    bad('WS_AUTH_MODE', 'a comma list of forward, jwt and ticket, such as forward,ticket', 0);
-    return ['forward'];
-  }
-  if (authorizer === 'dummy' && !modes.includes('forward')) bad('WS_AUTHORIZER', 'proxy unless WS_AUTH_MODE lists forward (dummy stands in for forward auth)', 0);
-  return modes;
 }
 
 /** WS_METRICS_PORT (unset: /metrics is served on WS_PORT) and WS_METRICS_LOGIN/WS_METRICS_PASSWORD,
@@ -515,7 +403,7 @@ function goctopusSettings(
 
 /** Durations that drive a timer: Node's timers take at most 2^31-1 ms and treat anything larger as
  * 1 ms (a shutdown deadline that fires at once, an auth sweep that spins). */
-const TIMER_MAX = { ms: 24 * 86_400_000, text: '24d' };
+export const TIMER_MAX = { ms: 24 * 86_400_000, text: '24d' };
 /** WS_RATE_LIMIT and WS_RATE_BURST at most: far above any one client's honest rate. */
 const RATE_MAX = 1_000_000;
 /** What WS_TRUST_PROXY_HEADERS=true makes WS_TRUSTED_PROXIES: every IPv4 and IPv6 address. */
@@ -527,18 +415,6 @@ function isSecret(name: ConfigName): boolean {
   return name === 'WS_PASSWORD' || name === 'WS_REDIS_URL' || name === 'WS_JWT_SECRET' || name === 'WS_PUBLISH_TOKENS' || name === 'WS_HMAC_SECRET' || name === 'WS_METRICS_PASSWORD';
 }
 
-/** Publish tokens and HMAC secrets are guessed offline or online; 16 characters is the least that
- * a random one needs to stand that (a JWT secret is not bounded: the seeds' own secrets carry over). */
-const MIN_SECRET_LENGTH = 16;
-
-function parseAuthUrl(text: string): URL | undefined {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
-  } catch {
-    return undefined; // not a URL at all: reported by the caller with the variable's name
-  }
-}
 
 function isAddressOrCidr(entry: string): boolean {
   const [address, bits, extra] = entry.split('/');
