@@ -90,6 +90,22 @@ local function clock()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
+-- Single server only: removes from the pattern registry those of \`patterns\` no node leases after
+-- \`t\` (ms); a removal moves the registry's version, and with no pattern left the held-key index
+-- goes too. Returns how many were removed.
+local function dropUnleased(p, patterns, t)
+  local removed = 0
+  for _, pattern in ipairs(patterns) do
+    if redis.call('ZCOUNT', p .. '{' .. pattern .. '}:nodes', '(' .. int(t), '+inf') == 0 then
+      removed = removed + redis.call('SREM', p .. 'patterns', pattern)
+    end
+  end
+  if removed > 0 then
+    redis.call('INCR', p .. 'patterns:v')
+    if redis.call('SCARD', p .. 'patterns') == 0 then redis.call('DEL', p .. 'held', p .. 'held:partial') end
+  end
+  return removed
+end
 -- Sets a key's time to live to at least \`ttl\` ms, never shortening it; \`also\`, a key kept with
 -- the same time to live (a key's socks with its nodes: both gain and lose members together), follows.
 local function extend(key, ttl, also)

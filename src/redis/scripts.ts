@@ -189,17 +189,7 @@ export const BUS = script(`return redis.call('PUBLISH', ARGV[1], ARGV[2])`);
  * died; a leaving node unregisters its own), then returns {version, pattern…}. ARGV: prefix. */
 export const PATTERNS = script(`
 local p = ARGV[1]
-local t = clock()
-local removed = 0
-for _, pattern in ipairs(redis.call('SMEMBERS', p .. 'patterns')) do
-  if redis.call('ZCOUNT', p .. '{' .. pattern .. '}:nodes', '(' .. int(t), '+inf') == 0 then
-    removed = removed + redis.call('SREM', p .. 'patterns', pattern)
-  end
-end
-if removed > 0 then
-  redis.call('INCR', p .. 'patterns:v')
-  if redis.call('SCARD', p .. 'patterns') == 0 then redis.call('DEL', p .. 'held', p .. 'held:partial') end
-end
+dropUnleased(p, redis.call('SMEMBERS', p .. 'patterns'), (clock()))
 local out = { redis.call('GET', p .. 'patterns:v') or '0' }
 for _, pattern in ipairs(redis.call('SMEMBERS', p .. 'patterns')) do out[#out + 1] = pattern end
 return out`);
@@ -223,19 +213,7 @@ return added`);
  * patterns no node leases any more leave the registry; with none left, the index goes too.
  * ARGV: prefix, pattern…. */
 export const UNREGISTER = script(`
-local p = ARGV[1]
-local t = clock()
-local removed = 0
-for i = 2, #ARGV do
-  if redis.call('ZCOUNT', p .. '{' .. ARGV[i] .. '}:nodes', '(' .. int(t), '+inf') == 0 then
-    removed = removed + redis.call('SREM', p .. 'patterns', ARGV[i])
-  end
-end
-if removed > 0 then
-  redis.call('INCR', p .. 'patterns:v')
-  if redis.call('SCARD', p .. 'patterns') == 0 then redis.call('DEL', p .. 'held', p .. 'held:partial') end
-end
-return removed`);
+return dropUnleased(ARGV[1], { unpack(ARGV, 2) }, (clock()))`);
 
 /** Single server only. A scan added every held key to the index: it is complete, unless the registry
  * emptied and refilled meanwhile (a newer mark). ARGV: prefix, the mark the scan started under. */
