@@ -49,3 +49,28 @@ export interface Authenticator {
 export function clientGone(): AuthResult {
   return { ok: false, error: new OctowayError('CLIENT_GONE') };
 }
+
+/** An authenticator that decides in this process (jwt, ticket): no queue, so `waiting` is 0; it
+ * counts the calls being decided for `inFlight`, and once closed refuses with SHUTTING_DOWN. */
+export function localAuthenticator(decide: (request: UpgradeRequest, signal: CancelSignal) => Promise<AuthResult>): Authenticator {
+  let inFlight = 0;
+  let closed = false;
+  return {
+    async authenticate(request, signal) {
+      if (closed) return { ok: false, error: new OctowayError('SHUTTING_DOWN', undefined, { retryAfter: 1 }) };
+      inFlight++;
+      try {
+        return await decide(request, signal);
+      } finally {
+        inFlight--;
+      }
+    },
+    load: {
+      get waiting() { return 0; },
+      get inFlight() { return inFlight; },
+    },
+    async close() {
+      closed = true;
+    },
+  };
+}

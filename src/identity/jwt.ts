@@ -5,7 +5,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { clientGone, type AuthResult, type Authenticator, type UpgradeRequest } from './authenticator.js';
+import { clientGone, localAuthenticator, type AuthResult, type Authenticator, type UpgradeRequest } from './authenticator.js';
 import type { ExportResult, Exporter } from './exporters.js';
 import { identityFrom } from './identity.js';
 import { grantsOf } from './jwt-grants.js';
@@ -34,38 +34,21 @@ export interface JwtAuthOptions {
  */
 export function createJwtAuthenticator(options: JwtAuthOptions, log: Logger): Authenticator {
   const { verifier, cookie, exporter } = options;
-  let inFlight = 0;
-  let closed = false;
-  return {
-    async authenticate(request, signal) {
-      if (closed) return { ok: false, error: new OctowayError('SHUTTING_DOWN', undefined, { retryAfter: 1 }) };
-      const token = jwtOf(request, cookie);
-      if (token === undefined || token === '') return { ok: false, error: new OctowayError('JWT_MALFORMED', 'the upgrade presents an empty token') };
-      inFlight++;
-      try {
-        const verified = await verifier.verify(token);
-        if (verified instanceof OctowayError) return { ok: false, error: verified };
-        if (signal.aborted) return clientGone();
-        const claims = verified.claims as Readonly<Record<string, unknown>>;
-        const exported = exporter === undefined ? exportOf(claims) : await runExporter(exporter, claims, request, options.exporterTimeoutMs, log);
-        if (exported instanceof OctowayError) return { ok: false, error: exported };
-        // The token bounds the socket whatever an exporter says: an exporter may shorten, never extend.
-        const exp = typeof claims.exp === 'number' ? Math.floor(claims.exp) : undefined;
-        if (exp !== undefined && (exported.expiresAt === undefined || exported.expiresAt > exp)) exported.expiresAt = exp;
-        const identity = identityFrom(exported, log);
-        return identity instanceof OctowayError ? { ok: false, error: identity } : { ok: true, identity };
-      } finally {
-        inFlight--;
-      }
-    },
-    load: {
-      get waiting() { return 0; },
-      get inFlight() { return inFlight; },
-    },
-    async close() {
-      closed = true;
-    },
-  };
+  return localAuthenticator(async (request, signal) => {
+    const token = jwtOf(request, cookie);
+    if (token === undefined || token === '') return { ok: false, error: new OctowayError('JWT_MALFORMED', 'the upgrade presents an empty token') };
+    const verified = await verifier.verify(token);
+    if (verified instanceof OctowayError) return { ok: false, error: verified };
+    if (signal.aborted) return clientGone();
+    const claims = verified.claims as Readonly<Record<string, unknown>>;
+    const exported = exporter === undefined ? exportOf(claims) : await runExporter(exporter, claims, request, options.exporterTimeoutMs, log);
+    if (exported instanceof OctowayError) return { ok: false, error: exported };
+    // The token bounds the socket whatever an exporter says: an exporter may shorten, never extend.
+    const exp = typeof claims.exp === 'number' ? Math.floor(claims.exp) : undefined;
+    if (exp !== undefined && (exported.expiresAt === undefined || exported.expiresAt > exp)) exported.expiresAt = exp;
+    const identity = identityFrom(exported, log);
+    return identity instanceof OctowayError ? { ok: false, error: identity } : { ok: true, identity };
+  });
 }
 
 /** The identity a token grants by itself (jwt-grants.ts), as an exporter's output. */

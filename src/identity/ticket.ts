@@ -3,7 +3,7 @@
 // The ticket value is a secret: it is never logged, not even on a refusal.
 import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { clientGone, type AuthResult, type Authenticator } from './authenticator.js';
+import { clientGone, localAuthenticator, type AuthResult, type Authenticator } from './authenticator.js';
 import { identityFrom } from './identity.js';
 import type { Ticket, TicketStore } from './ticket-store.js';
 
@@ -31,38 +31,23 @@ export function ticketOf(query: string): string | OctowayError | undefined {
  * undefined). A client that goes away after its ticket was taken has used it.
  */
 export function createTicketAuthenticator(store: TicketStore, log: Logger): Authenticator {
-  let inFlight = 0;
-  let closed = false;
   const refuse = (code: 'TICKET_NOT_FOUND' | 'TICKET_EXPIRED'): AuthResult => ({ ok: false, error: new OctowayError(code) });
-  return {
-    async authenticate(request, signal) {
-      if (closed) return { ok: false, error: new OctowayError('SHUTTING_DOWN', undefined, { retryAfter: 1 }) };
-      const id = ticketOf(request.query);
-      if (id === undefined) return refuse('TICKET_NOT_FOUND');
-      if (id instanceof OctowayError) return { ok: false, error: id };
-      // Gone before anything was taken: the ticket stays usable.
-      if (signal.aborted) return clientGone();
-      inFlight++;
-      try {
-        const taken = await store.take(id);
-        if (taken === undefined) return refuse('TICKET_NOT_FOUND');
-        if (taken === 'expired') return refuse('TICKET_EXPIRED');
-        return identityOf(taken, log);
-      } catch (err) {
-        return { ok: false, error: err instanceof OctowayError ? err : new OctowayError('TICKET_STORE_UNAVAILABLE', undefined, { retryAfter: 1 }) };
-      } finally {
-        inFlight--;
-      }
-    },
-    load: {
-      get waiting() { return 0; },
-      get inFlight() { return inFlight; },
-    },
-    async close() {
-      // The store is the gateway's (POST /tickets uses it too), closed by it.
-      closed = true;
-    },
-  };
+  // The store is the gateway's (POST /tickets uses it too), closed by it, not by this authenticator.
+  return localAuthenticator(async (request, signal) => {
+    const id = ticketOf(request.query);
+    if (id === undefined) return refuse('TICKET_NOT_FOUND');
+    if (id instanceof OctowayError) return { ok: false, error: id };
+    // Gone before anything was taken: the ticket stays usable.
+    if (signal.aborted) return clientGone();
+    try {
+      const taken = await store.take(id);
+      if (taken === undefined) return refuse('TICKET_NOT_FOUND');
+      if (taken === 'expired') return refuse('TICKET_EXPIRED');
+      return identityOf(taken, log);
+    } catch (err) {
+      return { ok: false, error: err instanceof OctowayError ? err : new OctowayError('TICKET_STORE_UNAVAILABLE', undefined, { retryAfter: 1 }) };
+    }
+  });
 }
 
 /** The socket's identity: the user as its subject and first key (as a JWT's `sub`), then the
