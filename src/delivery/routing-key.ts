@@ -8,8 +8,10 @@ export const MAX_KEY_LENGTH = 1024;
  * socket, and presence in Redis per node; a user's own key and a few teams are far below it. */
 export const MAX_KEYS_PER_SOCKET = 100;
 
+/** NUL is refused: it separates the parts of an address (delivery/address.ts), so a name holding
+ * one could forge another app's or another kind's address. */
 export function isValidKey(key: unknown): key is string {
-  return typeof key === 'string' && key !== '' && key.length <= MAX_KEY_LENGTH;
+  return typeof key === 'string' && key !== '' && key.length <= MAX_KEY_LENGTH && !key.includes('\u0000');
 }
 
 /** Which limit a socket's keys break ('count' first), or undefined when they are all usable. */
