@@ -22,6 +22,7 @@ export const ERRORS = {
   MISSING_VALUE: { status: 400, message: '"value" is required and must not be null' },
   INVALID_EXPIRE: { status: 400, message: '"expire" must be a duration string such as "30s", "5m" or "1h30m", of at most 365d' },
   INVALID_MESSAGE_ID: { status: 400, message: '"message_id" must be a non-empty string of at most 200 characters' },
+  INVALID_FILTER: { status: 400, message: '"filter" must be {"include": {path: value}, "exclude": {path: value}} with string, number, boolean, null or array values' },
   INVALID_BATCH: { status: 400, message: '"messages" must be a non-empty array no longer than WS_MAX_BATCH' },
   INVALID_CONTENT_LENGTH: { status: 400, message: 'the request repeats Content-Length with different values (RFC 9112 section 6.3); the connection is closed' },
   INVALID_QUERY: { status: 400, message: 'invalid query parameters' },
