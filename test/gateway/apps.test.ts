@@ -3,51 +3,12 @@
 // are 404; apps share one WS_WORKERS bound; a bad apps configuration stops the start with exit 2.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { connect, refusal, type TestSocket } from '../helpers/client.js';
 import { BASIC, startExpectingFailure, startGateway, type GatewayProcess } from '../helpers/gateway.js';
 import { json, startAuthBackend, type AuthBackend } from '../helpers/auth-backend.js';
 import { nowS, sign, signingKey, type SigningKey } from '../helpers/jwt.js';
-
-const BLUE_LOGIN = 'blue-backend';
-const BLUE_PASSWORD = 'blue-password-0123';
-const GREEN_LOGIN = 'green-backend';
-const GREEN_PASSWORD = 'green-password-0123';
-const basic = (login: string, password: string): string => `Basic ${Buffer.from(`${login}:${password}`).toString('base64')}`;
-export const BLUE = basic(BLUE_LOGIN, BLUE_PASSWORD);
-const GREEN = basic(GREEN_LOGIN, GREEN_PASSWORD);
-
-export async function yamlFile(text: string): Promise<string> {
-  const file = join(await mkdtemp(join(tmpdir(), 'octoway-apps-')), 'octoway.yaml');
-  await writeFile(file, text);
-  return file;
-}
-
-/** blue: forward auth (to `authUrl`) with its own Basic credentials; green: JWT only, its own credentials. */
-export function appsYaml(authUrl: string, greenSecret: string): string {
-  return [
-    'apps:',
-    '  blue:',
-    `    auth_url: ${authUrl}`,
-    `    login: ${BLUE_LOGIN}`,
-    `    password: ${BLUE_PASSWORD}`,
-    '  green:',
-    '    auth_mode: jwt',
-    `    jwt_secret: ${greenSecret}`,
-    `    login: ${GREEN_LOGIN}`,
-    `    password: ${GREEN_PASSWORD}`,
-    '    allowed_origins: [https://green.example]',
-    '',
-  ].join('\n');
-}
-
-export async function publishTo(gw: GatewayProcess, base: string, authorization: string, body: unknown): Promise<{ status: number; json: any }> {
-  const r = await gw.request('POST', `${base}/`, { body: JSON.stringify(body), headers: { authorization, 'content-type': 'application/json' } });
-  return { status: r.status, json: r.json };
-}
+import { appsYaml, BLUE, BLUE_LOGIN, BLUE_PASSWORD, GREEN, publishTo, yamlFile } from '../helpers/apps.js';
 
 describe('two apps and the default on one gateway', () => {
   let auth: AuthBackend;
@@ -79,19 +40,23 @@ describe('two apps and the default on one gateway', () => {
     const blue = await socket(gw.ws('/apps/blue/ws?email=K'));
     const green = await socket(gw.ws(`/apps/green/ws?jwt=${await sign(hs, { sub: 'K', exp: nowS() + 600 })}`), { origin: 'https://green.example' });
     const viaDefaultPath = await socket(gw.ws('/apps/default/ws?email=K'));
-    await synced(4);
+    // A default-app pattern matching every name: never another app's keys.
+    const everything = await connect(gw.ws('/ws?email=*'));
+    await synced(5);
     const toBlue = await publishTo(gw, '/apps/blue', BLUE, { key: 'K', value: 'for blue' });
     assert.deepEqual([toBlue.status, toBlue.json.delivered, toBlue.json.held], [202, 1, 0]);
     const toGreen = await publishTo(gw, '/apps/green', GREEN, { key: 'K', value: 'for green' });
     assert.deepEqual([toGreen.status, toGreen.json.delivered], [202, 1]);
     // `/` and `/apps/default/` are one app: both of its sockets, neither of the others.
     const toDefault = await publishTo(gw, '', BASIC, { key: 'K', value: 'for default' });
-    assert.deepEqual([toDefault.status, toDefault.json.delivered], [202, 2]);
+    assert.deepEqual([toDefault.status, toDefault.json.delivered], [202, 3]);
     // Each socket's first frame is its own app's: a frame that crossed apps would have come first.
     assert.deepEqual((await blue.waitForFrames(1))[0]!.payload, 'for blue');
     assert.deepEqual((await green.waitForFrames(1))[0]!.payload, 'for green');
     assert.deepEqual((await plain.waitForFrames(1))[0]!.payload, 'for default');
     assert.deepEqual((await viaDefaultPath.waitForFrames(1))[0]!.payload, 'for default');
+    assert.deepEqual((await everything.waitForFrames(1))[0]!.payload, 'for default');
+    await everything.close();
     // Presence lists each app's own keys, by name.
     const presence = await gw.request('GET', '/apps/blue/?presence', { headers: { authorization: BLUE } });
     assert.deepEqual(presence.json, { K: 1 });
