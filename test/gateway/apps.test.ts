@@ -176,3 +176,37 @@ test('a bad apps configuration stops the start with exit 2, naming the app and t
     assert.doesNotMatch(result.stderr, /at .*\.js/, 'no stack trace');
   }
 });
+
+test('a ticket made in one app connects to that app only, under its keys', async () => {
+  const auth = await startAuthBackend();
+  const gw = await startGateway({
+    WS_AUTH_URL: auth.url, WS_AUTH_MODE: 'forward,ticket',
+    WS_CONFIG: await yamlFile(`apps:\n  blue:\n    auth_mode: ticket\n    login: ${BLUE_LOGIN}\n    password: ${BLUE_PASSWORD}\n`),
+  });
+  try {
+    const made = async (base: string, authorization: string): Promise<string> => {
+      const r = await gw.request('POST', `${base}/tickets`, { body: JSON.stringify({ user: 'T' }), headers: { authorization, 'content-type': 'application/json' } });
+      assert.equal(r.status, 201, r.text);
+      return r.json.ticket as string;
+    };
+    // Blue's admin credentials make blue's tickets only.
+    assert.equal((await gw.request('POST', '/apps/blue/tickets', { body: '{"user":"T"}', headers: { authorization: BASIC } })).status, 401);
+    const blueTicket = await made('/apps/blue', BLUE);
+    const refused = await refusal(gw.ws(`/ws?ticket=${blueTicket}`));
+    assert.deepEqual([refused.status, JSON.parse(refused.body).error], [401, 'TICKET_NOT_FOUND']);
+    assert.deepEqual((await gw.request('GET', '/tickets?user=T')).json, { tickets: [] });
+    const blue = await connect(gw.ws(`/apps/blue/ws?ticket=${blueTicket}`));
+    const plainTicket = await made('', BASIC);
+    assert.equal((await refusal(gw.ws(`/apps/blue/ws?ticket=${plainTicket}`))).status, 401);
+    const plain = await connect(gw.ws(`/ws?ticket=${plainTicket}`));
+    await gw.waitForLog(() => gw.logs.filter((l) => l.msg === 'socket synced').length >= 2);
+    assert.equal((await publishTo(gw, '/apps/blue', BLUE, { key: 'T', value: 'blue' })).json.delivered, 1);
+    assert.equal((await publishTo(gw, '', BASIC, { key: 'T', value: 'default' })).json.delivered, 1);
+    assert.equal((await blue.waitForFrames(1))[0]!.payload, 'blue');
+    assert.equal((await plain.waitForFrames(1))[0]!.payload, 'default');
+    await Promise.all([blue.close(), plain.close()]);
+  } finally {
+    assert.equal(await gw.stop(), 0);
+    await auth.close();
+  }
+});
