@@ -210,3 +210,23 @@ test('a ticket made in one app connects to that app only, under its keys', async
     await auth.close();
   }
 });
+
+test('history is kept per app: each app lists its own messages of a key, under the key\'s name', async () => {
+  const auth = await startAuthBackend();
+  const gw = await startGateway({
+    WS_AUTH_URL: auth.url, WS_HISTORY_SIZE: '10',
+    WS_CONFIG: await yamlFile(`apps:\n  blue:\n    auth_url: ${auth.url}\n    login: ${BLUE_LOGIN}\n    password: ${BLUE_PASSWORD}\n`),
+  });
+  try {
+    assert.equal((await publishTo(gw, '/apps/blue', BLUE, { key: 'K', value: 'blue 1' })).status, 202);
+    assert.equal((await publishTo(gw, '', BASIC, { key: 'K', value: 'default 1' })).status, 202);
+    assert.equal((await publishTo(gw, '/apps/blue', BLUE, { key: 'K', value: 'blue 2' })).status, 202);
+    const blue = await gw.request('GET', '/apps/blue/?key=K&history', { headers: { authorization: BLUE } });
+    assert.deepEqual(blue.json.map((m: { key: string; payload: unknown }) => [m.key, m.payload]), [['K', 'blue 1'], ['K', 'blue 2']]);
+    const plain = await gw.request('GET', '/?key=K&history');
+    assert.deepEqual(plain.json.map((m: { key: string; payload: unknown }) => [m.key, m.payload]), [['K', 'default 1']]);
+  } finally {
+    assert.equal(await gw.stop(), 0);
+    await auth.close();
+  }
+});
