@@ -36,6 +36,8 @@ export interface Sources {
   readonly healthcheck: boolean;
   /** `--help`/`-h`: print the flags and exit. */
   readonly help: boolean;
+  /** The file's `apps:` mapping as written, read by config-apps.ts; undefined when absent. */
+  readonly apps?: unknown;
 }
 
 /** Merges flags (`argv`, without node and the script), the YAML file they or `env` name, and `env`.
@@ -46,9 +48,10 @@ export function readSources(argv: readonly string[], env: Env, read: (path: stri
   const flags = parseFlags(argv, problems);
   const fromEnv = canonical(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)));
   const file = flags.values.WS_CONFIG ?? fromEnv.WS_CONFIG;
-  const fromFile = file === undefined || file.trim() === '' ? {} : readYaml(file.trim(), read, problems);
+  const apps: { value?: unknown } = {};
+  const fromFile = file === undefined || file.trim() === '' ? {} : readYaml(file.trim(), read, problems, apps);
   if (problems.length > 0) throw new ConfigError(problems);
-  return { values: { ...fromEnv, ...canonical(fromFile), ...canonical(flags.values) }, healthcheck: flags.healthcheck, help: flags.help };
+  return { values: { ...fromEnv, ...canonical(fromFile), ...canonical(flags.values) }, healthcheck: flags.healthcheck, help: flags.help, apps: apps.value };
 }
 
 /** Go's flag syntax: `-name value`, `--name value`, `-name=value`; `--healthcheck` alone (a bool);
@@ -85,8 +88,9 @@ function parseFlags(argv: readonly string[], problems: string[]): { values: Reco
 }
 
 /** The file's settings by variable name. Keys are Goctopus's flag names or variable names; a list
- * becomes a comma-separated value, as Goctopus's own loader does. */
-function readYaml(path: string, read: (path: string) => string, problems: string[]): Record<string, string> {
+ * becomes a comma-separated value, as Goctopus's own loader does. `apps` is kept as written, in
+ * `apps.value`, for config-apps.ts. */
+function readYaml(path: string, read: (path: string) => string, problems: string[], apps: { value?: unknown }): Record<string, string> {
   let text: string;
   try {
     text = read(path);
@@ -108,6 +112,10 @@ function readYaml(path: string, read: (path: string) => string, problems: string
   }
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(document as Record<string, unknown>)) {
+    if (key === 'apps') {
+      apps.value = value;
+      continue;
+    }
     const variable = FLAGS[key] ?? (isVariable(key) ? key : undefined);
     if (variable === undefined) {
       problems.push(`WS_CONFIG ${path}: unknown key ${JSON.stringify(key)}; keys are Goctopus's flag names (such as port, redis-url) or Octoway's variable names (such as WS_PORT)`);
@@ -120,7 +128,7 @@ function readYaml(path: string, read: (path: string) => string, problems: string
   return out;
 }
 
-function scalarText(value: unknown): string | undefined {
+export function scalarText(value: unknown): string | undefined {
   if (value === null) return '';
   if (Array.isArray(value)) {
     const parts = value.map(scalarText);

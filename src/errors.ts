@@ -12,6 +12,7 @@ export const ERRORS = {
   // Publish and admin API (backend side)
   UNAUTHORIZED: { status: 401, message: 'missing or wrong Basic credentials' },
   NOT_FOUND: { status: 404, message: 'no such endpoint' },
+  APP_NOT_FOUND: { status: 404, message: 'no such app: /apps/{app}/ names an app of WS_CONFIG\'s apps (or default)' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this endpoint' },
   BODY_TOO_LARGE: { status: 413, message: 'request body is larger than WS_MAX_BODY' },
   INVALID_JSON: { status: 400, message: 'request body is not valid JSON' },

@@ -1,7 +1,8 @@
 // Entry point: reads configuration, starts the gateway, stops it on SIGTERM/SIGINT.
 // Exit codes: 0 after a clean stop, 2 for bad configuration or state file, 1 for anything else.
 import dotenv from 'dotenv';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError } from './config.js';
+import { loadApps, type AppConfig } from './config-apps.js';
 import { readSources, usage } from './config-sources.js';
 import { runHealthcheck } from './healthcheck.js';
 import { isOctowayError, type ErrorCode } from './errors.js';
@@ -20,6 +21,7 @@ function fatal(lines: readonly string[], code: number): never {
 
 // Goctopus's flags win over WS_CONFIG's file, which wins over the environment (config-sources.ts).
 let config;
+let apps: readonly AppConfig[];
 try {
   const sources = readSources(process.argv.slice(2), process.env);
   if (sources.help) {
@@ -27,7 +29,7 @@ try {
     process.exit(0);
   }
   if (sources.healthcheck) await runHealthcheck(sources.values);
-  config = loadConfig(sources.values);
+  ({ config, apps } = loadApps(sources));
 } catch (err) {
   if (err instanceof ConfigError) fatal(err.problems, 2);
   throw err;
@@ -73,7 +75,7 @@ process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 
 try {
-  gateway = await startGateway(config, log);
+  gateway = await startGateway(config, log, apps);
 } catch (err) {
   if (isOctowayError(err) && STARTUP_ERRORS.has(err.code)) fatal([err.message], 2);
   fatal([`cannot start: ${(err as Error).message}`], 1);

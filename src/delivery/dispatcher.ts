@@ -8,6 +8,7 @@ import { MemoryHistory, type History } from './history.js';
 import type { Hub } from './hub.js';
 import { connectionId, type Socket } from '../socket/connection.js';
 import type { Message, PublishResult } from './message.js';
+import { keyAddress, parseAddress } from './address.js';
 
 export interface Dispatcher {
   /** Resolves once the message is written to the open sockets of its keys and stored for the
@@ -93,13 +94,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     async publish(message) {
       if (message.idempotent) {
         const ttl = message.expireMs > 0 ? message.expireMs : defaultIdempotencyTtlMs;
-        if (!(await store.rememberMessageId(message.id, ttl))) {
+        const remembered = messageIdOf(message);
+        if (!(await store.rememberMessageId(remembered, ttl))) {
           return { id: message.id, delivered: 0, held: 0, duplicate: true };
         }
         try {
           return await publishAndRecord(message);
         } catch (err) {
-          await store.forgetMessageId(message.id).catch(() => undefined); // the store is down: it has nothing to forget
+          await store.forgetMessageId(remembered).catch(() => undefined); // the store is down: it has nothing to forget
           throw err;
         }
       }
@@ -142,4 +144,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       return true;
     },
   };
+}
+
+/** The message_id as remembered: within its app (that of its keys, which one publish never mixes),
+ * so the same message_id in two apps is two messages; a default-app id stays as earlier versions
+ * remembered it. */
+function messageIdOf(message: Message): string {
+  const first = message.keys[0];
+  return first === undefined || first.charCodeAt(0) !== 0 ? message.id : keyAddress(parseAddress(first).app, message.id);
 }

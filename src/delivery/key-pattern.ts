@@ -19,9 +19,19 @@ const never: KeyMatcher = () => false;
  * key into ~len^stars steps, while Go's takes the first match of each chunk after a star and
  * backtracks only the last one, so a match costs at most (key length × pattern length) steps. */
 export function compilePattern(pattern: string): KeyMatcher {
+  // Patterns and keys are addresses (address.ts): a pattern matches only addresses of its own
+  // namespace (kind and app), its name part against their name part. A default-app key is its own
+  // address, so a default-app `*` must refuse every NUL-prefixed address (another app's key, a topic).
+  if (pattern.charCodeAt(0) === 0) {
+    const cut = pattern.indexOf('\u0000', 2) + 1;
+    const namespace = pattern.slice(0, cut);
+    const chunks = cut === 0 ? undefined : parse(pattern.slice(cut));
+    if (chunks === undefined) return never;
+    return (key) => key.startsWith(namespace) && matchChunks(chunks, key.slice(cut));
+  }
   const chunks = parse(pattern);
   if (chunks === undefined) return never;
-  return (key) => matchChunks(chunks, key);
+  return (key) => key.charCodeAt(0) !== 0 && matchChunks(chunks, key);
 }
 
 /** The characters every key the pattern matches starts with (up to its first metacharacter or

@@ -9,7 +9,9 @@ import type { Message, PublishResult } from '../delivery/message.js';
 import { checkReach, type AuthStep, type Publisher, type PublisherAuth } from './publisher-auth.js';
 import { answer, begin, hasConflictingContentLength, methodNotAllowed, readBody, reply, replyError, type Exchange, type RefusalCount } from './exchange.js';
 import { parsePublish, type PublishLimits, type PublishRequest } from './publish.js';
-import { isPresenceOrHistory, listHeld, listHistory, listPresence, removeHeld } from './admin.js';
+import { isPresenceOrHistory, listHeld, listHistory, listPresence, removeHeld, type AdminScope } from './admin.js';
+import { inApp } from './app-scope.js';
+import { DEFAULT_APP } from '../socket/connection.js';
 import type { History } from '../delivery/history.js';
 import type { VersionInfo } from '../version.js';
 import { routeTickets, type TicketApiOptions } from './tickets.js';
@@ -35,15 +37,26 @@ export interface ApiOptions {
   readonly log: Logger;
   /** `/tickets`, when WS_AUTH_MODE lists ticket. */
   readonly tickets?: TicketApiOptions | undefined;
+  /** The app whose keys this API publishes to and lists (src/apps.ts); the default app when undefined. */
+  readonly scope?: AdminScope | undefined;
 }
 
-export function registerApi(app: TemplatedApp, options: ApiOptions): void {
-  app.any('/*', (res, req) => route(res, req, options));
+const DEFAULT_SCOPE: AdminScope = { app: DEFAULT_APP, alone: true };
+
+/** The API on `/` (base ''), or under an app's base (`/apps/blue`): `/apps/blue/` is its `/`,
+ * `/apps/blue/tickets` its `/tickets`. */
+export function registerApi(app: TemplatedApp, options: ApiOptions, base = ''): void {
+  if (base === '') {
+    app.any('/*', (res, req) => route(res, req, options, ''));
+    return;
+  }
+  app.any(base, (res, req) => route(res, req, options, base));
+  app.any(`${base}/*`, (res, req) => route(res, req, options, base));
 }
 
-function route(res: HttpResponse, req: HttpRequest, options: ApiOptions): void {
+function route(res: HttpResponse, req: HttpRequest, options: ApiOptions, base: string): void {
   const head = req.getMethod() === 'head'; // lower case, as uWS gives it
-  const path = req.getUrl();
+  const path = base === '' ? req.getUrl() : req.getUrl().slice(base.length) || '/';
   const method = head ? 'get' : req.getMethod(); // HEAD is GET without the body, everywhere
   const exchange = begin(res, head, method === 'post' && path === '/' ? options.refused.publish : options.refused.other);
   const contentLength = req.getHeader('content-length');
@@ -75,7 +88,7 @@ function route(res: HttpResponse, req: HttpRequest, options: ApiOptions): void {
     case 'get':
       return administer(exchange, step, adminQuery(req), (query) => read(query, options), options);
     case 'delete':
-      return administer(exchange, step, adminQuery(req), (query) => removeHeld(options.store, query), options);
+      return administer(exchange, step, adminQuery(req), (query) => removeHeld(options.store, query, options.scope ?? DEFAULT_SCOPE), options);
     default:
       return replyError(exchange, methodNotAllowed('GET, HEAD, POST, DELETE'), options.log);
   }
@@ -90,8 +103,9 @@ function adminQuery(req: HttpRequest): URLSearchParams {
 
 /** GET /: held messages, or Goctopus 2026's `?presence` and `&history` views. */
 function read(query: URLSearchParams, options: ApiOptions): Promise<unknown> {
-  if (!isPresenceOrHistory(query)) return listHeld(options.store, query);
-  return query.has('presence') ? listPresence(options.presence, query) : listHistory(options.history, query);
+  const scope = options.scope ?? DEFAULT_SCOPE;
+  if (!isPresenceOrHistory(query)) return listHeld(options.store, query, scope);
+  return query.has('presence') ? listPresence(options.presence, query, scope) : listHistory(options.history, query, scope);
 }
 
 function administer(exchange: Exchange, step: AuthStep, query: URLSearchParams, work: (query: URLSearchParams) => Promise<unknown>, options: ApiOptions): void {
@@ -144,12 +158,14 @@ function publishBody(exchange: Exchange, body: Buffer, publisher: Publisher, opt
   const request = parsePublish(body, options.limits);
   const denied = checkReach(publisher, request);
   if (denied !== undefined) throw denied;
-  const { messages } = request;
+  // Checked by name (a publisher's scope names keys), published by address.
+  const app = options.scope?.app ?? DEFAULT_APP;
+  const messages = app === DEFAULT_APP ? request.messages : request.messages.map((m) => inApp(app, m));
   const results: PublishResult[] = [];
   for (let i = 0; i < messages.length; i++) {
     const result = options.dispatcher.publishNow(messages[i] as Message);
     if (result === undefined) {
-      publishLater(exchange, request, i, results, options);
+      publishLater(exchange, { batch: request.batch, messages }, i, results, options);
       return;
     }
     results.push(result);

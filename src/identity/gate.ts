@@ -20,13 +20,25 @@ export interface GateOptions {
  * returned promise never rejects, even if inner breaks its contract.
  */
 export function withConcurrencyGate(inner: Authenticator, options: GateOptions, log: Logger): Authenticator {
+  return createConcurrencyGate(options, log).wrap(inner);
+}
+
+/** One WS_WORKERS bound shared by several authenticators (one per app, see src/apps.ts): `wrap`
+ * gives each its gated authenticator, all drawing slots from the same `workers` and queueing, in
+ * arrival order, in the same `queueLimit`. Each wrapped authenticator's `load` counts its own calls. */
+export interface ConcurrencyGate {
+  wrap(inner: Authenticator): Authenticator;
+}
+
+export function createConcurrencyGate(options: GateOptions, log: Logger): ConcurrencyGate {
   const workers = Math.max(1, options.workers);
   const waiting = new Waitlist();
   let inFlight = 0;
   let closed = false;
 
-  const release = (): void => {
+  const release = (call: GatedCall): void => {
     inFlight--;
+    call.owner.inFlight--;
     if (closed) return;
     // A freed slot goes to the longest waiting call, at once.
     const next = waiting.shift();
@@ -35,10 +47,11 @@ export function withConcurrencyGate(inner: Authenticator, options: GateOptions, 
 
   const run = (call: GatedCall): void => {
     inFlight++;
+    call.owner.inFlight++;
     call.state = RUNNING;
     let answer: Promise<AuthResult>;
     try {
-      answer = inner.authenticate(call.request, call.signal);
+      answer = call.owner.inner.authenticate(call.request, call.signal);
     } catch (err) {
       answer = Promise.reject(err);
     }
@@ -50,28 +63,41 @@ export function withConcurrencyGate(inner: Authenticator, options: GateOptions, 
   };
 
   return {
-    authenticate(request, signal) {
-      if (closed) return Promise.resolve(refusal('SHUTTING_DOWN'));
-      if (signal.aborted) return Promise.resolve(clientGone());
-      if (inFlight >= workers && waiting.size >= options.queueLimit) {
-        log.debug({ waiting: waiting.size }, 'auth queue full');
-        return Promise.resolve(refusal('AUTH_QUEUE_FULL', 1));
-      }
-      const call = new GatedCall(request, signal, release, waiting);
-      if (inFlight < workers) run(call);
-      else waiting.push(call);
-      return call.promise;
-    },
-    load: {
-      get waiting() { return waiting.size; },
-      get inFlight() { return inFlight; },
-    },
-    async close() {
-      closed = true;
-      for (let call = waiting.shift(); call !== undefined; call = waiting.shift()) call.settle(refusal('SHUTTING_DOWN'));
-      await inner.close();
+    wrap(inner) {
+      const owner: Owner = { inner, waiting: 0, inFlight: 0 };
+      return {
+        authenticate(request, signal) {
+          if (closed) return Promise.resolve(refusal('SHUTTING_DOWN'));
+          if (signal.aborted) return Promise.resolve(clientGone());
+          if (inFlight >= workers && waiting.size >= options.queueLimit) {
+            log.debug({ waiting: waiting.size }, 'auth queue full');
+            return Promise.resolve(refusal('AUTH_QUEUE_FULL', 1));
+          }
+          const call = new GatedCall(request, signal, owner, release, waiting);
+          if (inFlight < workers) run(call);
+          else waiting.push(call);
+          return call.promise;
+        },
+        load: {
+          get waiting() { return owner.waiting; },
+          get inFlight() { return owner.inFlight; },
+        },
+        async close() {
+          // Closing one closes the gate: every app's authenticators close together, at shutdown.
+          closed = true;
+          for (let call = waiting.shift(); call !== undefined; call = waiting.shift()) call.settle(refusal('SHUTTING_DOWN'));
+          await inner.close();
+        },
+      };
     },
   };
+}
+
+/** One wrapped authenticator and its share of the gate's calls. */
+interface Owner {
+  readonly inner: Authenticator;
+  waiting: number;
+  inFlight: number;
 }
 
 /** NEW: not started; QUEUED: waiting for a slot; RUNNING: holds a slot; SETTLED: answered. */
@@ -90,7 +116,8 @@ class GatedCall {
   constructor(
     readonly request: UpgradeRequest,
     readonly signal: CancelSignal,
-    private readonly release: () => void,
+    readonly owner: Owner,
+    private readonly release: (call: GatedCall) => void,
     private readonly waiting: Waitlist,
   ) {
     this.promise = new Promise((resolve) => { this.resolve = resolve; });
@@ -107,8 +134,10 @@ class GatedCall {
     if (was === SETTLED) return;
     this.state = SETTLED;
     this.signal.removeEventListener('abort', this);
-    if (was === QUEUED) this.waiting.size--;
-    else if (was === RUNNING) this.release();
+    if (was === QUEUED) {
+      this.waiting.size--;
+      this.owner.waiting--;
+    } else if (was === RUNNING) this.release(this);
     this.resolve(result);
   }
 }
@@ -124,6 +153,7 @@ class Waitlist {
     call.state = QUEUED;
     this.items.push(call);
     this.size++;
+    call.owner.waiting++;
   }
 
   /** The oldest QUEUED call, taken off the queue (state NEW again), or undefined. */
@@ -134,6 +164,7 @@ class Waitlist {
       if (call !== undefined && call.state === QUEUED) {
         call.state = NEW;
         this.size--;
+        call.owner.waiting--;
         this.compact();
         return call;
       }

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import type { Authenticator } from './authenticator.js';
 import { withDecisionCache } from './cached.js';
 import { createForwardAuthenticator, type ForwardOptions } from './forward.js';
-import { withConcurrencyGate } from './gate.js';
+import { withConcurrencyGate, type ConcurrencyGate } from './gate.js';
 import { withCallMeter, type AuthMeter } from './metered.js';
 
 export interface ForwardPipelineOptions extends Omit<ForwardOptions, 'connections'> {
@@ -17,11 +17,13 @@ export interface ForwardPipelineOptions extends Omit<ForwardOptions, 'connection
   readonly cacheMax: number;
   /** Where backend calls and cache lookups are reported (the metrics); none when undefined. */
   readonly meter?: AuthMeter;
+  /** A WS_WORKERS gate shared with other apps' pipelines (src/apps.ts); a gate of its own when undefined. */
+  readonly gate?: ConcurrencyGate | undefined;
 }
 
 export function createForwardPipeline(options: ForwardPipelineOptions, log: Logger): Authenticator {
   const forward = createForwardAuthenticator({ ...options, connections: options.workers }, log);
   const measured = options.meter === undefined ? forward : withCallMeter(forward, options.meter);
-  const gated = withConcurrencyGate(measured, { workers: options.workers, queueLimit: options.queueLimit }, log);
+  const gated = options.gate !== undefined ? options.gate.wrap(measured) : withConcurrencyGate(measured, { workers: options.workers, queueLimit: options.queueLimit }, log);
   return withDecisionCache(gated, { ttlMs: options.cacheTtlMs, negativeTtlMs: options.cacheNegativeTtlMs, max: options.cacheMax }, forward.cacheKey, options.meter?.cache);
 }

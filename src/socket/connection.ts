@@ -3,8 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'uWebSockets.js';
 import type { Identity } from '../identity/identity.js';
+import { keyAddress } from '../delivery/address.js';
 
-/** The app a socket belongs to; one per gateway until apps are configurable. */
+/** The app of the environment-only configuration, on today's paths (see src/config-apps.ts). */
 export const DEFAULT_APP = 'default';
 
 /**
@@ -23,7 +24,9 @@ export interface Connection {
   readonly app: string;
   /** Subject, session, keys, claims, grants and token expiry, as the authenticator decided them. */
   readonly identity: Identity;
-  /** identity.keys, the same array: the hub and dispatcher read it on every delivery. */
+  /** The addresses of identity.keys in the socket's app (delivery/address.ts): the hub and
+   * dispatcher read it on every delivery. In the default app, identity.keys itself (a default-app
+   * key is its own address); in another, one array per identity, shared by its sockets. */
   readonly keys: readonly string[];
   /** The TCP peer (IPv4, or IPv6 without brackets); a proxy's address behind one. */
   readonly remoteAddress: string;
@@ -53,16 +56,29 @@ export type Socket = WebSocket<Connection>;
 
 /** Builds connection records for one gateway. */
 export interface Connections {
-  open(identity: Identity, remoteAddress: string): Connection;
+  /** `app` defaults to the one createConnections was given. */
+  open(identity: Identity, remoteAddress: string, app?: string): Connection;
 }
 
-export function createConnections(app: string = DEFAULT_APP): Connections {
+/** One per gateway, whatever its apps: every socket's id starts with the same node. */
+export function createConnections(defaultApp: string = DEFAULT_APP): Connections {
   // 40 random bits in base36 (up to 8 characters): two instances share a prefix about once in a
   // trillion pairs, and the counter keeps ids apart within one.
   const node = randomBytes(5).readUIntBE(0, 5).toString(36);
   let count = 0;
+  /** Per app other than the default, each identity's key addresses: identities are shared by the
+   * sockets of one cached auth decision, and so are these arrays. */
+  const addressed = new Map<string, WeakMap<Identity, readonly string[]>>();
+  const keysOf = (identity: Identity, app: string): readonly string[] => {
+    if (app === DEFAULT_APP) return identity.keys;
+    let byIdentity = addressed.get(app);
+    if (byIdentity === undefined) addressed.set(app, (byIdentity = new WeakMap()));
+    let keys = byIdentity.get(identity);
+    if (keys === undefined) byIdentity.set(identity, (keys = Object.freeze(identity.keys.map((key) => keyAddress(app, key)))));
+    return keys;
+  };
   return {
-    open(identity, remoteAddress) {
+    open(identity, remoteAddress, app = defaultApp) {
       const openedAt = nowSeconds();
       // Every field written here, in this order, so every record has the same hidden class.
       return {
@@ -70,7 +86,7 @@ export function createConnections(app: string = DEFAULT_APP): Connections {
         node,
         app,
         identity,
-        keys: identity.keys,
+        keys: keysOf(identity, app),
         remoteAddress,
         openedAt,
         syncAttempt: 0,

@@ -5,7 +5,7 @@ import type { AbortListener, Authenticator, CancelSignal, UpgradeRequest } from 
 import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { peerAddress, replyError, type RefusalCount } from '../http/exchange.js';
-import { createConnections, type Socket } from './connection.js';
+import { createConnections, DEFAULT_APP, type Connections, type Socket } from './connection.js';
 import { handshakeError } from './handshake.js';
 import { selectedProtocol } from '../identity/modes.js';
 import type { RateLimit } from '../http/rate-limit.js';
@@ -25,6 +25,10 @@ export interface UpgradeOptions {
   /** Counts refused upgrades by code (the metrics). */
   readonly refused: RefusalCount;
   readonly log: Logger;
+  /** The app its sockets belong to (src/apps.ts), and the gateway's one record builder, shared by
+   * every app so ids share the node; a builder of its own and the default app when undefined. */
+  readonly app?: string | undefined;
+  readonly connections?: Connections | undefined;
 }
 
 export interface UpgradeHandler {
@@ -36,7 +40,8 @@ export interface UpgradeHandler {
 export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   const { authenticator, allowedOrigins, maxConnections, refused, log } = options;
   const origins = new Set(allowedOrigins);
-  const connections = createConnections();
+  const connections = options.connections ?? createConnections();
+  const app = options.app ?? DEFAULT_APP;
   let pending = 0;
 
   const handler = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
@@ -64,7 +69,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         return;
       }
       if (!result.ok) return refuse(res, result.error, request, log, refused);
-      const data = connections.open(result.identity, request.remoteAddress);
+      const data = connections.open(result.identity, request.remoteAddress, app);
       upgradeLater(res, () => res.upgrade(data, secKey, protocol, extensions, context));
     }, (err: unknown) => {
       pending--;

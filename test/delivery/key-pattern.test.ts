@@ -68,3 +68,18 @@ test('the matcher agrees with Go on stars that must backtrack, and walks keys by
   ];
   for (const [pattern, key, expected] of more) assert.equal(compilePattern(pattern)(key), expected, `${pattern} against ${key}`);
 });
+
+test('a pattern matches addresses of its own namespace only: a default-app * never reaches another app or a topic', async () => {
+  const { keyAddress, topicAddress } = await import('../../src/delivery/address.js');
+  const everything = compilePattern('*');
+  assert.equal(everything('abc'), true);
+  assert.equal(everything(keyAddress('blue', 'abc')), false);
+  assert.equal(everything(topicAddress('default', 'abc')), false);
+  const blueOrg = compilePattern(keyAddress('blue', 'org/*'));
+  assert.equal(blueOrg(keyAddress('blue', 'org/sales')), true);
+  assert.equal(blueOrg(keyAddress('blue', 'org/sales/eu')), false);
+  assert.equal(blueOrg('org/sales'), false);
+  assert.equal(blueOrg(keyAddress('green', 'org/sales')), false);
+  assert.equal(blueOrg(keyAddress('bluer', 'org/sales')), false);
+  assert.equal(literalPrefix(keyAddress('blue', 'org/*')), keyAddress('blue', 'org/'));
+});

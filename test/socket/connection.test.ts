@@ -57,3 +57,19 @@ test('an identity needs a key within the routing-key limits', () => {
     subject: 'u1', session: 's1', keys: ['k'], claims: undefined, grants: { subscribe: ['room:1'], publish: [] }, expiresAt: 2_000_000_000,
   });
 });
+
+test('a socket of another app is under its keys\' addresses in that app, one array per identity; ids share the node', async () => {
+  const { keyAddress } = await import('../../src/delivery/address.js');
+  const who = identity(['a@x.io', 'acme']);
+  const connections = createConnections();
+  const plain = connections.open(who, '127.0.0.1');
+  const blue = connections.open(who, '127.0.0.1', 'blue');
+  const again = connections.open(who, '127.0.0.1', 'blue');
+  assert.equal(blue.app, 'blue');
+  assert.deepEqual(blue.keys, [keyAddress('blue', 'a@x.io'), keyAddress('blue', 'acme')]);
+  assert.notDeepEqual(blue.keys, plain.keys);
+  assert.equal(again.keys, blue.keys, 'shared by the sockets of one identity');
+  assert.deepEqual(blue.identity.keys, ['a@x.io', 'acme'], 'the identity keeps the names');
+  assert.equal(blue.node, plain.node);
+  assert.deepEqual(Object.keys(blue), Object.keys(plain), 'the same fields in the same order');
+});

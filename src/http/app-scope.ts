@@ -1,0 +1,22 @@
+// An app's view of the one namespace (delivery/address.ts): the API of app X builds every address
+// it publishes to or reads with X, and its listings show X's keys only, by name. The default app's
+// keys are their own addresses, so its view costs nothing on the publish path.
+import { keyAddress, parseAddress } from '../delivery/address.js';
+import type { Message } from '../delivery/message.js';
+import { DEFAULT_APP } from '../socket/connection.js';
+
+/** The key `address` names when it is a routing key of `app`; undefined for any other address
+ * (another app's key, a topic, a user, a session). */
+export function keyNameIn(app: string, address: string): string | undefined {
+  const plain = address.charCodeAt(0) !== 0;
+  if (app === DEFAULT_APP) return plain ? address : undefined;
+  if (plain) return undefined;
+  const parsed = parseAddress(address);
+  return parsed.kind === 'key' && parsed.app === app ? parsed.name : undefined;
+}
+
+/** The message with its keys as `app`'s addresses; the same object in the default app. */
+export function inApp(app: string, message: Message): Message {
+  if (app === DEFAULT_APP) return message;
+  return { ...message, keys: message.keys.map((key) => keyAddress(app, key)) };
+}
