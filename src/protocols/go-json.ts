@@ -129,3 +129,76 @@ export function goField(object: { readonly [key: string]: JsonValue }, field: st
   }
   return found;
 }
+
+/** One member of a top-level JSON object: its key (decoded) and where its value's text lies. */
+export interface RawMember {
+  readonly key: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The members of `text`'s top-level object, in document order and with repeats (Go's decoder sees
+ * every one; JSON.parse keeps the last spelling only). `text` must be valid JSON (JSON.parse
+ * accepted it); undefined when its value is not an object.
+ */
+export function rawMembers(text: string): RawMember[] | undefined {
+  let i = skipSpace(text, 0);
+  if (text.charCodeAt(i) !== 0x7b) return undefined;
+  const members: RawMember[] = [];
+  i = skipSpace(text, i + 1);
+  if (text.charCodeAt(i) === 0x7d) return members;
+  for (;;) {
+    const keyEnd = skipValue(text, i);
+    const key = JSON.parse(text.slice(i, keyEnd)) as string;
+    const start = skipSpace(text, skipSpace(text, keyEnd) + 1); // past the colon
+    const end = skipValue(text, start);
+    members.push({ key, start, end });
+    i = skipSpace(text, end);
+    if (text.charCodeAt(i) === 0x7d) return members;
+    i = skipSpace(text, i + 1); // past the comma
+  }
+}
+
+function skipSpace(text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return i;
+    i++;
+  }
+}
+
+/** The index just past the valid JSON value starting at `i`. */
+function skipValue(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c === 0x22) {
+    for (let j = i + 1; ; j++) {
+      const d = text.charCodeAt(j);
+      if (d === 0x5c) j++;
+      else if (d === 0x22) return j + 1;
+    }
+  }
+  if (c === 0x7b || c === 0x5b) {
+    let depth = 0;
+    for (let j = i; ; j++) {
+      const d = text.charCodeAt(j);
+      if (d === 0x22) j = skipValue(text, j) - 1;
+      else if (d === 0x7b || d === 0x5b) depth++;
+      else if (d === 0x7d || d === 0x5d) {
+        depth--;
+        if (depth === 0) return j + 1;
+      }
+    }
+  }
+  let j = i;
+  while (j < text.length && !/[\s,\]}]/.test(text[j] as string)) j++;
+  return j;
+}
+
+/** The raw text of the member Go's decoder would set `field` from: the last key folding to it. */
+export function rawField(text: string, members: readonly RawMember[], field: string): string | undefined {
+  const folded = goFold(field);
+  let found: RawMember | undefined;
+  for (const m of members) if (m.key === field || goFold(m.key) === folded) found = m;
+  return found === undefined ? undefined : text.slice(found.start, found.end);
+}
