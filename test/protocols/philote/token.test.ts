@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { canRead, canWrite, goQueryValue, originAllowed, philoteToken, verifyPhiloteToken, type PhiloteAccess } from '../../../src/protocols/philote/token.js';
+import { goQueryValue } from '../../../src/protocols/go-query.js';
+import { canRead, canWrite, originAllowed, philoteToken, verifyPhiloteToken, type PhiloteAccess } from '../../../src/protocols/philote/token.js';
 
 const SECRET = 'philote-secret';
 const NOW = 1_750_000_000_000;
