@@ -4,7 +4,7 @@
 // `nonce` and `timestamp` not passed on. Client: `{"type":"subscribe"|"unsubscribe","topic":"t"}`,
 // anything else ignored, as its ReadPump does.
 import { goCompact, goObject, goString, rawField, rawMembers, type JsonValue } from '../go-json.js';
-import { DRIPLET_ANSWERS, type DripletAnswer } from './signature.js';
+import { DRIPLET_ANSWERS, type DripletAnswer } from './answers.js';
 
 type JsonObject = { [key: string]: JsonValue };
 

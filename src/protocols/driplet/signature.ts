@@ -8,31 +8,8 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { OctowayError } from '../../errors.js';
 import type { ReplayGuard } from '../../http/replay-guard.js';
 import { rawField, rawMembers } from '../go-json.js';
+import { DRIPLET_ANSWERS, type DripletAnswer } from './answers.js';
 import type { DripletEndpoint } from './config.js';
-
-/** A plain-text answer as Go's http.Error writes it: `text/plain; charset=utf-8`,
- * `X-Content-Type-Options: nosniff`, the body followed by a newline. */
-export interface DripletAnswer {
-  readonly status: number;
-  readonly body: string;
-  /** Seconds, for a Retry-After header (Octoway's own answer when the nonce store is down). */
-  readonly retryAfter?: number;
-}
-
-function answer(status: number, text: string): DripletAnswer {
-  return Object.freeze({ status, body: `${text}\n` });
-}
-
-export const DRIPLET_ANSWERS = Object.freeze({
-  invalidEndpoint: answer(404, 'Invalid endpoint'),
-  unauthorized: answer(401, 'Unauthorized'),
-  missingSignature: answer(401, 'Missing signature'),
-  invalidSignature: answer(401, 'Invalid signature'),
-  invalidMessageFormat: answer(400, 'Invalid message format'),
-  broadcastError: answer(500, 'Error broadcasting message'),
-  /** Not Driplet's (it kept nonces in memory): Redis could not vouch for the nonce; retry. */
-  nonceStoreUnavailable: Object.freeze({ status: 503, body: 'Nonce store unavailable\n', retryAfter: 1 }),
-});
 
 /** How far `timestamp` may be from now, and how long a nonce stays used: 60 s each in Driplet. */
 export const DRIPLET_WINDOW_S = 60;

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseClientFrame, parsePublish } from '../../../src/protocols/driplet/frame.js';
-import { DRIPLET_ANSWERS } from '../../../src/protocols/driplet/signature.js';
+import { DRIPLET_ANSWERS } from '../../../src/protocols/driplet/answers.js';
 
 function frameOf(text: string, endpoint = 'web'): string {
   const result = parsePublish(text, endpoint);

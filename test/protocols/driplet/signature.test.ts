@@ -10,7 +10,8 @@ import type { ReplayGuard } from '../../../src/http/replay-guard.js';
 import { createLogger } from '../../../src/log.js';
 import { connectRedis, type RedisConnection } from '../../../src/redis/connect.js';
 import { Keyspace } from '../../../src/redis/keyspace.js';
-import { DRIPLET_ANSWERS, readMetadata, verifyPublish } from '../../../src/protocols/driplet/signature.js';
+import { DRIPLET_ANSWERS } from '../../../src/protocols/driplet/answers.js';
+import { readMetadata, verifyPublish } from '../../../src/protocols/driplet/signature.js';
 import type { DripletEndpoint } from '../../../src/protocols/driplet/config.js';
 import { deletePrefix, redisClient, SHARED_REDIS_URL, testPrefix } from '../../helpers/redis.js';
 
