@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { parseDuration, parseSize } from './units.js';
 import { MAX_EXPIRE_MS, MAX_EXPIRE_TEXT } from './delivery/message.js';
 import { authModes, parseAuthUrl, readJwt, readPublishAuth, type AuthMode, type JwtSettings, type PublishAuthSettings, type Readers } from './config-auth.js';
+import { readSeedListeners, SEED_DEFAULTS, SEED_SECRETS, type SeedListeners } from './config-seeds.js';
 
 export { AUTH_MODES, PUBLISH_AUTH_MODES } from './config-auth.js';
 export type { AuthMode, JwtSettings, PublishAuthMode, PublishAuthSettings } from './config-auth.js';
@@ -98,6 +99,8 @@ export interface Config {
   readonly jwtCookie: string | undefined;
   /** WS_PUBLISH_AUTH and the settings of its modes. */
   readonly publishAuth: PublishAuthSettings;
+  /** The seed protocols' listeners (config-seeds.ts); each undefined when its port is unset. */
+  readonly seeds: SeedListeners;
 }
 
 /** Every default, as the operator would type it. The README's configuration table mirrors this. */
@@ -185,6 +188,8 @@ export const DEFAULTS = {
   WS_METRICS_PORT: '',
   WS_METRICS_LOGIN: '',
   WS_METRICS_PASSWORD: '',
+  // The seed protocols' listeners (config-seeds.ts).
+  ...SEED_DEFAULTS,
 } as const;
 
 export type ConfigName = keyof typeof DEFAULTS;
@@ -347,6 +352,7 @@ export function loadConfig(env: Env): Config {
     jwtCookie,
     publishAuth,
     metrics: metricsSettings(env, raw, int, bad),
+    seeds: readSeedListeners(readers, [{ name: 'WS_PORT', port: Number(raw('WS_PORT')) }, { name: 'WS_METRICS_PORT', port: raw('WS_METRICS_PORT') === '' ? undefined : Number(raw('WS_METRICS_PORT')) }]),
   };
   // Accepted so a Goctopus environment starts unchanged, checked, and otherwise unused.
   duration('WS_PING_INTERVAL');
@@ -412,7 +418,7 @@ const TRUST_EVERY_PEER: readonly string[] = Object.freeze(['0.0.0.0/0', '::/0'])
 const IDLE_TIMEOUT_MAX = { ms: 960_000, text: '960s' };
 
 function isSecret(name: ConfigName): boolean {
-  return name === 'WS_PASSWORD' || name === 'WS_REDIS_URL' || name === 'WS_JWT_SECRET' || name === 'WS_PUBLISH_TOKENS' || name === 'WS_HMAC_SECRET' || name === 'WS_METRICS_PASSWORD';
+  return name === 'WS_PASSWORD' || name === 'WS_REDIS_URL' || name === 'WS_JWT_SECRET' || name === 'WS_PUBLISH_TOKENS' || name === 'WS_HMAC_SECRET' || name === 'WS_METRICS_PASSWORD' || SEED_SECRETS.includes(name);
 }
 
 
