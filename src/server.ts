@@ -44,6 +44,9 @@ import { createMetrics } from './metrics/registry.js';
 import { basicAuth } from './http/credentials.js';
 import type { AuthMeter } from './identity/metered.js';
 import { countPublishes } from './metrics/publishes.js';
+import { createNodeAnswer } from './control/node-answer.js';
+import { createMemoryControl } from './control/control-memory.js';
+import { createRedisControl } from './control/control-redis.js';
 import { listenMetrics, serveOnApp, type MetricsServer } from './metrics/endpoint.js';
 
 export interface Gateway {
@@ -64,6 +67,9 @@ const CLOSE_GOING_AWAY = CLOSE_CODES.GOING_AWAY;
 const SLOW_CONSUMER_SWEEP_MS = 1_000;
 /** How often the aggregate `sockets` info line is written, when sockets opened or closed meanwhile. */
 const ACTIVITY_LOG_MS = 60_000;
+/** How long a control request (POST /disconnect, GET /connections, GET /presence) waits for the
+ * other nodes' answers: a node slower than this is reported unanswered. */
+const CONTROL_TIMEOUT_MS = 2_000;
 
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   const exporter = await loadExporter(config.authExporter);
@@ -107,6 +113,11 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const dispatcher = countPublishes(createDispatcher({
     hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, maxAcksInFlight: config.maxAcksInFlight, history, log,
   }), counts.published);
+  // The control plane: this node's sockets answer through it; with Redis, every node's do.
+  const answerHere = createNodeAnswer({ hub });
+  const control = redis === undefined ? createMemoryControl(answerHere) : createRedisControl({
+    connection: redis, channel: keyspace.channel, answer: answerHere, timeoutMs: CONTROL_TIMEOUT_MS, unavailable: () => broker.unavailable(), log: log.child({ component: 'control' }),
+  });
   let listenSocket: uWS.us_listen_socket | undefined;
   let shuttingDown = false;
   /** How close() saved the held messages, once it has: saveNow must not save the store again
@@ -179,6 +190,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     rateLimit,
     refused: { publish: counts.publishRefused.add, other: counts.requestRefused.add },
     log,
+    control: { control, store, maxBodyBytes: config.maxBodyBytes },
     tickets: tickets === undefined ? undefined : {
       store: tickets,
       // Tickets are an admin endpoint: the admin credentials (Basic, or a bearer token), never a scoped publisher JWT.
@@ -245,6 +257,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       for (const ws of [...hub.sockets()]) ws.end(CLOSE_GOING_AWAY.code, CLOSE_GOING_AWAY.reason);
       await authenticator.close();
       await tickets?.close();
+      control.close();
       await broker.close();
       if (config.stateFile !== undefined && store instanceof MemoryStore) {
         savedAtClose = saveStateOrFallback(config.stateFile, store.dump(), log);
