@@ -3,7 +3,7 @@
 // the nodes). Targets name a key, keys, a user (and session), a connection id or a topic.
 import { CLOSE_CODES, OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { keyAddress, topicAddress } from '../delivery/address.js';
+import { keyAddress, sessionAddress, topicAddress, userAddress } from '../delivery/address.js';
 import type { HeldStore } from '../delivery/held-store.js';
 import { isValidKey } from '../delivery/routing-key.js';
 import { DEFAULT_APP } from '../socket/connection.js';
@@ -135,10 +135,12 @@ async function disconnect(options: ControlApiOptions, body: DisconnectBody): Pro
   return { closed, ...nodesOf(gathered), dropped };
 }
 
-/** The addresses a target's messages are held under. TODO(#13 targets): user and session
- * addresses once messages are held for them (delivery/address.ts userAddress, sessionAddress). */
+/** The addresses a target's messages are held under: its keys, or the user's (or the session's)
+ * own address, where user and session messages are held while none of their sockets is open. */
 function heldAddresses(target: ControlTarget): readonly string[] {
-  return target.kind === 'keys' ? target.addresses : [];
+  if (target.kind === 'keys') return target.addresses;
+  if (target.kind !== 'user') return [];
+  return [target.session === undefined ? userAddress(target.app, target.user) : sessionAddress(target.app, target.user, target.session)];
 }
 
 function queryTarget(query: URLSearchParams, allowed: readonly string[]): ControlTarget {

@@ -120,6 +120,8 @@ export function controlContract(name: string, options: ControlContractOptions): 
       const r = await post(node(1), { key: 'offline', drop_held: true });
       assert.deepEqual(r.json, { closed: 0, nodes: count(), unanswered: 0, dropped: 1 });
       assert.deepEqual((await node(0).request('GET', '/?key=offline')).json, []);
+      // A user's own held messages (none yet: user targets of publishes come later) are dropped the same way.
+      assert.deepEqual((await post(node(0), { user: 'nobody-online', session: 's9', drop_held: true })).json, { closed: 0, nodes: count(), unanswered: 0, dropped: 0 });
     });
 
     test('GET /connections pages through every socket with a cursor, each once, at most `limit` a page', async () => {
