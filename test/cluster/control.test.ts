@@ -4,7 +4,8 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually, openSocket, startCluster, type TestCluster } from '../helpers/cluster.js';
-import { ownRedis } from '../helpers/redis.js';
+import { ownRedis, redisClient } from '../helpers/redis.js';
+import { Keyspace } from '../../src/redis/keyspace.js';
 
 let cluster: TestCluster;
 before(async () => {
@@ -37,6 +38,29 @@ test('a node that does not answer in time is reported unanswered; the others\' a
   }
   const after = await b.request('GET', '/presence?key=frozen');
   assert.deepEqual(after.json, { connections: 0, nodes: 2, unanswered: 0 });
+});
+
+test('an envelope of a newer version or kind is ignored with one warning per tag; delivery goes on', async () => {
+  const [a, b] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0]];
+  const socket = await openSocket(b, 'steady');
+  const redis = await redisClient();
+  try {
+    const channel = new Keyspace(cluster.prefix).channel;
+    // What a later version might send: a publish of version 2 (naming the key) and a kind 1 does not have.
+    for (const text of ['@2p@1|["future",["steady"]]\n{"id":"future","payload":0}', '@1z@{}', '@2p@1|["again",["steady"]]\n{}', '@3q@{}']) {
+      assert.equal(await redis.publish(channel, text), 2, 'both nodes are subscribed');
+    }
+    assert.equal((await a.publish({ key: 'steady', value: 'now' })).json.delivered, 1);
+    await socket.waitForFrames(1);
+    assert.deepEqual(socket.frames.map((f) => f.payload), ['now'], 'nothing of the unknown envelopes was delivered');
+    // Log lines come in order: once the last tag's warning is read, every earlier one is.
+    await b.waitForLog((l) => l.tag === '3q');
+    const warnings = b.logs.filter((l) => l.msg.startsWith('ignoring bus messages of an unknown kind or version'));
+    assert.deepEqual(warnings.map((l) => l.tag), ['2p', '1z', '3q']);
+  } finally {
+    redis.disconnect();
+    await socket.close();
+  }
 });
 
 test('with Redis down a control request is refused with CONTROL_UNAVAILABLE and closes nothing; once back, it works', async () => {
