@@ -37,6 +37,7 @@ import { socketBehavior, type SocketActivity } from './socket/behavior.js';
 import { DEFAULT_APP, type Connections, type Socket } from './socket/connection.js';
 import { createExpiryWheel } from './socket/expiry.js';
 import { createRefresher } from './socket/refresh.js';
+import type { ControlPlane } from './control/control.js';
 import { createUnroutedHandshakeHandler, createUpgradeHandler } from './socket/upgrade.js';
 import type { VersionInfo } from './version.js';
 
@@ -57,6 +58,8 @@ export interface AppShared {
   readonly readiness: () => { ready: boolean; reason?: string };
   readonly shuttingDown: () => boolean;
   readonly anyOpenSocket: () => Socket | undefined;
+  /** The control plane (POST /disconnect, GET /connections, GET /presence), shared by every app. */
+  readonly control: ControlPlane;
   readonly version: VersionInfo;
   /** Whether the gateway has this one app only (then `DELETE /` may clear the store in one call). */
   readonly alone: boolean;
@@ -179,6 +182,7 @@ export async function mountApp({ name, config }: AppConfig, shared: AppShared): 
     refused: { publish: counts.publishRefused.add, other: counts.requestRefused.add },
     log,
     scope: { app: name, alone: shared.alone },
+    control: { control: shared.control, store: shared.store, maxBodyBytes: config.maxBodyBytes, app: name },
     tickets: tickets === undefined ? undefined : {
       store: tickets,
       // Tickets are an admin endpoint: the admin credentials (Basic, or a bearer token), never a scoped publisher JWT.

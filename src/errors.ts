@@ -27,6 +27,11 @@ export const ERRORS = {
   INVALID_BATCH: { status: 400, message: '"messages" must be a non-empty array no longer than WS_MAX_BATCH' },
   INVALID_CONTENT_LENGTH: { status: 400, message: 'the request repeats Content-Length with different values (RFC 9112 section 6.3); the connection is closed' },
   INVALID_QUERY: { status: 400, message: 'invalid query parameters' },
+  // Control endpoints (POST /disconnect, GET /connections, GET /presence)
+  INVALID_TARGET: { status: 400, message: 'exactly one target is required: "key", "keys", "user" (with an optional "session"), "connection" or "topic"' },
+  INVALID_CLOSE_CODE: { status: 400, message: '"code" must be 1000 or a whole number from 4000 to 4999' },
+  INVALID_CLOSE_REASON: { status: 400, message: '"reason" must be a string of at most 123 bytes (UTF-8)' },
+  CONTROL_UNAVAILABLE: { status: 503, message: 'the control bus (Redis) is unavailable: no node was asked' },
   STORE_UNAVAILABLE: { status: 503, message: 'the message store is unavailable; the message was not accepted' },
   SHUTTING_DOWN: { status: 503, message: 'the gateway is shutting down' },
   INTERNAL_ERROR: { status: 500, message: 'internal error; the gateway logged it' },
@@ -140,6 +145,8 @@ export const CLOSE_CODES = {
   SLOW_CONSUMER: { code: 1013, kind: 'reconnect', reason: 'slow consumer' },
   /** The socket's token passed its exp (+ WS_JWT_LEEWAY) without a refresh: reconnect with a new token. */
   TOKEN_EXPIRED: { code: 4001, kind: 'reconnect', reason: 'token expired' },
+  /** POST /disconnect without a `code` of its own: the operator closed it; reconnecting authenticates again. */
+  DISCONNECTED: { code: 4002, kind: 'reconnect', reason: 'disconnected' },
 } as const satisfies Record<string, CloseSpec>;
 
 export type CloseName = keyof typeof CLOSE_CODES;

@@ -29,6 +29,9 @@ import { createProxyMatcher } from './identity/proxies.js';
 import { createMetrics } from './metrics/registry.js';
 import { basicAuth } from './http/credentials.js';
 import { countPublishes } from './metrics/publishes.js';
+import { createNodeAnswer } from './control/node-answer.js';
+import { createMemoryControl } from './control/control-memory.js';
+import { createRedisControl } from './control/control-redis.js';
 import { listenMetrics, serveOnApp, type MetricsServer } from './metrics/endpoint.js';
 
 export interface Gateway {
@@ -49,6 +52,9 @@ const CLOSE_GOING_AWAY = CLOSE_CODES.GOING_AWAY;
 const SLOW_CONSUMER_SWEEP_MS = 1_000;
 /** How often the aggregate `sockets` info line is written, when sockets opened or closed meanwhile. */
 const ACTIVITY_LOG_MS = 60_000;
+/** How long a control request (POST /disconnect, GET /connections, GET /presence) waits for the
+ * other nodes' answers: a node slower than this is reported unanswered. */
+const CONTROL_TIMEOUT_MS = 2_000;
 
 /** `apps`: every app (src/config-apps.ts), the default first; the default app alone when undefined. */
 export async function startGateway(config: Config, log: Logger, apps: readonly AppConfig[] = [{ name: DEFAULT_APP, config }]): Promise<Gateway> {
@@ -73,6 +79,11 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
   const dispatcher = countPublishes(createDispatcher({
     hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, maxAcksInFlight: config.maxAcksInFlight, history, log,
   }), counts.published);
+  // The control plane: this node's sockets answer through it; with Redis, every node's do.
+  const answerHere = createNodeAnswer({ hub });
+  const control = redis === undefined ? createMemoryControl(answerHere) : createRedisControl({
+    connection: redis, channel: keyspace.channel, answer: answerHere, timeoutMs: CONTROL_TIMEOUT_MS, unavailable: () => broker.unavailable(), log: log.child({ component: 'control' }),
+  });
   let listenSocket: uWS.us_listen_socket | undefined;
   let shuttingDown = false;
   /** How close() saved the held messages, once it has: saveNow must not save the store again
@@ -95,6 +106,7 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
     presence: store instanceof RedisStore ? () => store.presence() : async () => hub.presence(),
     shuttingDown: () => shuttingDown,
     anyOpenSocket: () => hub.sockets().next().value,
+    control,
     alone: apps.length === 1,
   };
   const mounted: MountedApp[] = [];
@@ -147,6 +159,7 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
       await metricsServer?.close();
       for (const ws of [...hub.sockets()]) ws.end(CLOSE_GOING_AWAY.code, CLOSE_GOING_AWAY.reason);
       for (const one of mounted) await one.close();
+      control.close();
       await broker.close();
       if (config.stateFile !== undefined && store instanceof MemoryStore) {
         savedAtClose = saveStateOrFallback(config.stateFile, store.dump(), log);

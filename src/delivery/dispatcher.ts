@@ -22,8 +22,8 @@ export interface Dispatcher {
   publishNow(message: Message): PublishResult | undefined;
   /** Called from the socket's open handler, after it is registered with nothing sent yet. */
   connect(ws: Socket): void;
-  /** Called from the socket's close handler. */
-  disconnect(ws: Socket): void;
+  /** A socket closed (called from its close handler, whoever closed it). */
+  closed(ws: Socket): void;
   /** A socket replied `{"id": …}`. Returns false, applying nothing, when the socket already has
    * maxAcksInFlight acknowledgements waiting for the store: the caller closes it. */
   acknowledge(ws: Socket, id: string): boolean;
@@ -120,7 +120,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       sync(ws, true);
     },
 
-    disconnect(ws) {
+    closed(ws) {
       hub.remove(ws);
       broker.leave(ws.getUserData().keys);
     },

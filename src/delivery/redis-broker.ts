@@ -19,6 +19,7 @@ import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RedisConnection } from '../redis/connect.js';
 import type { Keyspace } from '../redis/keyspace.js';
+import { publishEnvelope, publishHeader, readPublish, readRoute } from '../redis/bus-envelope.js';
 import { BUS, JOIN, LEASE, loadScripts, PUBLISH, run } from '../redis/scripts.js';
 import { createConfirmations } from './confirmations.js';
 import type { Broker } from './broker.js';
@@ -39,8 +40,6 @@ export interface RedisBrokerOptions {
 
 /** Keys per LEASE call on a single server: large enough to be cheap, small enough not to stall Redis. */
 const LEASE_BATCH = 256;
-/** '@', which starts a bus message addressed to some nodes only. */
-const AT = 64;
 
 type PublishReply = [delivered: number, held: number, dropped: number, present: string];
 /** Times a publish re-reads the pattern registry when it changed under it, before giving up (503). */
@@ -116,28 +115,26 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     if (commandsReady()) track(lease([...counts.keys()], true));
   };
 
+  /** Unknown envelope tags already warned about: one line each (bounded: a few tags at most). */
+  const warned = new Set<string>();
   const fromBus = (bus: string): void => {
-    // A message promoted from a dead or leaving node is addressed ("@n1,n2@…") to the nodes that did
-    // not get it the first time; the others' sockets have it already.
-    let text = bus;
-    if (bus.charCodeAt(0) === AT) {
-      const end = bus.indexOf('@', 1);
-      if (!bus.slice(1, end).split(',').includes(node)) return;
-      text = bus.slice(end + 1);
-    }
-    const bar = text.indexOf('|');
-    const newline = text.indexOf('\n', bar);
-    let id: string;
-    let keys: string[];
-    try {
-      [id, keys] = JSON.parse(text.slice(bar + 1, newline)) as [string, string[]];
-    } catch (err) {
-      log.error({ err }, 'malformed message on the delivery bus (another program using WS_REDIS_PREFIX?)');
+    const route = readRoute(bus, node);
+    if (route.kind !== 'publish') {
+      // Control envelopes are the control plane's (redis/control-plane-redis.ts); addressed ones
+      // are other nodes'. A newer node's kind or version is ignored: see bus-envelope.ts.
+      if (route.kind === 'unknown' && !warned.has(route.tag) && warned.size < 16) {
+        warned.add(route.tag);
+        log.warn({ tag: route.tag }, 'ignoring bus messages of an unknown kind or version (a newer node during a rolling upgrade?)');
+      }
       return;
     }
-    const present = text.slice(0, bar);
-    const targets = present === '1' && keys.length === 1 ? keys : present.split(',').map((i) => keys[Number(i) - 1] as string);
-    hub.deliver(targets, id, text.slice(newline + 1));
+    const message = readPublish(bus, route.body);
+    if (message === undefined) {
+      log.error('malformed message on the delivery bus (another program using WS_REDIS_PREFIX?)');
+      return;
+    }
+    const { targets, id } = message;
+    hub.deliver(targets, id, message.frame);
     // Written to (or queued for) a local socket of the key: no longer this node's to recover.
     if (!atLeastOnce) for (const key of targets) if (hub.has(key)) confirmations.add(key, id);
   };
@@ -183,7 +180,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     async publish(message) {
       if (!commandsReady()) throw new OctowayError('STORE_UNAVAILABLE', undefined, { retryAfter: 1 });
       const { id, keys, frame, createdAt, expireMs } = message;
-      const header = JSON.stringify([id, keys]);
+      const header = publishHeader(id, keys);
       const args = (first: number, publishOn: string, lists: readonly string[]): Array<string | number> =>
         [id, stampOf(createdAt, message.expire), expireMs > 0 ? createdAt + expireMs : 0, frame, Date.now(), store.maxPerKey, atLeastOnce ? 1 : 0, publishOn, header, first, channel,
           prefix, registry?.version ?? '0', lists.length, ...lists];
@@ -220,7 +217,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
         if (indexes !== '') present.push(indexes);
       });
       if (present.length > 0) {
-        await unavailableOnError(run(client, BUS, [keyspace.of(keys[0] as string).seq], [channel, `${present.join(',')}|${header}\n${frame}`]));
+        await unavailableOnError(run(client, BUS, [keyspace.of(keys[0] as string).seq], [channel, publishEnvelope(present.join(','), header, frame)]));
       }
       return { id, delivered, held };
     },

@@ -1,4 +1,5 @@
-// The HTTP API's routes: publish and admin on `/` (WS_PUBLISH_AUTH), health probes and /version without it.
+// The HTTP API's routes: publish and admin on `/` (WS_PUBLISH_AUTH), the control endpoints (admin
+// credentials), health probes and /version without them.
 // One catch-all route so that unknown paths and methods get the same JSON errors as the rest.
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { OctowayError } from '../errors.js';
@@ -16,6 +17,7 @@ import type { History } from '../delivery/history.js';
 import type { VersionInfo } from '../version.js';
 import { routeTickets, type TicketApiOptions } from './tickets.js';
 import type { RateLimit } from './rate-limit.js';
+import { CONTROL_PATHS, routeControl, type ControlApiOptions } from './control-api.js';
 
 export interface ApiOptions {
   readonly dispatcher: Dispatcher;
@@ -35,6 +37,8 @@ export interface ApiOptions {
   /** Counts errors answered by code: to a POST on `/` (publishes), and to every other request. */
   readonly refused: { readonly publish: RefusalCount; readonly other: RefusalCount };
   readonly log: Logger;
+  /** POST /disconnect, GET /connections, GET /presence. */
+  readonly control: ControlApiOptions;
   /** `/tickets`, when WS_AUTH_MODE lists ticket. */
   readonly tickets?: TicketApiOptions | undefined;
   /** The app whose keys this API publishes to and lists (src/apps.ts); the default app when undefined. */
@@ -77,6 +81,9 @@ function route(res: HttpResponse, req: HttpRequest, options: ApiOptions, base: s
   if (path === '/tickets') {
     if (options.tickets !== undefined) return routeTickets(exchange, req, method, contentLength, options.tickets, options.log);
     return replyError(exchange, new OctowayError('NOT_FOUND', 'no such endpoint: /tickets needs ticket in WS_AUTH_MODE'), options.log);
+  }
+  if (CONTROL_PATHS.has(path)) {
+    return routeControl(exchange, path, method, adminQuery(req), contentLength, options.publisherAuth.begin(req, 'admin'), options.control, options.log);
   }
   if (path !== '/') return replyError(exchange, new OctowayError('NOT_FOUND'), options.log);
   const step = options.publisherAuth.begin(req, method === 'post' ? 'publish' : 'admin');

@@ -30,7 +30,7 @@ export function countPublishes(inner: Dispatcher, counts: PublishCounts): Dispat
       return result === undefined ? undefined : note(result);
     },
     connect: (ws) => inner.connect(ws),
-    disconnect: (ws) => inner.disconnect(ws),
+    closed: (ws) => inner.closed(ws),
     acknowledge(ws, id) {
       counts.acknowledged++;
       return inner.acknowledge(ws, id);

@@ -5,7 +5,9 @@
 // them): <prefix>patterns, the SET of pattern keys with sockets somewhere, and <prefix>held, a ZSET
 // (all scores 0, so ordered by name) of the seq names of keys with held messages, kept only while
 // a pattern exists, which a pattern socket reads by its literal prefix (ZRANGEBYLEX).
-export const LIB = `
+import { LUA_ENVELOPE } from './bus-envelope.js';
+
+export const LIB = `${LUA_ENVELOPE}
 local function int(n) return string.format('%.0f', n) end
 -- The key prefix when the script may use the prefix-wide keys ('' or nil under Cluster: never).
 local pfx = nil
@@ -176,7 +178,7 @@ local function promote(k, owners, targets, now, max, channel, again)
         end
         entries[#entries + 1] = { id = id, order = tonumber(string.sub(v, 1, a - 1)), head = string.sub(v, 1, d),
           created = string.sub(v, a + 1, b - 1), expires = string.sub(v, b + 1, c - 1), sent = sent,
-          bus = string.sub(v, c + 1, d - 1) .. '|' .. string.sub(v, n1 + 1), rest = string.sub(v, n1 + 1),
+          index = string.sub(v, c + 1, d - 1), header = string.sub(v, n1 + 1, n2 - 1), rest = string.sub(v, n1 + 1),
           frame = string.sub(v, n2 + 1) }
       end
     end
@@ -197,7 +199,7 @@ local function promote(k, owners, targets, now, max, channel, again)
       if #fresh > 0 then
         fly(k, fresh, e.id, e.head, all, e.rest, ttl)
         -- Addressed: the nodes that had it wrote it then, and must not write it again.
-        redis.call('PUBLISH', channel, '@' .. table.concat(fresh, ',') .. '@' .. e.bus)
+        redis.call('PUBLISH', channel, busPublish(fresh, e.index, e.header, e.frame))
       else
         dropped = dropped + hold(k.seq, k.exp, k.msg, e.id, e.created, e.expires, e.frame, now, max, e.order)
       end

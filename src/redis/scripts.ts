@@ -77,7 +77,7 @@ return n`);
  * the key's reap recovers what that node does not confirm, as for any node of the key.
  * Prunes dead nodes (promoting what was in flight to them), holds the message for keys with no live
  * socket (for every key in at-least-once), and publishes it once on the channel, naming the keys that
- * have live sockets, as "i,j|header\nframe". In at-most-once, a message that may be held is also
+ * have live sockets, in a publish envelope (redis/bus-envelope.ts). In at-most-once, a message that may be held is also
  * recorded in flight to each node with sockets of those keys, until that node confirms it.
  * Returns {sockets, keys held, dropped for the bound, "i,j"}. */
 export const PUBLISH = script(`
@@ -138,7 +138,7 @@ for i = 1, 5 * nkeys, 5 do
   end
 end
 local indexes = table.concat(present, ',')
-if ARGV[8] ~= '' and #present > 0 then redis.call('PUBLISH', ARGV[8], indexes .. '|' .. ARGV[9] .. '\\n' .. ARGV[4]) end
+if ARGV[8] ~= '' and #present > 0 then redis.call('PUBLISH', ARGV[8], busPublish(nil, indexes, ARGV[9], ARGV[4])) end
 return {delivered, held, dropped, indexes}`);
 
 /** A socket opens, or (resync 1) the node's sockets sync again after Redis came back. KEYS: seq,

@@ -91,7 +91,7 @@ export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Conn
     close(ws, code) {
       const data = ws.getUserData();
       expiry.remove(ws);
-      dispatcher.disconnect(ws);
+      dispatcher.closed(ws);
       activity.closed++;
       if (log.isLevelEnabled('debug')) log.debug({ conn: connectionId(data), keys: data.keys.length, code, seconds: nowSeconds() - data.openedAt }, 'socket closed');
     },

@@ -38,7 +38,8 @@ export interface Connection {
   pending: Array<{ readonly id: string; readonly frame: string }> | undefined;
   closed: boolean;
   /** Inbound frames counted against the socket's token bucket and not yet refilled (see
-   * socket/inbound-budget.ts), and the nowSeconds() of the last refill. */
+   * socket/inbound-budget.ts), and the nowSeconds() of the last refill, which is that of the last
+   * frame received (openedAt before any): GET /connections' last_seen. */
   inboundSpent: number;
   inboundAt: number;
   /** Frames written to the socket as it went live (held messages first) whose answers are not yet

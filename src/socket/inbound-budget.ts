@@ -19,13 +19,16 @@ export interface InboundLimits {
 /** Counts one frame against the socket's credit, else its bucket; false when both are empty. `now`
  * is in whole seconds (nowSeconds()), so the bucket refills once a second: coarse, but integers only. */
 export function takeInboundFrame(data: Pick<Connection, 'inboundSpent' | 'inboundAt' | 'inboundCredit'>, limits: InboundLimits, now: number): boolean {
-  if (data.inboundCredit > 0) {
-    data.inboundCredit--;
-    return true;
-  }
+  // Refilled first, also for a frame the credit pays for, so inboundAt is always the second of the
+  // socket's last frame (GET /connections' last_seen). The refill depends on the time elapsed only,
+  // and a credited frame spends nothing, so refilling earlier leaves the same bucket.
   if (now !== data.inboundAt) {
     data.inboundSpent = Math.max(0, data.inboundSpent - (now - data.inboundAt) * limits.framesPerSecond);
     data.inboundAt = now;
+  }
+  if (data.inboundCredit > 0) {
+    data.inboundCredit--;
+    return true;
   }
   return ++data.inboundSpent <= limits.burst;
 }

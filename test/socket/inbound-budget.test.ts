@@ -37,3 +37,12 @@ test('frames credited as the socket went live pass before the bucket, then the b
   for (let i = 0; i < 20; i++) assert.equal(takeInboundFrame(data, limits, 100), true, `burst frame ${i}`);
   assert.equal(takeInboundFrame(data, limits, 100), false);
 });
+
+test('inboundAt is the second of the last frame, credited or not (last_seen), and refilling early leaves the same bucket', () => {
+  const credited = { inboundSpent: 20, inboundAt: 100, inboundCredit: 1 };
+  assert.equal(takeInboundFrame(credited, limits, 105), true);
+  assert.deepEqual(credited, { inboundSpent: 0, inboundAt: 105, inboundCredit: 0 });
+  // The same frames without the early refill would leave 0 spent at 106 too: 20 - 6 * 10, floored at 0.
+  assert.equal(takeInboundFrame(credited, limits, 106), true);
+  assert.deepEqual(credited, { inboundSpent: 1, inboundAt: 106, inboundCredit: 0 });
+});
