@@ -150,6 +150,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     idleTimeoutS: config.idleTimeoutS,
     maxBackpressureBytes: config.maxBackpressureBytes,
     inbound: { framesPerSecond: config.maxInboundRate, burst: 2 * config.maxInboundRate },
+    hub,
+    clientPublish: { framesPerSecond: config.clientPublishRate, burst: config.clientPublishBurst },
     compress: config.compress,
     expiry,
     refresh: jwtVerifier === undefined || !config.authModes.includes('jwt') ? undefined : createRefresher(jwtVerifier, expiry, log.child({ component: 'jwt' })),

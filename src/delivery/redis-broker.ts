@@ -2,7 +2,9 @@
 // heartbeat renews, so a node that dies stops counting after WS_PRESENCE_TTL. Deliver-or-hold: one
 // Lua script per key (all keys at once on a single server) checks presence and holds or publishes.
 // Bus: one PUBLISH per message on one channel every node subscribes to; each node's subscriber
-// hands it to its hub, in the order Redis ran the scripts.
+// hands it to its hub, in the order Redis ran the scripts. A message with topics (live only) rides
+// the bus in one PUBLISH too, naming its topics and the keys with live sockets, with no presence
+// for topics and nothing held for them: every node's hub writes it to its own subscribers.
 // In flight (at-most-once): a message the script sends to a node's sockets is recorded for that node
 // until the node confirms it wrote it (batched HDELs below). What a node never confirms (it died, left
 // the key, or lost its bus subscription) is promoted by the scripts: re-published to the nodes that
@@ -23,6 +25,9 @@ import { BUS, JOIN, LEASE, loadScripts, PUBLISH, run } from '../redis/scripts.js
 import { createConfirmations } from './confirmations.js';
 import type { Broker } from './broker.js';
 import type { Hub } from './hub.js';
+import type { Message, PublishResult } from './message.js';
+import type { Socket } from '../socket/connection.js';
+import { isHoldable } from './address.js';
 import { isPattern } from './key-pattern.js';
 import { createPatternRegistry } from './pattern-registry.js';
 import { mergeHeld, stampOf, unavailableOnError, type RedisStore } from './redis-store.js';
@@ -41,6 +46,8 @@ export interface RedisBrokerOptions {
 const LEASE_BATCH = 256;
 /** '@', which starts a bus message addressed to some nodes only. */
 const AT = 64;
+/** '#', which starts a bus message with topics: `#<origin node>|[id, addresses, from]\nframe`. */
+const HASH = 35;
 
 type PublishReply = [delivered: number, held: number, dropped: number, present: string];
 /** Times a publish re-reads the pattern registry when it changed under it, before giving up (503). */
@@ -58,6 +65,9 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   /** Keys left while Redis was unreachable, where Redis may still count this node. */
   const unreleased = new Set<string>();
   const recovered: Array<() => void> = [];
+  /** Senders of client publishes in flight on the bus, by message id: their own message, coming
+   * back from the bus, is not written to them (no echo). Emptied when the bus goes down. */
+  const excluded = new Map<string, Socket>();
   const inFlight = new Set<Promise<void>>();
   let subscribed = false;
   /** Keys whose own unconfirmed messages the next resync join re-sends (see update). */
@@ -112,17 +122,45 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       return;
     }
     log.warn({ node }, 'redis delivery down; publishes get 503 until it is back');
+    excluded.clear();
     // Without the bus this node would miss its sockets' messages: stop counting it, so they are held.
     if (commandsReady()) track(lease([...counts.keys()], true));
   };
 
   const fromBus = (bus: string): void => {
+    const read = readBus(bus);
+    if (read === undefined) return;
+    const { id, targets, frame, from, origin } = read;
+    let exclude: Socket | undefined;
+    if (origin === node) {
+      exclude = excluded.get(id);
+      excluded.delete(id);
+    }
+    hub.deliver(targets, id, frame, from, exclude);
+    // Written to (or queued for) a local socket of the key: no longer this node's to recover.
+    if (!atLeastOnce) for (const key of targets) if (isHoldable(key) && hub.has(key)) confirmations.add(key, id);
+  };
+
+  /** Every bus format is read here, and only here: where a bus message goes on this node, or
+   * undefined when it is not for this node (or malformed, logged). */
+  const readBus = (bus: string): { id: string; targets: readonly string[]; frame: string; from?: string | undefined; origin?: string } | undefined => {
+    if (bus.charCodeAt(0) === HASH) {
+      const bar = bus.indexOf('|');
+      const newline = bus.indexOf('\n', bar);
+      try {
+        const [id, targets, from] = JSON.parse(bus.slice(bar + 1, newline)) as [string, string[], string | null];
+        return { id, targets, frame: bus.slice(newline + 1), from: from ?? undefined, origin: bus.slice(1, bar) };
+      } catch (err) {
+        log.error({ err }, 'malformed message on the delivery bus (another program using WS_REDIS_PREFIX?)');
+        return undefined;
+      }
+    }
     // A message promoted from a dead or leaving node is addressed ("@n1,n2@…") to the nodes that did
     // not get it the first time; the others' sockets have it already.
     let text = bus;
     if (bus.charCodeAt(0) === AT) {
       const end = bus.indexOf('@', 1);
-      if (!bus.slice(1, end).split(',').includes(node)) return;
+      if (!bus.slice(1, end).split(',').includes(node)) return undefined;
       text = bus.slice(end + 1);
     }
     const bar = text.indexOf('|');
@@ -133,13 +171,11 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       [id, keys] = JSON.parse(text.slice(bar + 1, newline)) as [string, string[]];
     } catch (err) {
       log.error({ err }, 'malformed message on the delivery bus (another program using WS_REDIS_PREFIX?)');
-      return;
+      return undefined;
     }
     const present = text.slice(0, bar);
     const targets = present === '1' && keys.length === 1 ? keys : present.split(',').map((i) => keys[Number(i) - 1] as string);
-    hub.deliver(targets, id, text.slice(newline + 1));
-    // Written to (or queued for) a local socket of the key: no longer this node's to recover.
-    if (!atLeastOnce) for (const key of targets) if (hub.has(key)) confirmations.add(key, id);
+    return { id, targets, frame: text.slice(newline + 1) };
   };
 
   subscriber.on('message', (from: string, text: string) => {
@@ -179,50 +215,80 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   }, Math.max(100, Math.floor(ttl / 3)));
   heartbeat.unref();
 
+  /** Keys and topics: the keys' deliver-or-hold without their own bus message, then one bus
+   * message naming the topics and the keys with live sockets, so a socket under both gets it once
+   * and each node gets it in one piece. Sent from the first address's slot (under Cluster, so a
+   * topic's messages keep their order). `delivered` counts the keys' sockets only: a topic has no
+   * presence in Redis, so its subscribers on other nodes are not counted. */
+  const publishWithTopics = async (message: Message, topics: readonly string[]): Promise<PublishResult> => {
+    const { id, keys } = message;
+    const decided = keys.length === 0 ? { delivered: 0, held: 0, present: [] as string[] } : await decideKeys(message, false);
+    const text = `#${node}|${JSON.stringify([id, [...decided.present, ...topics], message.from ?? null])}\n${message.frame}`;
+    if (message.exclude !== undefined) excluded.set(id, message.exclude);
+    try {
+      await unavailableOnError(run(client, BUS, [keyspace.of(keys[0] ?? topics[0] as string).seq], [channel, text]));
+    } catch (err) {
+      excluded.delete(id);
+      throw err;
+    }
+    return { id, delivered: decided.delivered, held: decided.held };
+  };
+
+  /** The keys' deliver-or-hold; the bus message too when `bus` (else `present` lists the keys with
+   * live sockets, for the caller's own bus message). */
+  const decideKeys = async (message: Message, bus: boolean): Promise<{ delivered: number; held: number; present: string[] }> => {
+    const { id, keys, frame, createdAt, expireMs } = message;
+    const publishOn = bus ? channel : '';
+    const presentKeys = (indexes: string): string[] => (bus || indexes === '' ? [] : indexes.split(',').map((i) => keys[Number(i) - 1] as string));
+    const header = JSON.stringify([id, keys]);
+    const args = (first: number, on: string, lists: readonly string[]): Array<string | number> =>
+      [id, stampOf(createdAt, message.expire), expireMs > 0 ? createdAt + expireMs : 0, frame, Date.now(), store.maxPerKey, atLeastOnce ? 1 : 0, on, header, first, channel,
+        prefix, registry?.version ?? '0', lists.length, ...lists];
+    if (registry !== undefined) {
+      for (let reads = 0; ; reads++) {
+        const { patterns, lists } = registry.matching(keys);
+        const reply = await unavailableOnError(run(client, PUBLISH, [...keys, ...patterns].flatMap((k) => keyspace.all(k)), args(1, publishOn, lists)));
+        const [delivered, held, dropped, indexes] = reply as PublishReply;
+        if (delivered === -1) {
+          // The registry changed since this node read it: read it again; nothing was done.
+          if (reads >= MAX_REGISTRY_READS) throw new OctowayError('STORE_UNAVAILABLE', 'the pattern registry keeps changing', { retryAfter: 1 });
+          await registry.read();
+          continue;
+        }
+        store.noteDropped(keys, dropped);
+        return { delivered, held, present: presentKeys(indexes) };
+      }
+    }
+    if (keys.length === 1) {
+      const [delivered, held, dropped, indexes] = await unavailableOnError(run(client, PUBLISH, keyspace.all(keys[0] as string), args(1, publishOn, ['']))) as PublishReply;
+      store.noteDropped(keys, dropped);
+      return { delivered, held, present: presentKeys(indexes) };
+    }
+    // Cluster, keys in several slots: decide per key, then publish once, from the first key's slot
+    // (so the message keeps its order with the other messages of that key).
+    const replies = await unavailableOnError(Promise.all(keys.map((k, i) => run(client, PUBLISH, keyspace.all(k), args(i + 1, '', [''])))));
+    let delivered = 0;
+    let held = 0;
+    const present: string[] = [];
+    (replies as PublishReply[]).forEach(([d, h, dropped, indexes], i) => {
+      delivered += d;
+      held += h;
+      store.noteDropped([keys[i] as string], dropped);
+      if (indexes !== '') present.push(indexes);
+    });
+    if (!bus) return { delivered, held, present: presentKeys(present.join(',')) };
+    if (present.length > 0) {
+      await unavailableOnError(run(client, BUS, [keyspace.of(keys[0] as string).seq], [channel, `${present.join(',')}|${header}\n${frame}`]));
+    }
+    return { delivered, held, present: [] };
+  };
+
   return {
     async publish(message) {
       if (!commandsReady()) throw new OctowayError('STORE_UNAVAILABLE', undefined, { retryAfter: 1 });
-      const { id, keys, frame, createdAt, expireMs } = message;
-      const header = JSON.stringify([id, keys]);
-      const args = (first: number, publishOn: string, lists: readonly string[]): Array<string | number> =>
-        [id, stampOf(createdAt, message.expire), expireMs > 0 ? createdAt + expireMs : 0, frame, Date.now(), store.maxPerKey, atLeastOnce ? 1 : 0, publishOn, header, first, channel,
-          prefix, registry?.version ?? '0', lists.length, ...lists];
-      if (registry !== undefined) {
-        for (let reads = 0; ; reads++) {
-          const { patterns, lists } = registry.matching(keys);
-          const reply = await unavailableOnError(run(client, PUBLISH, [...keys, ...patterns].flatMap((k) => keyspace.all(k)), args(1, channel, lists)));
-          const [delivered, held, dropped] = reply as PublishReply;
-          if (delivered === -1) {
-            // The registry changed since this node read it: read it again; nothing was done.
-            if (reads >= MAX_REGISTRY_READS) throw new OctowayError('STORE_UNAVAILABLE', 'the pattern registry keeps changing', { retryAfter: 1 });
-            await registry.read();
-            continue;
-          }
-          store.noteDropped(keys, dropped);
-          return { id, delivered, held };
-        }
-      }
-      if (keys.length === 1) {
-        const [delivered, held, dropped] = await unavailableOnError(run(client, PUBLISH, keyspace.all(keys[0] as string), args(1, channel, ['']))) as PublishReply;
-        store.noteDropped(keys, dropped);
-        return { id, delivered, held };
-      }
-      // Cluster, keys in several slots: decide per key, then publish once, from the first key's slot
-      // (so the message keeps its order with the other messages of that key).
-      const replies = await unavailableOnError(Promise.all(keys.map((k, i) => run(client, PUBLISH, keyspace.all(k), args(i + 1, '', [''])))));
-      let delivered = 0;
-      let held = 0;
-      const present: string[] = [];
-      (replies as PublishReply[]).forEach(([d, h, dropped, indexes], i) => {
-        delivered += d;
-        held += h;
-        store.noteDropped([keys[i] as string], dropped);
-        if (indexes !== '') present.push(indexes);
-      });
-      if (present.length > 0) {
-        await unavailableOnError(run(client, BUS, [keyspace.of(keys[0] as string).seq], [channel, `${present.join(',')}|${header}\n${frame}`]));
-      }
-      return { id, delivered, held };
+      if (message.topics !== undefined) return publishWithTopics(message, message.topics);
+      const { delivered, held } = await decideKeys(message, true);
+      return { id: message.id, delivered, held };
     },
 
     async join(keys, fresh) {

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'uWebSockets.js';
 import type { Identity } from '../identity/identity.js';
+import { GOCTOPUS, type Framer } from '../delivery/framer.js';
 
 /** The app a socket belongs to; one per gateway until apps are configurable. */
 export const DEFAULT_APP = 'default';
@@ -47,13 +48,29 @@ export interface Connection {
   /** The unix second the socket is closed at for its token's expiry (exp + WS_JWT_LEEWAY), 0 when
    * it does not expire; kept by the gateway's expiry wheel (socket/expiry.ts), moved by a refresh. */
   closeAt: number;
+  /** The protocol the socket speaks (delivery/framer.ts): one shared object per protocol. */
+  readonly framer: Framer;
+  /** A v2 socket's topic subscriptions and budgets (socket/native.ts); undefined until its first
+   * subscribe, publish or refused frame, so a socket that never uses them pays one field. */
+  native: NativeState | undefined;
+}
+
+export interface NativeState {
+  /** Topic addresses subscribed to; they end with the socket. */
+  readonly subscribed: Set<string>;
+  /** Client publishes counted against WS_CLIENT_PUBLISH_RATE's bucket, as inboundSpent/inboundAt. */
+  publishSpent: number;
+  publishAt: number;
+  /** Frames refused with an error frame, counted against a bucket of their own (socket/native.ts). */
+  errorSpent: number;
+  errorAt: number;
 }
 
 export type Socket = WebSocket<Connection>;
 
 /** Builds connection records for one gateway. */
 export interface Connections {
-  open(identity: Identity, remoteAddress: string): Connection;
+  open(identity: Identity, remoteAddress: string, framer?: Framer): Connection;
 }
 
 export function createConnections(app: string = DEFAULT_APP): Connections {
@@ -62,7 +79,7 @@ export function createConnections(app: string = DEFAULT_APP): Connections {
   const node = randomBytes(5).readUIntBE(0, 5).toString(36);
   let count = 0;
   return {
-    open(identity, remoteAddress) {
+    open(identity, remoteAddress, framer = GOCTOPUS) {
       const openedAt = nowSeconds();
       // Every field written here, in this order, so every record has the same hidden class.
       return {
@@ -81,6 +98,8 @@ export function createConnections(app: string = DEFAULT_APP): Connections {
         inboundCredit: 0,
         acksInFlight: 0,
         closeAt: 0,
+        framer,
+        native: undefined,
       };
     },
   };
