@@ -230,7 +230,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       const lane = framer === GOCTOPUS ? undefined : laneOf(framer);
       if (lane === undefined) setSyncing(data.keys, -1);
       const sent = new Set<string>();
-      const pattern = lane !== undefined || data.keys.some((key) => patterns.has(key));
+      const pattern = lane === undefined ? data.keys.some((key) => patterns.has(key)) : data.keys.some(isPattern);
       for (const held1 of held) {
         const { id, key } = held1;
         // Held under its key: a framed protocol says so (v2's `key`), built per socket here.

@@ -4,7 +4,7 @@
 // gateway keep their frames exactly. "Nothing arrived" is shown by a later frame arriving first.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gatewayForSuite } from '../helpers/gateway.js';
+import { gatewayForSuite, withGateway } from '../helpers/gateway.js';
 import { connect } from '../helpers/client.js';
 import { nowS, sign, signingKey } from '../helpers/jwt.js';
 import { connectV2, messagesOf } from '../helpers/v2.js';
@@ -39,6 +39,16 @@ describe('octoway.v2 on one node', () => {
     const live = await gw.publish({ key: 'v2-held', value: 'live' });
     const [, second] = await messagesOf(socket, 2);
     assert.deepEqual(second, { type: 'message', id: live.json.id, key: 'v2-held', payload: 'live' });
+    await socket.close();
+  });
+
+  test('a v2 pattern socket gets held and live messages framed with the key that matched', async () => {
+    const { gw } = suite;
+    assert.equal((await gw.publish({ key: 'feed/1', value: 'held' })).json.held, 1);
+    const socket = await connectV2(gw.ws(await url({ sub: 'reader', keys: ['feed/*'] })));
+    await messagesOf(socket, 1);
+    assert.equal((await gw.publish({ key: 'feed/2', value: 'live' })).json.delivered, 1);
+    assert.deepEqual((await messagesOf(socket, 2)).map((m) => [m.key, m.payload]), [['feed/1', 'held'], ['feed/2', 'live']]);
     await socket.close();
   });
 
@@ -181,5 +191,21 @@ describe('octoway.v2 on one node', () => {
     await gw.publish({ key: 'bad-2', value: 'fine' });
     assert.deepEqual((await messagesOf(next, 1)).map((f) => f.payload), ['fine']);
     await next.close();
+  });
+});
+
+test('at-least-once: a v2 ack frame removes the held message; an unacknowledged one comes again', async () => {
+  await withGateway({ WS_AUTH_MODE: 'jwt', WS_JWT_SECRET: hs.configured, WS_DELIVERY: 'at-least-once', WS_MSG_EXPIRE: '1m' }, async (gw) => {
+    const first = await connectV2(gw.ws(await url({ sub: 'acker' })));
+    const kept = await gw.publish({ key: 'acker', value: 'kept' });
+    const acked = await gw.publish({ key: 'acker', value: 'acked' });
+    await messagesOf(first, 2);
+    first.send({ type: 'ack', id: acked.json.id });
+    // The ack is applied before the close is: the same socket's frames are read in order.
+    await first.close();
+    const second = await connectV2(gw.ws(await url({ sub: 'acker' })));
+    await gw.publish({ key: 'acker', value: 'after' });
+    assert.deepEqual((await messagesOf(second, 2)).map((m) => [m.id, m.payload]), [[kept.json.id, 'kept'], [second.messages()[1].id, 'after']]);
+    await second.close();
   });
 });
