@@ -24,7 +24,7 @@ export interface FramedSockets {
    * of them), once per socket, but never to `exclude`; returns how many. */
   deliver(addresses: readonly string[], id: string, frame: string, from: string | undefined, exclude: Socket | undefined): number;
   has(address: string): boolean;
-  /** Adds this protocol's sockets per address to `counts`. */
+  /** Adds this protocol's sockets per key address to `counts`. */
   countInto(counts: Map<string, number>): void;
   /** Addresses with at least one socket here. */
   readonly addressCount: number;
@@ -150,7 +150,8 @@ export function createFramedSockets(framer: Framer, context: FramedContext): Fra
       return false;
     },
     countInto(counts) {
-      for (const [address, set] of byAddress) counts.set(address, (counts.get(address) ?? 0) + set.size);
+      // Keys only, as Redis's presence: topics have no presence of their own (yet).
+      for (const [address, set] of byAddress) if (isHoldable(address)) counts.set(address, (counts.get(address) ?? 0) + set.size);
     },
     get addressCount() {
       return byAddress.size;

@@ -173,6 +173,18 @@ describe('octoway.v2 on one node', () => {
     assert.equal(closed.reason, 'client publish rate exceeded');
   });
 
+  test('refresh frames are answered with their ref', async () => {
+    const { gw } = suite;
+    const socket = await connectV2(gw.ws(await url({ sub: 'refresher' })));
+    const exp = nowS() + 3600;
+    const refreshed = await socket.request({ type: 'refresh', token: await sign(hs, { sub: 'refresher', exp }) });
+    assert.deepEqual(refreshed, { type: 'refreshed', expires_at: exp, ref: refreshed.ref });
+    assert.equal(typeof refreshed.ref, 'string');
+    const refused = await socket.request({ type: 'refresh', token: await sign(hs, { sub: 'someone-else', exp }) });
+    assert.equal(refused.code, 'REFRESH_SUBJECT_MISMATCH');
+    await socket.close();
+  });
+
   test('malformed and unknown frames get error frames with codes; a flood of them a policy close', async () => {
     const { gw } = suite;
     const socket = await connectV2(gw.ws(await url({ sub: 'bad-1' })));
