@@ -87,8 +87,14 @@ export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Conn
       const data = ws.getUserData();
       if (data.closed) return;
       if (!takeInboundFrame(data, inbound, nowSeconds())) return closeAbuser(ws, 'inbound frame rate exceeded');
-      // v2 frames (up to WS_MAX_PAYLOAD: a publish carries data) are read by socket/native.ts.
-      if (data.framer !== GOCTOPUS) return native.receive(ws, message);
+      // v2 frames (up to WS_MAX_PAYLOAD: a publish carries data) are read by socket/native.ts. Each is
+      // parsed, so each 4 KiB counts one frame more: parsing is bounded per socket by bytes, not frames.
+      if (data.framer !== GOCTOPUS) {
+        for (let extra = message.byteLength >> 12; extra > 0; extra--) {
+          if (!takeInboundFrame(data, inbound, nowSeconds())) return closeAbuser(ws, 'inbound frame rate exceeded');
+        }
+        return native.receive(ws, message);
+      }
       // Goctopus clients acknowledge with {"id": "..."}; a JWT socket may send {"type":"refresh"};
       // anything else is ignored, never echoed. `type` is looked at only when the frame is no ack.
       if (message.byteLength > maxFrameBytes) return;

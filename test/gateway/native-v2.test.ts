@@ -221,3 +221,14 @@ test('at-least-once: a v2 ack frame removes the held message; an unacknowledged 
     await second.close();
   });
 });
+
+test('a v2 frame counts one more against WS_MAX_INBOUND_RATE per 4 KiB: large frames close the socket sooner', async () => {
+  await withGateway({ WS_AUTH_MODE: 'jwt', WS_JWT_SECRET: hs.configured, WS_MAX_INBOUND_RATE: '10', WS_CLIENT_PUBLISH_RATE: '1000' }, async (gw) => {
+    const socket = await connectV2(gw.ws(await url({ sub: 'big', write: ['big'] })));
+    // Three frames of 60 KiB count 15 each: past the burst of 20 even if the bucket refills once meanwhile.
+    for (let i = 0; i < 3; i++) socket.send({ type: 'publish', topic: 'big', data: 'x'.repeat(60 * 1024) });
+    // An answer to a later frame would mean the socket was not closed.
+    const closed = await Promise.race([socket.closed, socket.request({ type: 'unsubscribe-all' }).then(() => 'answered', () => 'closed')]);
+    assert.deepEqual(closed, { code: CLOSE_CODES.POLICY_VIOLATION.code, reason: 'inbound frame rate exceeded' });
+  });
+});
