@@ -24,6 +24,8 @@ export interface FramedSockets {
    * of them), once per socket, but never to `exclude`; returns how many. */
   deliver(addresses: readonly string[], id: string, frame: string, from: string | undefined, exclude: Socket | undefined): number;
   has(address: string): boolean;
+  /** The compiled matcher of a pattern key some socket here is under. */
+  patternOf(address: string): KeyMatcher | undefined;
   /** Adds this protocol's sockets per key address to `counts`. */
   countInto(counts: Map<string, number>): void;
   /** Addresses with at least one socket here. */
@@ -149,6 +151,7 @@ export function createFramedSockets(framer: Framer, context: FramedContext): Fra
       for (const [pattern, matches] of patterns) if (sameNamespace(pattern, address) && matches(address)) return true;
       return false;
     },
+    patternOf: (address) => patterns.get(address),
     countInto(counts) {
       // Keys only, as Redis's presence: topics have no presence of their own (yet).
       for (const [address, set] of byAddress) if (isHoldable(address)) counts.set(address, (counts.get(address) ?? 0) + set.size);

@@ -53,7 +53,8 @@ export interface Hub {
   patternKeysOf(ws: Socket, id: string): readonly string[];
   /** Whether a socket here receives messages of `key`: under it, or under a pattern matching it. */
   has(key: string): boolean;
-  /** Open sockets per key or pattern on this node (a socket counts under each of its keys). */
+  /** Open sockets per key or pattern on this node (a socket counts under each of its keys; topics
+   * are not counted: they have no presence yet, on one node as with Redis). */
   presence(): Map<string, number>;
   readonly size: number;
   /** Routing keys with at least one socket here. */
@@ -318,10 +319,11 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       const known = patternDeliveries.get(id);
       if (known === undefined) return [];
       const mine: KeyMatcher[] = [];
-      const framedSocket = ws.getUserData().framer !== GOCTOPUS;
+      const { framer } = ws.getUserData();
+      // A framed socket's patterns are compiled and kept by its protocol's set.
+      const lane = framer === GOCTOPUS ? undefined : laneOf(framer);
       for (const key of ws.getUserData().keys) {
-        // A framed socket's patterns are kept by its protocol's set: compiled here (rare: at-least-once pattern sockets only).
-        const matches = framedSocket ? (isPattern(key) ? compilePattern(key) : undefined) : patterns.get(key);
+        const matches = lane === undefined ? patterns.get(key) : lane.patternOf(key);
         if (matches !== undefined) mine.push(matches);
       }
       return known.filter((key) => mine.some((matches) => matches(key)));

@@ -219,6 +219,17 @@ test('at-least-once: a v2 ack frame removes the held message; an unacknowledged 
     await gw.publish({ key: 'acker', value: 'after' });
     assert.deepEqual((await messagesOf(second, 2)).map((m) => [m.id, m.payload]), [[kept.json.id, 'kept'], [second.messages()[1].id, 'after']]);
     await second.close();
+    // A pattern socket's ack removes the message from the key it was published to.
+    const pattern = await connectV2(gw.ws(await url({ sub: 'pattern-acker', keys: ['logs/*'] })));
+    const live = await gw.publish({ key: 'logs/1', value: 'live' });
+    await messagesOf(pattern, 1);
+    pattern.send({ type: 'ack', id: live.json.id });
+    await pattern.close();
+    await connectV2(gw.ws(await url({ sub: 'someone', keys: ['logs/*'] }))).then(async (again) => {
+      await gw.publish({ key: 'logs/2', value: 'next' });
+      assert.deepEqual((await messagesOf(again, 1)).map((m) => [m.key, m.payload]), [['logs/2', 'next']], 'logs/1 was acknowledged');
+      await again.close();
+    });
   });
 });
 
