@@ -99,6 +99,16 @@ describe('octoway.v2 on one node', () => {
     await socket.close();
   });
 
+  test('POST / refuses bad topics with TOPIC_INVALID and publishes nothing of the request', async () => {
+    const { gw } = suite;
+    for (const body of [{ topic: '', value: 1 }, { topics: [], value: 1 }, { topic: 'a\u0000b', value: 1 }, { messages: [{ topic: 'fine', value: 1 }, { topics: ['ok', 7], value: 2 }] }]) {
+      const r = await gw.publish(body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.equal(r.json.error, 'TOPIC_INVALID');
+    }
+    assert.equal((await gw.publish({ value: 1 })).json.error, 'MISSING_KEY');
+  });
+
   test('topics and keys never share a namespace, not even through a pattern key', async () => {
     const { gw } = suite;
     const name = 'alice@example.com';
