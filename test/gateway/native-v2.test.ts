@@ -52,6 +52,15 @@ describe('octoway.v2 on one node', () => {
     await socket.close();
   });
 
+  test('a browser passing its JWT as a subprotocol beside octoway.v2 gets octoway.v2 selected, never the token', async () => {
+    const { gw } = suite;
+    const jwt = await token({ sub: 'in-protocol' });
+    const socket = await connectV2(gw.ws('/ws'), {}, [`octoway.token.${jwt}`, 'octoway.v2']);
+    assert.equal(socket.ws.protocol, 'octoway.v2');
+    assert.equal(socket.frames[0].user, 'in-protocol');
+    await socket.close();
+  });
+
   test('a client offering other subprotocols, or none, keeps Goctopus frames', async () => {
     const { gw } = suite;
     const other = await connectV2(gw.ws(await url({ sub: 'goc-1' })), {}, ['chat', 'octoway.v1']);
