@@ -38,6 +38,7 @@ import { DEFAULT_APP, type Connections, type Socket } from './socket/connection.
 import { createExpiryWheel } from './socket/expiry.js';
 import { createRefresher } from './socket/refresh.js';
 import type { ControlPlane } from './control/control.js';
+import type { Hub } from './delivery/hub.js';
 import { createUnroutedHandshakeHandler, createUpgradeHandler } from './socket/upgrade.js';
 import type { VersionInfo } from './version.js';
 
@@ -45,6 +46,7 @@ import type { VersionInfo } from './version.js';
 export interface AppShared {
   readonly uws: TemplatedApp;
   readonly dispatcher: Dispatcher;
+  readonly hub: Hub;
   readonly store: HeldStore;
   readonly presence: () => Promise<Map<string, number>>;
   readonly history: History | undefined;
@@ -143,6 +145,8 @@ export async function mountApp({ name, config }: AppConfig, shared: AppShared): 
     idleTimeoutS: config.idleTimeoutS,
     maxBackpressureBytes: config.maxBackpressureBytes,
     inbound: { framesPerSecond: config.maxInboundRate, burst: 2 * config.maxInboundRate },
+    hub: shared.hub,
+    clientPublish: { framesPerSecond: config.clientPublishRate, burst: config.clientPublishBurst },
     compress: config.compress,
     expiry,
     refresh: jwtVerifier === undefined || !config.authModes.includes('jwt') ? undefined : createRefresher(jwtVerifier, expiry, log.child({ component: 'jwt' })),

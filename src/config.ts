@@ -44,6 +44,9 @@ export interface Config {
   /** Inbound frames per second one socket may send on average (twice that at once). */
   readonly maxInboundRate: number;
   readonly maxAcksInFlight: number;
+  /** v2 client publishes per second one socket may send on average, and at once (its burst). */
+  readonly clientPublishRate: number;
+  readonly clientPublishBurst: number;
   readonly delivery: DeliveryMode;
   readonly maxHeld: number;
   readonly maxHeldPerKey: number;
@@ -132,6 +135,8 @@ export const DEFAULTS = {
   WS_MAX_BACKPRESSURE: '1MiB',
   WS_MAX_INBOUND_RATE: '1000',
   WS_MAX_ACKS_IN_FLIGHT: '2000',
+  WS_CLIENT_PUBLISH_RATE: '10',
+  WS_CLIENT_PUBLISH_BURST: '0',
   WS_DELIVERY: 'at-most-once',
   WS_MAX_HELD: '1000000',
   WS_MAX_HELD_PER_KEY: '1000',
@@ -300,6 +305,7 @@ export function loadConfig(env: Env): Config {
     ...(trustAllProxies ? { trustedProxies: TRUST_EVERY_PEER } : {}),
   };
 
+  const publishRate = int('WS_CLIENT_PUBLISH_RATE', 0, 1_000_000);
   const config: Config = {
     host: raw('WS_HOST'),
     port: int('WS_PORT', 0, 65535),
@@ -327,6 +333,9 @@ export function loadConfig(env: Env): Config {
     maxBackpressureBytes: size('WS_MAX_BACKPRESSURE', 1024),
     maxInboundRate: int('WS_MAX_INBOUND_RATE', 1, 1_000_000),
     maxAcksInFlight: int('WS_MAX_ACKS_IN_FLIGHT', 1, 1_000_000),
+    clientPublishRate: publishRate,
+    // 0 (the default): twice the rate, the ratio WS_MAX_INBOUND_RATE's bucket uses too.
+    clientPublishBurst: int('WS_CLIENT_PUBLISH_BURST', 0, 1_000_000) || 2 * publishRate,
     delivery: delivery as DeliveryMode,
     maxHeld: int('WS_MAX_HELD', 1),
     maxHeldPerKey: int('WS_MAX_HELD_PER_KEY', 1),

@@ -18,7 +18,7 @@ export const ERRORS = {
   INVALID_JSON: { status: 400, message: 'request body is not valid JSON' },
   VALUE_TOO_DEEP: { status: 400, message: 'the body nests arrays and objects more than 100 levels deep' },
   INVALID_MESSAGE: { status: 400, message: 'message must be a JSON object' },
-  MISSING_KEY: { status: 400, message: '"key" (a non-empty string) or "keys" (a non-empty array of them) is required' },
+  MISSING_KEY: { status: 400, message: '"key" (a non-empty string) or "keys" (a non-empty array of them) is required, or "topic" or "topics" (the same for topics)' },
   INVALID_KEY: { status: 400, message: 'keys must be non-empty strings' },
   MISSING_VALUE: { status: 400, message: '"value" is required and must not be null' },
   INVALID_EXPIRE: { status: 400, message: '"expire" must be a duration string such as "30s", "5m" or "1h30m", of at most 365d' },
@@ -66,6 +66,16 @@ export const ERRORS = {
   // Token refresh on an open socket ({"type":"refresh"}): sent in an error frame, never as HTTP
   REFRESH_INVALID: { status: 400, message: 'a refresh frame needs "token": a non-empty string' },
   REFRESH_NOT_EXPIRING: { status: 409, message: 'this socket does not expire: there is nothing to refresh' },
+  // Octoway v2 client frames (docs/protocol.md): sent in an error frame, never as HTTP
+  FRAME_INVALID: { status: 400, message: 'a frame must be a JSON object with a string "type" and, if given, a "ref" string (at most 200 characters) or number' },
+  FRAME_UNKNOWN_TYPE: { status: 400, message: 'unknown frame type: expected subscribe, unsubscribe, unsubscribe-all, publish, ack or refresh' },
+  TOPIC_INVALID: { status: 400, message: '"topic" (or each of "topics") must be a non-empty string of at most 1024 characters without NUL' },
+  TOPIC_FORBIDDEN: { status: 403, message: 'the socket\'s grants do not allow subscribing to this topic' },
+  TOO_MANY_TOPICS: { status: 400, message: 'a socket may subscribe to at most 1000 topics at once' },
+  PUBLISH_TOPIC_FORBIDDEN: { status: 403, message: 'the socket\'s grants do not allow publishing to this topic' },
+  PUBLISH_DATA_MISSING: { status: 400, message: '"data" is required and must not be null' },
+  PUBLISH_RATE_LIMITED: { status: 429, message: 'the socket publishes faster than WS_CLIENT_PUBLISH_RATE allows' },
+  ACK_INVALID: { status: 400, message: 'an ack frame needs "id": a non-empty string of at most 512 characters' },
   REFRESH_SUBJECT_MISMATCH: { status: 403, message: 'the refresh token\'s sub is not the socket\'s subject' },
 
   // WebSocket upgrade (browser side)

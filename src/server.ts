@@ -102,7 +102,7 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
   const gate = createConcurrencyGate({ workers: config.workers, queueLimit: config.authQueue }, log.child({ component: 'auth' }));
   const connections = createConnections();
   const shared = {
-    uws: app, dispatcher, store, history, redis, keyspace, gate, connections, rateLimit, counts, activity, readiness, version, log,
+    uws: app, dispatcher, hub, store, history, redis, keyspace, gate, connections, rateLimit, counts, activity, readiness, version, log,
     presence: store instanceof RedisStore ? () => store.presence() : async () => hub.presence(),
     shuttingDown: () => shuttingDown,
     anyOpenSocket: () => hub.sockets().next().value,

@@ -23,6 +23,8 @@ export interface WebSocketConstructor {
 }
 export interface WebSocketLike {
   readonly readyState: number;
+  /** The subprotocol the server selected ('octoway.v2' for a v2 client). */
+  readonly protocol?: string;
   send(data: string): void;
   close(code?: number, reason?: string): void;
   onopen: ((event: unknown) => void) | null;
@@ -40,6 +42,8 @@ export interface OctowayOptions {
   /** Headers for the upgrade (a Cookie, say), for implementations that take them (the ws package). Browsers send their cookies themselves. */
   headers?: Record<string, string>;
   protocols?: string | string[];
+  /** 'v2': offer Octoway's native protocol (octoway.v2) first, and enable subscribe, unsubscribe and publish. Default: Goctopus frames. */
+  protocol?: 'goctopus' | 'v2';
   /** Acknowledge each message with {"id"} (WS_DELIVERY=at-least-once needs it; harmless otherwise). Default true. */
   ack?: boolean;
   /** How many recent ids to remember to drop repeats; 0 turns it off. Default 1000. */
@@ -59,7 +63,27 @@ export interface OctowayOptions {
 }
 
 export interface OpenEvent { attempt: number }
-export interface MessageEvent<T = unknown> { id: string | undefined; payload: T }
+export interface MessageEvent<T = unknown> {
+  id: string | undefined;
+  payload: T;
+  /** v2: the key or topic it came through, and the connection id of a client that published it. */
+  key?: string;
+  topic?: string;
+  from?: string;
+}
+/** v2: the welcome frame (docs/protocol.md). */
+export interface WelcomeEvent {
+  type: 'welcome';
+  connection: string;
+  user: string | null;
+  session: string | null;
+  keys: string[];
+  grants: { subscribe: string[]; publish: string[] };
+  time: number;
+}
+/** v2: an answer to subscribe, unsubscribe or publish (`subscribed`, `unsubscribed`, `published`,
+ * `error` with its code), or a `refreshed`; `ref` is what the request returned. */
+export interface ReplyEvent { type: string; ref?: number | string; code?: string; message?: string; [field: string]: unknown }
 export interface CloseEvent {
   code: number;
   reason: string;
@@ -76,6 +100,8 @@ export interface OctowayEvents {
   message: MessageEvent;
   close: CloseEvent;
   error: ErrorEvent;
+  welcome: WelcomeEvent;
+  reply: ReplyEvent;
 }
 
 export declare class Octoway {
@@ -86,4 +112,10 @@ export declare class Octoway {
   off<K extends keyof OctowayEvents>(type: K, listener: (event: OctowayEvents[K]) => void): void;
   connect(): this;
   close(): void;
+  /** v2: subscribes now (when open) and again after every reconnect; the ref of the request, or undefined while not open. */
+  subscribe(topics: string | string[]): number | undefined;
+  /** v2: unsubscribes now and for later reconnects. */
+  unsubscribe(topics: string | string[]): number | undefined;
+  /** v2: publishes to a topic's other subscribers (this client too with echo); undefined while not open. */
+  publish(topic: string, data: unknown, options?: { echo?: boolean }): number | undefined;
 }

@@ -1,5 +1,7 @@
 // Octoway's browser and Node client: connects, acknowledges each message by id, drops repeats,
-// and reconnects with exponential backoff and full jitter until a close code says not to.
+// and reconnects with exponential backoff and full jitter until a close code says not to. With
+// `protocol: 'v2'` it speaks Octoway's native protocol (docs/protocol.md): topics it subscribes to
+// are subscribed again on every reconnect, and it may publish to topics its token grants.
 // Plain ES module, no dependencies, so a page can load it as it is; types are in octoway.d.ts.
 
 /**
@@ -55,7 +57,10 @@ export class RecentIds {
 
 export class Octoway {
   #options;
-  #listeners = { open: new Set(), message: new Set(), close: new Set(), error: new Set() };
+  #listeners = { open: new Set(), message: new Set(), close: new Set(), error: new Set(), welcome: new Set(), reply: new Set() };
+  /** v2: the topics subscribe() was asked for and unsubscribe() did not take back, sent again on every welcome. */
+  #topics = new Set();
+  #refs = 0;
   #seen;
   #socket = null;
   #timer = null;
@@ -132,7 +137,8 @@ export class Octoway {
     const Impl = this.#options.WebSocket ?? globalThis.WebSocket;
     let socket;
     try {
-      socket = this.#options.headers === undefined ? new Impl(url, this.#options.protocols) : new Impl(url, this.#options.protocols, { headers: this.#options.headers });
+      const protocols = this.#v2 ? ['octoway.v2', ...[this.#options.protocols ?? []].flat()] : this.#options.protocols;
+      socket = this.#options.headers === undefined ? new Impl(url, protocols) : new Impl(url, protocols, { headers: this.#options.headers });
     } catch (error) {
       // A URL the WebSocket refuses (a ws:// one from an https: page, say): said on 'error', retried with backoff.
       this.#emit('error', { error });
@@ -174,6 +180,52 @@ export class Octoway {
     this.#timer = setTimeout(() => { void this.#open(); }, delay);
   }
 
+  get #v2() {
+    return this.#options.protocol === 'v2';
+  }
+
+  /** v2: subscribes to `topics` now (when open) and after every reconnect; returns the request's ref. */
+  subscribe(topics) {
+    const list = [topics].flat();
+    for (const topic of list) this.#topics.add(topic);
+    return this.#request({ type: 'subscribe', topics: list });
+  }
+
+  /** v2: unsubscribes from `topics`, now and for later reconnects; returns the request's ref. */
+  unsubscribe(topics) {
+    const list = [topics].flat();
+    for (const topic of list) this.#topics.delete(topic);
+    return this.#request({ type: 'unsubscribe', topics: list });
+  }
+
+  /** v2: publishes `data` to `topic`'s other subscribers (and to this client with echo: true); the
+   * answer (`published` or `error`) comes on 'reply' with the returned ref. Not queued while closed:
+   * returns undefined then. */
+  publish(topic, data, { echo = false } = {}) {
+    return this.#request({ type: 'publish', topic, data, ...(echo ? { echo } : {}) });
+  }
+
+  #request(frame) {
+    if (!this.#v2) throw new Error('Octoway: subscribe, unsubscribe and publish need protocol: \'v2\'');
+    const socket = this.#socket;
+    if (socket === null || socket.readyState !== OPEN) return undefined;
+    const ref = ++this.#refs;
+    socket.send(JSON.stringify({ ...frame, ref }));
+    return ref;
+  }
+
+  #receiveV2(socket, frame) {
+    if (frame?.type === 'welcome') {
+      this.#emit('welcome', frame);
+      if (this.#topics.size > 0) this.#request({ type: 'subscribe', topics: [...this.#topics] });
+      return;
+    }
+    if (frame?.type !== 'message') return this.#emit('reply', frame);
+    const { id } = frame;
+    if (this.#seen.add(id)) this.#emit('message', { id, payload: frame.payload, key: frame.key, topic: frame.topic, from: frame.from });
+    if (this.#options.ack && socket.readyState === OPEN) socket.send(JSON.stringify({ type: 'ack', id }));
+  }
+
   #receive(socket, data) {
     let frame;
     try {
@@ -181,6 +233,7 @@ export class Octoway {
     } catch (error) {
       return this.#emit('error', { error: new Error('Octoway: a frame that is not JSON was ignored', { cause: error }) });
     }
+    if (this.#v2 && socket.protocol === 'octoway.v2') return this.#receiveV2(socket, frame);
     const id = frame !== null && typeof frame === 'object' && typeof frame.id === 'string' ? frame.id : undefined;
     if (id === undefined || this.#seen.add(id)) this.#emit('message', { id, payload: frame?.payload });
     // Acknowledge after the listeners ran, repeats too: the gateway stores a message until acknowledged.

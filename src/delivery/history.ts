@@ -88,6 +88,7 @@ export class RedisHistory implements History {
 
   async record(message: Message): Promise<void> {
     const { id, keys, frame, createdAt, expireMs, expire } = message;
+    if (keys.length === 0) return; // topics only: live streams, not recorded here
     const groups = this.cluster ? keys.map((k) => [k]) : [keys];
     await unavailableOnError(Promise.all(groups.map((group) => run(this.client, RECORD, group.map((k) => this.keyspace.history(k)),
       [`${stampOf(createdAt, expire)}:${expireMs}:${id.length}:${id}${frame}`, this.limits.size, this.limits.ttlMs]))));

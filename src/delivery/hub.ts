@@ -4,12 +4,17 @@
 // Pattern keys (key-pattern.ts) are topics too, named for the pattern: a message is published to its
 // key's topic and to the topic of each distinct pattern here that matches it, so the cost grows with
 // the patterns present, not their sockets; a node with none pays one size check.
+// Sockets of other protocols (v2; delivery/framer.ts) are kept by framed-sockets.ts, one set per
+// protocol, on uWS topics of their own; a node with none of them pays one integer check.
 import { LRUCache } from 'lru-cache';
 import type { TemplatedApp } from 'uWebSockets.js';
 import { creditSyncFrames } from '../socket/inbound-budget.js';
 import type { Socket } from '../socket/connection.js';
 import { CLOSE_CODES } from '../errors.js';
 import { compilePattern, isPattern, type KeyMatcher } from './key-pattern.js';
+import { sameNamespace } from './address.js';
+import { GOCTOPUS, type Framer } from './framer.js';
+import { createFramedSockets, type FramedSockets } from './framed-sockets.js';
 
 /** How many messages written to pattern sockets the hub remembers the keys of (see patternKeysOf):
  * a pattern socket's acknowledgement sent later than this many such messages leaves its message
@@ -29,9 +34,16 @@ export interface Hub {
   /** Puts a live socket back to syncing, as after add: live frames queue until the next goLive. */
   resync(ws: Socket): void;
   remove(ws: Socket): void;
-  /** Writes the frame to every socket of the keys or of a pattern matching one of them, once per
-   * socket; returns how many. */
-  deliver(keys: readonly string[], id: string, frame: string): number;
+  /** Writes the frame to every socket of the addresses (keys, topics) or of a pattern matching one
+   * of them, once per socket, each in its protocol's framing; returns how many. `from`: the
+   * connection id of the client that published it; `exclude`: that client's socket, when it must
+   * not get its own message back. */
+  deliver(keys: readonly string[], id: string, frame: string, from?: string, exclude?: Socket): number;
+  /** Puts a socket (of a framed protocol) under a topic address until it unsubscribes or closes;
+   * returns false when it was there already. */
+  subscribe(ws: Socket, topic: string): boolean;
+  /** Takes a socket from under a topic address; returns false when it was not there. */
+  unsubscribe(ws: Socket, topic: string): boolean;
   /** Writes a frame to one socket, closing it as a slow consumer past the backpressure bound. */
   send(ws: Socket, frame: string): boolean;
   /** The keys of message `id` that one of the socket's patterns matches, when the message was
@@ -41,7 +53,8 @@ export interface Hub {
   patternKeysOf(ws: Socket, id: string): readonly string[];
   /** Whether a socket here receives messages of `key`: under it, or under a pattern matching it. */
   has(key: string): boolean;
-  /** Open sockets per key or pattern on this node (a socket counts under each of its keys). */
+  /** Open sockets per key or pattern on this node (a socket counts under each of its keys; topics
+   * are not counted: they have no presence yet, on one node as with Redis). */
   presence(): Map<string, number>;
   readonly size: number;
   /** Routing keys with at least one socket here. */
@@ -73,6 +86,22 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
   /** Message id to its keys, for messages written to a pattern topic or as held to a pattern socket. */
   const patternDeliveries = new LRUCache<string, readonly string[]>({ max: PATTERN_DELIVERIES_REMEMBERED });
   let written = 0;
+  /** Per framed protocol (any but Goctopus), its sockets; and how many such sockets are open. */
+  const framed = new Map<Framer, FramedSockets>();
+  let framedSockets = 0;
+  const laneOf = (framer: Framer): FramedSockets => {
+    let lane = framed.get(framer);
+    if (lane === undefined) {
+      lane = createFramedSockets(framer, { app, compress, queueOrSend: (ws, id, frame) => queueOrSend(ws, id, frame), wrote: (n) => { written += n; }, patternDeliveries });
+      framed.set(framer, lane);
+    }
+    return lane;
+  };
+  /** A framed socket's addresses: its keys, then its topics. */
+  const addressesOf = (ws: Socket): string[] => {
+    const data = ws.getUserData();
+    return data.native === undefined ? [...data.keys] : [...data.keys, ...data.native.subscribed];
+  };
 
   const slow = (ws: Socket): boolean => {
     if (ws.getBufferedAmount() <= maxBackpressureBytes) return false;
@@ -131,7 +160,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     const topics: string[] = [];
     for (const key of keys) if (byKey.has(key)) topics.push(key);
     for (const [pattern, matches] of patterns) {
-      if (!topics.includes(pattern) && keys.some(matches)) topics.push(pattern);
+      if (!topics.includes(pattern) && keys.some((key) => sameNamespace(pattern, key) && matches(key))) topics.push(pattern);
     }
     return topics;
   };
@@ -152,11 +181,35 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     return count + (targets?.size ?? 0);
   };
 
+  /** Goctopus's sockets of the keys (today's path: one uWS publish for a single key). */
+  const deliverGoctopus = (keys: readonly string[], id: string, frame: string): number => {
+    if (patterns.size > 0) {
+      const topics = topicsOf(keys);
+      if (topics.some((topic) => patterns.has(topic))) patternDeliveries.set(id, keys);
+      return topics.length === 1 ? deliverTopic(topics[0] as string, id, frame) : deliverTopics(topics, id, frame);
+    }
+    if (keys.length === 1) return deliverTopic(keys[0] as string, id, frame);
+    // Several keys: a socket under two of them must get the frame once, so collect first.
+    const targets = new Set<Socket>();
+    for (const key of keys) {
+      const set = byKey.get(key);
+      if (set !== undefined) for (const ws of set) targets.add(ws);
+    }
+    for (const ws of targets) queueOrSend(ws, id, frame);
+    return targets.size;
+  };
+
   return {
     add(ws) {
       const data = ws.getUserData();
       data.pending = [];
       all.add(ws);
+      if (data.framer !== GOCTOPUS) {
+        framedSockets++;
+        const lane = laneOf(data.framer);
+        for (const key of data.keys) lane.add(ws, key);
+        return;
+      }
       for (const key of data.keys) {
         let set = byKey.get(key);
         if (set === undefined) {
@@ -174,10 +227,15 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       const pending = data.pending;
       if (pending === undefined || data.closed) return false;
       data.pending = undefined;
-      setSyncing(data.keys, -1);
+      const { framer } = data;
+      const lane = framer === GOCTOPUS ? undefined : laneOf(framer);
+      if (lane === undefined) setSyncing(data.keys, -1);
       const sent = new Set<string>();
-      const pattern = data.keys.some((key) => patterns.has(key));
-      for (const { id, frame, key } of held) {
+      const pattern = lane === undefined ? data.keys.some((key) => patterns.has(key)) : data.keys.some(isPattern);
+      for (const held1 of held) {
+        const { id, key } = held1;
+        // Held under its key: a framed protocol says so (v2's `key`), built per socket here.
+        const frame = lane === undefined ? held1.frame : framer.frame(key ?? data.keys[0] as string, id, held1.frame, undefined);
         sent.add(id);
         if (pattern && key !== undefined) {
           const known = patternDeliveries.get(id);
@@ -195,7 +253,8 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       // The client may answer all of them at once: see socket/inbound-budget.ts. (Its answers
       // cannot arrive before this line: they are read on this thread, after this call returns.)
       creditSyncFrames(data, credited);
-      for (const key of data.keys) ws.subscribe(key);
+      if (lane !== undefined) lane.live(ws, addressesOf(ws));
+      else for (const key of data.keys) ws.subscribe(key);
       return true;
     },
 
@@ -203,6 +262,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       const data = ws.getUserData();
       if (data.closed || data.pending !== undefined) return;
       data.pending = [];
+      if (data.framer !== GOCTOPUS) return laneOf(data.framer).resync(ws, addressesOf(ws));
       setSyncing(data.keys, +1);
       // Subscribed sockets get topic publishes directly; unsubscribed, they take the queueing path.
       for (const key of data.keys) ws.unsubscribe(key);
@@ -212,6 +272,12 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       const data = ws.getUserData();
       data.closed = true;
       if (!all.delete(ws)) return;
+      if (data.framer !== GOCTOPUS) {
+        framedSockets--;
+        const lane = laneOf(data.framer);
+        for (const address of addressesOf(ws)) lane.remove(ws, address);
+        return;
+      }
       if (data.pending !== undefined) setSyncing(data.keys, -1);
       for (const key of data.keys) {
         const set = byKey.get(key);
@@ -225,21 +291,27 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       }
     },
 
-    deliver(keys, id, frame) {
-      if (patterns.size > 0) {
-        const topics = topicsOf(keys);
-        if (topics.some((topic) => patterns.has(topic))) patternDeliveries.set(id, keys);
-        return topics.length === 1 ? deliverTopic(topics[0] as string, id, frame) : deliverTopics(topics, id, frame);
-      }
-      if (keys.length === 1) return deliverTopic(keys[0] as string, id, frame);
-      // Several keys: a socket under two of them must get the frame once, so collect first.
-      const targets = new Set<Socket>();
-      for (const key of keys) {
-        const set = byKey.get(key);
-        if (set !== undefined) for (const ws of set) targets.add(ws);
-      }
-      for (const ws of targets) queueOrSend(ws, id, frame);
-      return targets.size;
+    deliver(keys, id, frame, from, exclude) {
+      const count = deliverGoctopus(keys, id, frame);
+      if (framedSockets === 0) return count;
+      let framedCount = 0;
+      for (const lane of framed.values()) framedCount += lane.deliver(keys, id, frame, from, exclude);
+      return count + framedCount;
+    },
+
+    subscribe(ws, topic) {
+      const data = ws.getUserData();
+      if (data.framer === GOCTOPUS || data.closed || data.native === undefined || data.native.subscribed.has(topic)) return false;
+      data.native.subscribed.add(topic);
+      laneOf(data.framer).add(ws, topic);
+      return true;
+    },
+
+    unsubscribe(ws, topic) {
+      const data = ws.getUserData();
+      if (data.native === undefined || !data.native.subscribed.delete(topic)) return false;
+      laneOf(data.framer).remove(ws, topic);
+      return true;
     },
 
     send,
@@ -247,21 +319,26 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       const known = patternDeliveries.get(id);
       if (known === undefined) return [];
       const mine: KeyMatcher[] = [];
+      const { framer } = ws.getUserData();
+      // A framed socket's patterns are compiled and kept by its protocol's set.
+      const lane = framer === GOCTOPUS ? undefined : laneOf(framer);
       for (const key of ws.getUserData().keys) {
-        const matches = patterns.get(key);
+        const matches = lane === undefined ? patterns.get(key) : lane.patternOf(key);
         if (matches !== undefined) mine.push(matches);
       }
       return known.filter((key) => mine.some((matches) => matches(key)));
     },
     has(key) {
       if (byKey.has(key)) return true;
+      if (framedSockets > 0) for (const lane of framed.values()) if (lane.has(key)) return true;
       if (patterns.size === 0) return false;
-      for (const matches of patterns.values()) if (matches(key)) return true;
+      for (const [pattern, matches] of patterns) if (sameNamespace(pattern, key) && matches(key)) return true;
       return false;
     },
     presence() {
       const counts = new Map<string, number>();
       for (const [key, set] of byKey) counts.set(key, set.size);
+      for (const lane of framed.values()) lane.countInto(counts);
       return counts;
     },
     get size() {

@@ -25,7 +25,20 @@ export function createMemoryBroker({ hub, store, mode }: MemoryBrokerOptions): B
     return keys.length;
   };
 
+  /** Keys and topics together, so a socket under both gets the message once; held for keys only. */
+  const publishWithTopics = (message: Message, topics: readonly string[]): PublishResult => {
+    const { id, keys, frame } = message;
+    const addresses = keys.length === 0 ? topics : [...keys, ...topics];
+    if (atLeastOnce) {
+      const held = holdFor(message, keys);
+      return { id, delivered: hub.deliver(addresses, id, frame, message.from, message.exclude), held };
+    }
+    const delivered = hub.deliver(addresses, id, frame, message.from, message.exclude);
+    return { id, delivered, held: holdFor(message, keys.filter((key) => !hub.has(key))) };
+  };
+
   const publishNow = (message: Message): PublishResult => {
+    if (message.topics !== undefined) return publishWithTopics(message, message.topics);
     const { id, keys, frame } = message;
     if (atLeastOnce) {
       // Stored before it is written, so an acknowledgement can never arrive for an unknown id.

@@ -1,10 +1,20 @@
 // A published message and the one text frame every socket of its keys receives.
 import { randomUUID } from 'node:crypto';
+import type { Socket } from '../socket/connection.js';
 
 export interface Message {
   /** The backend's message_id when given (so retries keep it), else a fresh UUID. */
   readonly id: string;
+  /** Holdable addresses (delivery/address.ts): routing keys today. May be empty when topics are given. */
   readonly keys: readonly string[];
+  /** Topic addresses: live only, never held (their subscribers now get it, nobody else ever will).
+   * Absent on a message to keys only, so that path reads one field more and nothing else. */
+  readonly topics?: readonly string[];
+  /** The connection id of the client that published it (a v2 `publish` frame). */
+  readonly from?: string;
+  /** That client's socket, when it must not get its own message back (no `echo`). Never leaves
+   * the node: over Redis the broker finds it again by the message id. */
+  readonly exclude?: Socket;
   /** `{"id":…,"payload":…}`: serialised once per message, never once per socket. */
   readonly frame: string;
   readonly createdAt: number;

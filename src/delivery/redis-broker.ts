@@ -2,7 +2,9 @@
 // heartbeat renews, so a node that dies stops counting after WS_PRESENCE_TTL. Deliver-or-hold: one
 // Lua script per key (all keys at once on a single server) checks presence and holds or publishes.
 // Bus: one PUBLISH per message on one channel every node subscribes to; each node's subscriber
-// hands it to its hub, in the order Redis ran the scripts.
+// hands it to its hub, in the order Redis ran the scripts. A message with topics (live only) rides
+// the bus in one PUBLISH too, naming its topics and the keys with live sockets, with no presence
+// for topics and nothing held for them: every node's hub writes it to its own subscribers.
 // In flight (at-most-once): a message the script sends to a node's sockets is recorded for that node
 // until the node confirms it wrote it (batched HDELs below). What a node never confirms (it died, left
 // the key, or lost its bus subscription) is promoted by the scripts: re-published to the nodes that
@@ -19,11 +21,14 @@ import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RedisConnection } from '../redis/connect.js';
 import type { Keyspace } from '../redis/keyspace.js';
-import { publishEnvelope, publishHeader, readPublish, readRoute } from '../redis/bus-envelope.js';
+import { liveEnvelope, publishEnvelope, publishHeader, readLive, readPublish, readRoute } from '../redis/bus-envelope.js';
 import { BUS, JOIN, LEASE, loadScripts, PUBLISH, run } from '../redis/scripts.js';
 import { createConfirmations } from './confirmations.js';
 import type { Broker } from './broker.js';
 import type { Hub } from './hub.js';
+import type { Message, PublishResult } from './message.js';
+import type { Socket } from '../socket/connection.js';
+import { isHoldable } from './address.js';
 import { isPattern } from './key-pattern.js';
 import { createPatternRegistry } from './pattern-registry.js';
 import { mergeHeld, stampOf, unavailableOnError, type RedisStore } from './redis-store.js';
@@ -57,6 +62,9 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   /** Keys left while Redis was unreachable, where Redis may still count this node. */
   const unreleased = new Set<string>();
   const recovered: Array<() => void> = [];
+  /** Senders of client publishes in flight on the bus, by message id: their own message, coming
+   * back from the bus, is not written to them (no echo). Emptied when the bus goes down. */
+  const excluded = new Map<string, Socket>();
   const inFlight = new Set<Promise<void>>();
   let subscribed = false;
   /** Keys whose own unconfirmed messages the next resync join re-sends (see update). */
@@ -111,32 +119,44 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       return;
     }
     log.warn({ node }, 'redis delivery down; publishes get 503 until it is back');
+    excluded.clear();
     // Without the bus this node would miss its sockets' messages: stop counting it, so they are held.
     if (commandsReady()) track(lease([...counts.keys()], true));
   };
 
   /** Unknown envelope tags already warned about: one line each (bounded: a few tags at most). */
   const warned = new Set<string>();
-  const fromBus = (bus: string): void => {
+  /** Every bus message is read here, through bus-envelope.ts, and only here: where it goes on this
+   * node, or undefined when it is not for this node (another kind, or addressed elsewhere) or is
+   * malformed (logged). */
+  const readBus = (bus: string): { id: string; targets: readonly string[]; frame: string; from?: string | undefined; origin?: string } | undefined => {
     const route = readRoute(bus, node);
-    if (route.kind !== 'publish') {
-      // Control envelopes are the control plane's (redis/control-plane-redis.ts); addressed ones
-      // are other nodes'. A newer node's kind or version is ignored: see bus-envelope.ts.
-      if (route.kind === 'unknown' && !warned.has(route.tag) && warned.size < 16) {
-        warned.add(route.tag);
-        log.warn({ tag: route.tag }, 'ignoring bus messages of an unknown kind or version (a newer node during a rolling upgrade?)');
-      }
-      return;
+    if (route.kind === 'publish' || route.kind === 'live') {
+      const read = route.kind === 'publish' ? readPublish(bus, route.body) : readLive(bus, route.body);
+      if (read === undefined) log.error('malformed message on the delivery bus (another program using WS_REDIS_PREFIX?)');
+      return read;
     }
-    const message = readPublish(bus, route.body);
-    if (message === undefined) {
-      log.error('malformed message on the delivery bus (another program using WS_REDIS_PREFIX?)');
-      return;
+    // Control envelopes are the control plane's (control/control-redis.ts); addressed ones are other
+    // nodes'. A newer node's kind or version is ignored: see bus-envelope.ts.
+    if (route.kind === 'unknown' && !warned.has(route.tag) && warned.size < 16) {
+      warned.add(route.tag);
+      log.warn({ tag: route.tag }, 'ignoring bus messages of an unknown kind or version (a newer node during a rolling upgrade?)');
     }
-    const { targets, id } = message;
-    hub.deliver(targets, id, message.frame);
+    return undefined;
+  };
+
+  const fromBus = (bus: string): void => {
+    const read = readBus(bus);
+    if (read === undefined) return;
+    const { id, targets, frame, from, origin } = read;
+    let exclude: Socket | undefined;
+    if (origin === node) {
+      exclude = excluded.get(id);
+      excluded.delete(id);
+    }
+    hub.deliver(targets, id, frame, from, exclude);
     // Written to (or queued for) a local socket of the key: no longer this node's to recover.
-    if (!atLeastOnce) for (const key of targets) if (hub.has(key)) confirmations.add(key, id);
+    if (!atLeastOnce) for (const key of targets) if (isHoldable(key) && hub.has(key)) confirmations.add(key, id);
   };
 
   subscriber.on('message', (from: string, text: string) => {
@@ -176,50 +196,80 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   }, Math.max(100, Math.floor(ttl / 3)));
   heartbeat.unref();
 
+  /** Keys and topics: the keys' deliver-or-hold without their own bus message, then one bus
+   * message naming the topics and the keys with live sockets, so a socket under both gets it once
+   * and each node gets it in one piece. Sent from the first address's slot (under Cluster, so a
+   * topic's messages keep their order). `delivered` counts the keys' sockets only: a topic has no
+   * presence in Redis, so its subscribers on other nodes are not counted. */
+  const publishWithTopics = async (message: Message, topics: readonly string[]): Promise<PublishResult> => {
+    const { id, keys } = message;
+    const decided = keys.length === 0 ? { delivered: 0, held: 0, present: [] as string[] } : await decideKeys(message, false);
+    const text = liveEnvelope(node, id, [...decided.present, ...topics], message.from, message.frame);
+    if (message.exclude !== undefined) excluded.set(id, message.exclude);
+    try {
+      await unavailableOnError(run(client, BUS, [keyspace.of(keys[0] ?? topics[0] as string).seq], [channel, text]));
+    } catch (err) {
+      excluded.delete(id);
+      throw err;
+    }
+    return { id, delivered: decided.delivered, held: decided.held };
+  };
+
+  /** The keys' deliver-or-hold; the bus message too when `bus` (else `present` lists the keys with
+   * live sockets, for the caller's own bus message). */
+  const decideKeys = async (message: Message, bus: boolean): Promise<{ delivered: number; held: number; present: string[] }> => {
+    const { id, keys, frame, createdAt, expireMs } = message;
+    const publishOn = bus ? channel : '';
+    const presentKeys = (indexes: string): string[] => (bus || indexes === '' ? [] : indexes.split(',').map((i) => keys[Number(i) - 1] as string));
+    const header = publishHeader(id, keys);
+    const args = (first: number, on: string, lists: readonly string[]): Array<string | number> =>
+      [id, stampOf(createdAt, message.expire), expireMs > 0 ? createdAt + expireMs : 0, frame, Date.now(), store.maxPerKey, atLeastOnce ? 1 : 0, on, header, first, channel,
+        prefix, registry?.version ?? '0', lists.length, ...lists];
+    if (registry !== undefined) {
+      for (let reads = 0; ; reads++) {
+        const { patterns, lists } = registry.matching(keys);
+        const reply = await unavailableOnError(run(client, PUBLISH, [...keys, ...patterns].flatMap((k) => keyspace.all(k)), args(1, publishOn, lists)));
+        const [delivered, held, dropped, indexes] = reply as PublishReply;
+        if (delivered === -1) {
+          // The registry changed since this node read it: read it again; nothing was done.
+          if (reads >= MAX_REGISTRY_READS) throw new OctowayError('STORE_UNAVAILABLE', 'the pattern registry keeps changing', { retryAfter: 1 });
+          await registry.read();
+          continue;
+        }
+        store.noteDropped(keys, dropped);
+        return { delivered, held, present: presentKeys(indexes) };
+      }
+    }
+    if (keys.length === 1) {
+      const [delivered, held, dropped, indexes] = await unavailableOnError(run(client, PUBLISH, keyspace.all(keys[0] as string), args(1, publishOn, ['']))) as PublishReply;
+      store.noteDropped(keys, dropped);
+      return { delivered, held, present: presentKeys(indexes) };
+    }
+    // Cluster, keys in several slots: decide per key, then publish once, from the first key's slot
+    // (so the message keeps its order with the other messages of that key).
+    const replies = await unavailableOnError(Promise.all(keys.map((k, i) => run(client, PUBLISH, keyspace.all(k), args(i + 1, '', [''])))));
+    let delivered = 0;
+    let held = 0;
+    const present: string[] = [];
+    (replies as PublishReply[]).forEach(([d, h, dropped, indexes], i) => {
+      delivered += d;
+      held += h;
+      store.noteDropped([keys[i] as string], dropped);
+      if (indexes !== '') present.push(indexes);
+    });
+    if (!bus) return { delivered, held, present: presentKeys(present.join(',')) };
+    if (present.length > 0) {
+      await unavailableOnError(run(client, BUS, [keyspace.of(keys[0] as string).seq], [channel, publishEnvelope(present.join(','), header, frame)]));
+    }
+    return { delivered, held, present: [] };
+  };
+
   return {
     async publish(message) {
       if (!commandsReady()) throw new OctowayError('STORE_UNAVAILABLE', undefined, { retryAfter: 1 });
-      const { id, keys, frame, createdAt, expireMs } = message;
-      const header = publishHeader(id, keys);
-      const args = (first: number, publishOn: string, lists: readonly string[]): Array<string | number> =>
-        [id, stampOf(createdAt, message.expire), expireMs > 0 ? createdAt + expireMs : 0, frame, Date.now(), store.maxPerKey, atLeastOnce ? 1 : 0, publishOn, header, first, channel,
-          prefix, registry?.version ?? '0', lists.length, ...lists];
-      if (registry !== undefined) {
-        for (let reads = 0; ; reads++) {
-          const { patterns, lists } = registry.matching(keys);
-          const reply = await unavailableOnError(run(client, PUBLISH, [...keys, ...patterns].flatMap((k) => keyspace.all(k)), args(1, channel, lists)));
-          const [delivered, held, dropped] = reply as PublishReply;
-          if (delivered === -1) {
-            // The registry changed since this node read it: read it again; nothing was done.
-            if (reads >= MAX_REGISTRY_READS) throw new OctowayError('STORE_UNAVAILABLE', 'the pattern registry keeps changing', { retryAfter: 1 });
-            await registry.read();
-            continue;
-          }
-          store.noteDropped(keys, dropped);
-          return { id, delivered, held };
-        }
-      }
-      if (keys.length === 1) {
-        const [delivered, held, dropped] = await unavailableOnError(run(client, PUBLISH, keyspace.all(keys[0] as string), args(1, channel, ['']))) as PublishReply;
-        store.noteDropped(keys, dropped);
-        return { id, delivered, held };
-      }
-      // Cluster, keys in several slots: decide per key, then publish once, from the first key's slot
-      // (so the message keeps its order with the other messages of that key).
-      const replies = await unavailableOnError(Promise.all(keys.map((k, i) => run(client, PUBLISH, keyspace.all(k), args(i + 1, '', [''])))));
-      let delivered = 0;
-      let held = 0;
-      const present: string[] = [];
-      (replies as PublishReply[]).forEach(([d, h, dropped, indexes], i) => {
-        delivered += d;
-        held += h;
-        store.noteDropped([keys[i] as string], dropped);
-        if (indexes !== '') present.push(indexes);
-      });
-      if (present.length > 0) {
-        await unavailableOnError(run(client, BUS, [keyspace.of(keys[0] as string).seq], [channel, publishEnvelope(present.join(','), header, frame)]));
-      }
-      return { id, delivered, held };
+      if (message.topics !== undefined) return publishWithTopics(message, message.topics);
+      const { delivered, held } = await decideKeys(message, true);
+      return { id: message.id, delivered, held };
     },
 
     async join(keys, fresh) {

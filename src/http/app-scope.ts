@@ -1,7 +1,7 @@
 // An app's view of the one namespace (delivery/address.ts): the API of app X builds every address
 // it publishes to or reads with X, and its listings show X's keys only, by name. The default app's
 // keys are their own addresses, so its view costs nothing on the publish path.
-import { keyAddress, parseAddress } from '../delivery/address.js';
+import { keyAddress, parseAddress, topicAddress } from '../delivery/address.js';
 import type { Message } from '../delivery/message.js';
 import { DEFAULT_APP } from '../socket/connection.js';
 
@@ -15,8 +15,11 @@ export function keyNameIn(app: string, address: string): string | undefined {
   return parsed.kind === 'key' && parsed.app === app ? parsed.name : undefined;
 }
 
-/** The message with its keys as `app`'s addresses; the same object in the default app. */
+/** The message with its keys and topics as `app`'s addresses (parsePublish builds the default
+ * app's); the same object in the default app. */
 export function inApp(app: string, message: Message): Message {
   if (app === DEFAULT_APP) return message;
-  return { ...message, keys: message.keys.map((key) => keyAddress(app, key)) };
+  const keys = message.keys.map((key) => keyAddress(app, key));
+  if (message.topics === undefined) return { ...message, keys };
+  return { ...message, keys, topics: message.topics.map((topic) => topicAddress(app, parseAddress(topic).name)) };
 }

@@ -1,11 +1,13 @@
-// The publish API's body: one message (Goctopus's `{key, value, expire}`, plus `keys` and
-// `message_id`) or a batch `{messages: [...]}`. Validates everything before anything is published,
+// The publish API's body: one message (Goctopus's `{key, value, expire}`, plus `keys`, `topic`,
+// `topics` and `message_id`) or a batch `{messages: [...]}`. Validates everything before anything is published,
 // so a bad batch stores none of its messages.
 import { OctowayError } from '../errors.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { expireText, frameOf, MAX_EXPIRE_MS, newMessageId, type Message } from '../delivery/message.js';
 import { isValidKey, MAX_KEY_LENGTH } from '../delivery/routing-key.js';
 import { parseDuration } from '../units.js';
+import { topicAddress } from '../delivery/address.js';
+import { DEFAULT_APP } from '../socket/connection.js';
 
 export interface PublishLimits {
   readonly maxBatch: number;
@@ -50,7 +52,8 @@ export function parsePublish(body: Buffer, limits: PublishLimits, now = Date.now
 }
 
 function toMessage(body: Record<string, unknown>, limits: PublishLimits, now: number): Message {
-  const keys = keysOf(body);
+  const topics = body.topic === undefined && body.topics === undefined ? undefined : topicsOf(body);
+  const keys = topics !== undefined && body.key === undefined && body.keys === undefined ? [] : keysOf(body);
   if (body.value === undefined || body.value === null) throw new OctowayError('MISSING_VALUE');
   const expireMs = expireOf(body.expire, limits.defaultExpireMs);
   const expire = typeof body.expire === 'string' ? expireText(body.expire, expireMs) : limits.defaultExpire;
@@ -59,7 +62,21 @@ function toMessage(body: Record<string, unknown>, limits: PublishLimits, now: nu
     throw new OctowayError('INVALID_MESSAGE_ID');
   }
   const id = messageId ?? newMessageId();
-  return { id, keys, frame: frameOf(id, body.value), createdAt: now, expireMs, expire, idempotent: messageId !== undefined };
+  const message: Message = { id, keys, frame: frameOf(id, body.value), createdAt: now, expireMs, expire, idempotent: messageId !== undefined };
+  return topics === undefined ? message : { ...message, topics };
+}
+
+/** `topic` and `topics` as topic addresses (live only: a topic message is never held). */
+function topicsOf(body: Record<string, unknown>): string[] {
+  const { topic, topics } = body;
+  const all: unknown[] = [];
+  if (topic !== undefined) all.push(topic);
+  if (topics !== undefined) {
+    if (!Array.isArray(topics) || topics.length === 0) throw new OctowayError('TOPIC_INVALID', '"topics" must be a non-empty array of strings');
+    all.push(...(topics as unknown[]));
+  }
+  for (const t of all) if (!isValidKey(t)) throw new OctowayError('TOPIC_INVALID');
+  return [...new Set(all as string[])].map((t) => topicAddress(DEFAULT_APP, t));
 }
 
 function keysOf(body: Record<string, unknown>): string[] {

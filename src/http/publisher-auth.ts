@@ -3,6 +3,7 @@
 // WWW-Authenticate challenge for the listed schemes) or 403 (valid, but not allowed this).
 // Basic and bearer decide at once; a JWT needs its (async) verification; an HMAC signature needs
 // the body, so it is checked once the body is read.
+import { parseAddress } from '../delivery/address.js';
 import type { HttpRequest } from 'uWebSockets.js';
 import type { PublishAuthMode, PublishAuthSettings } from '../config.js';
 import { OctowayError, type ErrorCode } from '../errors.js';
@@ -137,10 +138,12 @@ export function checkReach(publisher: Publisher, request: PublishRequest): Octow
   const { reach } = publisher;
   if (reach === undefined) return undefined;
   for (let i = 0; i < request.messages.length; i++) {
-    for (const key of request.messages[i]!.keys) {
+    const message = request.messages[i]!;
+    const names = message.topics === undefined ? message.keys : [...message.keys, ...message.topics.map((t) => parseAddress(t).name)];
+    for (const key of names) {
       if (reach.has(key)) continue;
       const where = request.batch ? `messages[${i}]: ` : '';
-      return new OctowayError('PUBLISH_KEY_FORBIDDEN', `${where}the publisher JWT may not publish to key ${JSON.stringify(key.slice(0, 200))} (its keys, topics and write claims list where it may)`);
+      return new OctowayError('PUBLISH_KEY_FORBIDDEN', `${where}the publisher JWT may not publish to ${JSON.stringify(key.slice(0, 200))} (its keys, topics and write claims list where it may)`);
     }
   }
   return undefined;

@@ -2,6 +2,7 @@
 // parameter means ticket; a JWT in one of its places means jwt; anything else is forward auth's.
 // A presented ticket or JWT is decided by its own mode only: when it fails, the upgrade is refused,
 // never handed to a weaker mode.
+import { V2_SUBPROTOCOL } from '../delivery/framer.js';
 import type { AuthMode } from '../config.js';
 import { OctowayError } from '../errors.js';
 import type { Authenticator, UpgradeRequest } from './authenticator.js';
@@ -123,9 +124,12 @@ export function carriesJwt(request: UpgradeRequest, jwtCookie?: string): boolean
  * subprotocol the header is passed on as it always was. With it, the token must never be echoed
  * (it would land in the response and in any log of it): the first other protocol the client
  * offered is selected, or none when it offered only the token. Browsers fail a socket whose 101
- * names a protocol they did not offer, so the selection is always one of theirs.
+ * names a protocol they did not offer, so the selection is always one of theirs. `octoway.v2`,
+ * when offered, is selected before anything else (delivery/framer.ts).
  */
 export function selectedProtocol(offered: string): string {
+  // Octoway's native protocol wins whenever it is offered: the socket then gets v2 frames.
+  if (offered.includes(V2_SUBPROTOCOL) && offered.split(',').some((p) => p.trim() === V2_SUBPROTOCOL)) return V2_SUBPROTOCOL;
   if (!offered.includes(TOKEN_SUBPROTOCOL)) return offered;
   for (const item of offered.split(',')) {
     const p = item.trim();

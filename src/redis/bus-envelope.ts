@@ -9,6 +9,9 @@
 //   kind d  disconnect  body: JSON ControlRequest (a request: every node answers with a reply)
 //   kind q  query       body: JSON ControlRequest (connections, presence)
 //   kind r  reply       body: JSON ControlReply; node: the requester it is for
+//   kind l  live        body: origin "|" JSON [id, targets, from|null] "\n" frame: a message whose
+//                       keys were decided already (targets: the keys with sockets, and topics),
+//                       sent by the node `origin` (which keeps its sender's socket out, no echo)
 // A node ignores an envelope of another version or an unknown kind (one warning per tag), so a
 // kind can be added without breaking older nodes. Version 0, the format before envelopes
 // ("i,j|header\nframe", or "@n1,n2@" + that when addressed), is still read as a publish: during a
@@ -21,9 +24,9 @@
 export const BUS_VERSION = 1;
 
 /** The one character of each kind, after the version. */
-const KIND_LETTER = { publish: 'p', disconnect: 'd', query: 'q', reply: 'r' } as const;
+const KIND_LETTER = { publish: 'p', disconnect: 'd', query: 'q', reply: 'r', live: 'l' } as const;
 export type BusKind = keyof typeof KIND_LETTER;
-const KIND_OF: Record<string, BusKind> = { p: 'publish', d: 'disconnect', q: 'query', r: 'reply' };
+const KIND_OF: Record<string, BusKind> = { p: 'publish', d: 'disconnect', q: 'query', r: 'reply', l: 'live' };
 
 const AT = 64; // '@'
 const PUBLISH_OPEN = `@${BUS_VERSION}${KIND_LETTER.publish}`;
@@ -51,7 +54,7 @@ export function publishEnvelope(present: string, header: string, frame: string):
 }
 
 /** A control envelope: a request to every node, or a reply to the node `to`. */
-export function controlEnvelope(kind: Exclude<BusKind, 'publish'>, body: unknown, to?: string): string {
+export function controlEnvelope(kind: 'disconnect' | 'query' | 'reply', body: unknown, to?: string): string {
   return `@${BUS_VERSION}${KIND_LETTER[kind]}${to === undefined ? '' : `,${to}`}@${JSON.stringify(body)}`;
 }
 
@@ -129,4 +132,36 @@ export function readControl(text: string, body: number): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** A live envelope (kind l): targets decided by the publishing node `origin`; `from`: the connection
+ * id of the client that published it, if one did. */
+export function liveEnvelope(origin: string, id: string, targets: readonly string[], from: string | undefined, frame: string): string {
+  return `@${BUS_VERSION}${KIND_LETTER.live}@${origin}|${JSON.stringify([id, targets, from ?? null])}\n${frame}`;
+}
+
+export interface BusLive {
+  readonly origin: string;
+  readonly id: string;
+  readonly targets: readonly string[];
+  readonly from: string | undefined;
+  readonly frame: string;
+}
+
+/** A live body, from `body` (readRoute's); undefined when it is malformed. */
+export function readLive(text: string, body: number): BusLive | undefined {
+  const bar = text.indexOf('|', body);
+  const newline = text.indexOf('\n', bar);
+  if (bar < 0 || newline < 0) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text.slice(bar + 1, newline));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed)) return undefined;
+  const [id, targets, from] = parsed as [unknown, unknown, unknown];
+  if (typeof id !== 'string' || !Array.isArray(targets) || !targets.every((t) => typeof t === 'string')) return undefined;
+  if (from !== null && typeof from !== 'string') return undefined;
+  return { origin: text.slice(body, bar), id, targets: targets as string[], from: from ?? undefined, frame: text.slice(newline + 1) };
 }

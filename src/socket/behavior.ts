@@ -9,6 +9,9 @@ import { takeInboundFrame, type InboundLimits } from './inbound-budget.js';
 import type { UpgradeHandler } from './upgrade.js';
 import type { ExpiryWheel } from './expiry.js';
 import { MAX_REFRESH_BYTES, type Refresher } from './refresh.js';
+import type { Hub } from '../delivery/hub.js';
+import { GOCTOPUS } from '../delivery/framer.js';
+import { createNative } from './native.js';
 
 export interface BehaviorOptions {
   readonly upgrade: UpgradeHandler;
@@ -25,6 +28,10 @@ export interface BehaviorOptions {
   readonly expiry: ExpiryWheel;
   /** Answers `{"type":"refresh"}` frames; undefined without JWT verification (no refresh possible). */
   readonly refresh: Refresher | undefined;
+  /** For v2 sockets' subscriptions and replies (socket/native.ts). */
+  readonly hub: Hub;
+  /** WS_CLIENT_PUBLISH_RATE and WS_CLIENT_PUBLISH_BURST. */
+  readonly clientPublish: InboundLimits;
   readonly log: Logger;
 }
 
@@ -49,6 +56,7 @@ export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Conn
     log.warn({ conn: connectionId(data), reason }, 'socket closed for policy violation');
     ws.end(CLOSE_POLICY_VIOLATION, reason);
   };
+  const native = createNative({ hub: options.hub, dispatcher, refresh, publish: options.clientPublish, closeAbuser, log });
 
   return {
     upgrade: options.upgrade,
@@ -71,6 +79,7 @@ export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Conn
       // Debug, as the close line: a reconnect storm of 50,000 clients must not write 100,000 info lines.
       if (log.isLevelEnabled('debug')) log.debug({ conn: connectionId(data), keys: data.keys.length }, 'socket open');
       if (data.identity.expiresAt !== undefined) expiry.schedule(ws, data.identity.expiresAt);
+      if (data.framer !== GOCTOPUS) native.welcome(ws);
       dispatcher.connect(ws);
     },
 
@@ -78,6 +87,14 @@ export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Conn
       const data = ws.getUserData();
       if (data.closed) return;
       if (!takeInboundFrame(data, inbound, nowSeconds())) return closeAbuser(ws, 'inbound frame rate exceeded');
+      // v2 frames (up to WS_MAX_PAYLOAD: a publish carries data) are read by socket/native.ts. Each is
+      // parsed, so each 4 KiB counts one frame more: parsing is bounded per socket by bytes, not frames.
+      if (data.framer !== GOCTOPUS) {
+        for (let extra = message.byteLength >> 12; extra > 0; extra--) {
+          if (!takeInboundFrame(data, inbound, nowSeconds())) return closeAbuser(ws, 'inbound frame rate exceeded');
+        }
+        return native.receive(ws, message);
+      }
       // Goctopus clients acknowledge with {"id": "..."}; a JWT socket may send {"type":"refresh"};
       // anything else is ignored, never echoed. `type` is looked at only when the frame is no ack.
       if (message.byteLength > maxFrameBytes) return;

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'uWebSockets.js';
 import type { Identity } from '../identity/identity.js';
 import { keyAddress } from '../delivery/address.js';
+import { GOCTOPUS, type Framer } from '../delivery/framer.js';
 
 /** The app of the environment-only configuration, on today's paths (see src/config-apps.ts). */
 export const DEFAULT_APP = 'default';
@@ -51,14 +52,30 @@ export interface Connection {
   /** The unix second the socket is closed at for its token's expiry (exp + WS_JWT_LEEWAY), 0 when
    * it does not expire; kept by the gateway's expiry wheel (socket/expiry.ts), moved by a refresh. */
   closeAt: number;
+  /** The protocol the socket speaks (delivery/framer.ts): one shared object per protocol. */
+  readonly framer: Framer;
+  /** A v2 socket's topic subscriptions and budgets (socket/native.ts); undefined until its first
+   * subscribe, publish or refused frame, so a socket that never uses them pays one field. */
+  native: NativeState | undefined;
+}
+
+export interface NativeState {
+  /** Topic addresses subscribed to; they end with the socket. */
+  readonly subscribed: Set<string>;
+  /** Client publishes counted against WS_CLIENT_PUBLISH_RATE's bucket, as inboundSpent/inboundAt. */
+  publishSpent: number;
+  publishAt: number;
+  /** Frames refused with an error frame, counted against a bucket of their own (socket/native.ts). */
+  errorSpent: number;
+  errorAt: number;
 }
 
 export type Socket = WebSocket<Connection>;
 
 /** Builds connection records for one gateway. */
 export interface Connections {
-  /** `app` defaults to the one createConnections was given. */
-  open(identity: Identity, remoteAddress: string, app?: string): Connection;
+  /** `app` defaults to the one createConnections was given; `framer` to Goctopus's. */
+  open(identity: Identity, remoteAddress: string, app?: string, framer?: Framer): Connection;
 }
 
 /** One per gateway, whatever its apps: every socket's id starts with the same node. */
@@ -79,7 +96,7 @@ export function createConnections(defaultApp: string = DEFAULT_APP): Connections
     return keys;
   };
   return {
-    open(identity, remoteAddress, app = defaultApp) {
+    open(identity, remoteAddress, app = defaultApp, framer = GOCTOPUS) {
       const openedAt = nowSeconds();
       // Every field written here, in this order, so every record has the same hidden class.
       return {
@@ -98,6 +115,8 @@ export function createConnections(defaultApp: string = DEFAULT_APP): Connections
         inboundCredit: 0,
         acksInFlight: 0,
         closeAt: 0,
+        framer,
+        native: undefined,
       };
     },
   };

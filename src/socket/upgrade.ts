@@ -8,6 +8,7 @@ import { peerAddress, replyError, type RefusalCount } from '../http/exchange.js'
 import { createConnections, DEFAULT_APP, type Connections, type Socket } from './connection.js';
 import { handshakeError } from './handshake.js';
 import { selectedProtocol } from '../identity/modes.js';
+import { framerOf } from '../delivery/framer.js';
 import type { RateLimit } from '../http/rate-limit.js';
 
 export interface UpgradeOptions {
@@ -69,7 +70,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         return;
       }
       if (!result.ok) return refuse(res, result.error, request, log, refused);
-      const data = connections.open(result.identity, request.remoteAddress, app);
+      const data = connections.open(result.identity, request.remoteAddress, app, framerOf(protocol));
       upgradeLater(res, () => res.upgrade(data, secKey, protocol, extensions, context));
     }, (err: unknown) => {
       pending--;

@@ -10,6 +10,8 @@ import { REPO } from '../helpers/browser.js';
 import { CLOSE_CODES, CLOSE_RANGES } from '../../src/errors.js';
 import { json, startAuthBackend } from '../helpers/auth-backend.js';
 import { withGateway, startGateway } from '../helpers/gateway.js';
+import { nowS, sign, signingKey } from '../helpers/jwt.js';
+import { eventually } from '../helpers/cluster.js';
 
 const sdk = (await import(new URL('clients/js/octoway.js', REPO).href)) as typeof Sdk;
 const KEY = 'bob@example.com';
@@ -105,6 +107,42 @@ describe('JavaScript SDK functions', () => {
 });
 
 describe('JavaScript SDK in Node against the gateway', () => {
+  test('protocol v2: topics subscribed before the socket opens, and again after a reconnect; publish with echo', async () => {
+    const key = await signingKey('HS256');
+    const gw = await startGateway({ WS_AUTH_MODE: 'jwt', WS_JWT_SECRET: key.configured });
+    const token = await sign(key, { sub: 'sdk-v2', exp: nowS() + 600, read: ['room'], write: ['room'] });
+    const { Impl, sockets } = recordingWebSocket();
+    const client = new sdk.Octoway({ url: gw.ws(`/ws?token=${token}`), WebSocket: Impl, protocol: 'v2', minDelay: 10 });
+    const seen = record(client);
+    const welcomes: Sdk.WelcomeEvent[] = [];
+    const replies: Sdk.ReplyEvent[] = [];
+    client.on('welcome', (w) => welcomes.push(w));
+    client.on('reply', (r) => replies.push(r));
+    try {
+      assert.equal(client.subscribe('room'), undefined, 'not open yet: remembered for the welcome');
+      client.connect();
+      await seen.until('open', 1);
+      await eventually('subscribed', () => replies.some((r) => r.type === 'subscribed'));
+      assert.equal(welcomes[0]!.user, 'sdk-v2');
+      const sent = await gw.publish({ topic: 'room', value: 'from the backend' });
+      const [m] = await seen.until('message', 1);
+      assert.deepEqual(m, { id: sent.json.id, payload: 'from the backend', key: undefined, topic: 'room', from: undefined });
+      const ref = client.publish('room', 'mine', { echo: true });
+      const [, echoed] = await seen.until('message', 2);
+      assert.deepEqual([echoed.payload, echoed.from], ['mine', welcomes[0]!.connection]);
+      assert.ok(replies.some((r) => r.type === 'published' && r.ref === ref));
+      sockets[0]!.terminate();
+      await seen.until('open', 2);
+      await eventually('subscribed again', () => replies.filter((r) => r.type === 'subscribed').length >= 2);
+      await gw.publish({ topic: 'room', value: 'after the reconnect' });
+      assert.equal((await seen.until('message', 3))[2].payload, 'after the reconnect');
+      assert.equal(sockets[1]!.protocol, 'octoway.v2');
+    } finally {
+      client.close();
+      await gw.stop();
+    }
+  });
+
   test('connects with a cookie, drops the repeat an at-least-once reconnect brings, keeps order', async () => {
     const auth = await startAuthBackend((req, res) => (req.headers.cookie === 'session=bob' ? json(res, 200, { user: { email: KEY } }) : json(res, 401, {})));
     const gw = await startGateway({ WS_AUTH_URL: auth.url, WS_DELIVERY: 'at-least-once' });

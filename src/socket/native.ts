@@ -1,0 +1,212 @@
+// Octoway's native protocol, version 2 (docs/protocol.md): the welcome frame and the client frames of
+// a socket that negotiated `octoway.v2`. One handler per frame type; each turns its frame into the
+// core's operations (subscribe, publish, acknowledge) and answers with a frame echoing the client's
+// `ref`. A refused frame is answered with `{"type":"error","code","message"[,"ref"]}` and changes
+// nothing; refused frames have a budget of their own, and a socket past it is closed (1008).
+import { topicAddress, parseAddress } from '../delivery/address.js';
+import type { Dispatcher } from '../delivery/dispatcher.js';
+import type { Hub } from '../delivery/hub.js';
+import { frameOf, newMessageId, type Message } from '../delivery/message.js';
+import { isValidKey } from '../delivery/routing-key.js';
+import { OctowayError, type ErrorCode } from '../errors.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../http/json-depth.js';
+import type { Logger } from '../log.js';
+import { connectionId, nowSeconds, type Connection, type NativeState, type Socket } from './connection.js';
+import type { InboundLimits } from './inbound-budget.js';
+import type { Refresher } from './refresh.js';
+
+/** Topics one socket may be subscribed to at once: each is a hub entry and a uWS subscription. */
+export const MAX_TOPICS_PER_SOCKET = 1000;
+/** Refused frames a socket may send at once, and per second on average, before it is closed:
+ * a client with a bug gets its errors; one looping on them does not keep the gateway busy. */
+const REFUSED_FRAMES: InboundLimits = { framesPerSecond: 5, burst: 20 };
+const MAX_REF_LENGTH = 200;
+const MAX_ACK_ID_LENGTH = 512;
+
+export interface NativeOptions {
+  readonly hub: Hub;
+  readonly dispatcher: Dispatcher;
+  /** Answers refresh frames; undefined without JWT verification. */
+  readonly refresh: Refresher | undefined;
+  /** WS_CLIENT_PUBLISH_RATE and WS_CLIENT_PUBLISH_BURST. */
+  readonly publish: InboundLimits;
+  /** Closes the socket with 1008 and the reason (behavior.ts's closeAbuser). */
+  readonly closeAbuser: (ws: Socket, reason: string) => void;
+  readonly log: Logger;
+}
+
+type Frame = Readonly<Record<string, unknown>>;
+type Ref = string | number | undefined;
+
+export interface Native {
+  /** The welcome frame, written as the socket opens, before anything else. */
+  welcome(ws: Socket): void;
+  /** One client frame (its bytes, already counted against WS_MAX_INBOUND_RATE). */
+  receive(ws: Socket, message: ArrayBuffer): void;
+}
+
+export function createNative(options: NativeOptions): Native {
+  const { hub, dispatcher, refresh, log } = options;
+
+  /** Replies are not messages: a socket still receiving its held messages gets them at once. */
+  const write = (ws: Socket, body: Record<string, unknown>): void => {
+    const data = ws.getUserData();
+    if (data.closed) return;
+    if (data.pending === undefined) hub.send(ws, JSON.stringify(body));
+    else ws.send(JSON.stringify(body), false);
+  };
+  const reply = (ws: Socket, ref: Ref, body: Record<string, unknown>): void => write(ws, ref === undefined ? body : { ...body, ref });
+
+  const refuse = (ws: Socket, ref: Ref, error: OctowayError): void => {
+    const data = ws.getUserData();
+    const state = stateOf(data);
+    const now = nowSeconds();
+    state.errorSpent = refill(state.errorSpent, state.errorAt, REFUSED_FRAMES, now) + 1;
+    state.errorAt = now;
+    if (state.errorSpent > REFUSED_FRAMES.burst) return options.closeAbuser(ws, 'too many refused frames');
+    if (log.isLevelEnabled('debug')) log.debug({ conn: connectionId(data), code: error.code }, 'v2 frame refused');
+    reply(ws, ref, { type: 'error', code: error.code, message: error.message });
+  };
+  const refusal = (code: ErrorCode, message?: string): OctowayError => new OctowayError(code, message);
+
+  const topicsOf = (frame: Frame): string[] | OctowayError => {
+    const { topic, topics } = frame;
+    const all: unknown[] = [];
+    if (topic !== undefined) all.push(topic);
+    if (topics !== undefined) {
+      if (!Array.isArray(topics)) return refusal('TOPIC_INVALID');
+      all.push(...(topics as unknown[]));
+    }
+    if (all.length === 0 || all.length > MAX_TOPICS_PER_SOCKET) return refusal('TOPIC_INVALID');
+    for (const t of all) if (!isValidKey(t)) return refusal('TOPIC_INVALID');
+    return [...new Set(all as string[])];
+  };
+
+  const handlers: Record<string, (ws: Socket, frame: Frame, ref: Ref) => void> = {
+    subscribe(ws, frame, ref) {
+      const data = ws.getUserData();
+      const topics = topicsOf(frame);
+      if (topics instanceof OctowayError) return refuse(ws, ref, topics);
+      const denied = topics.find((t) => !granted(data.identity.grants.subscribe, t));
+      if (denied !== undefined) return refuse(ws, ref, refusal('TOPIC_FORBIDDEN', `the socket's grants do not allow subscribing to ${JSON.stringify(denied.slice(0, 200))}`));
+      const state = stateOf(data);
+      const fresh = topics.filter((t) => !state.subscribed.has(topicAddress(data.app, t)));
+      if (state.subscribed.size + fresh.length > MAX_TOPICS_PER_SOCKET) return refuse(ws, ref, refusal('TOO_MANY_TOPICS'));
+      for (const t of fresh) hub.subscribe(ws, topicAddress(data.app, t));
+      reply(ws, ref, { type: 'subscribed', topics });
+    },
+
+    unsubscribe(ws, frame, ref) {
+      const data = ws.getUserData();
+      const topics = topicsOf(frame);
+      if (topics instanceof OctowayError) return refuse(ws, ref, topics);
+      for (const t of topics) hub.unsubscribe(ws, topicAddress(data.app, t));
+      reply(ws, ref, { type: 'unsubscribed', topics });
+    },
+
+    'unsubscribe-all'(ws, _frame, ref) {
+      const subscribed = ws.getUserData().native?.subscribed;
+      const addresses = subscribed === undefined ? [] : [...subscribed];
+      for (const address of addresses) hub.unsubscribe(ws, address);
+      reply(ws, ref, { type: 'unsubscribed', topics: addresses.map((a) => parseAddress(a).name) });
+    },
+
+    publish(ws, frame, ref) {
+      const data = ws.getUserData();
+      const { topic } = frame;
+      if (!isValidKey(topic)) return refuse(ws, ref, refusal('TOPIC_INVALID'));
+      if (!granted(data.identity.grants.publish, topic)) return refuse(ws, ref, refusal('PUBLISH_TOPIC_FORBIDDEN', `the socket's grants do not allow publishing to ${JSON.stringify(topic.slice(0, 200))}`));
+      if (frame.data === undefined || frame.data === null) return refuse(ws, ref, refusal('PUBLISH_DATA_MISSING'));
+      const { framesPerSecond, burst } = options.publish;
+      if (framesPerSecond === 0) return refuse(ws, ref, refusal('PUBLISH_RATE_LIMITED', 'client publishes are off (WS_CLIENT_PUBLISH_RATE=0)'));
+      const state = stateOf(data);
+      const now = nowSeconds();
+      // Counted even when refused: a client that goes on regardless is closed past twice the burst.
+      state.publishSpent = refill(state.publishSpent, state.publishAt, options.publish, now) + 1;
+      state.publishAt = now;
+      if (state.publishSpent > 2 * burst) return options.closeAbuser(ws, 'client publish rate exceeded');
+      if (state.publishSpent > burst) return refuse(ws, ref, refusal('PUBLISH_RATE_LIMITED'));
+      const id = newMessageId();
+      const message: Message = {
+        id, keys: [], topics: [topicAddress(data.app, topic)], frame: frameOf(id, frame.data), createdAt: Date.now(),
+        expireMs: 0, expire: '0', idempotent: false, from: connectionId(data), ...(frame.echo === true ? {} : { exclude: ws }),
+      };
+      const answer = (): void => {
+        if (ref !== undefined) reply(ws, ref, { type: 'published', id });
+      };
+      try {
+        if (dispatcher.publishNow(message) !== undefined) return answer();
+      } catch (err) {
+        return refuse(ws, ref, asOctowayError(err));
+      }
+      dispatcher.publish(message).then(answer, (err: unknown) => refuse(ws, ref, asOctowayError(err)));
+    },
+
+    ack(ws, frame, ref) {
+      const { id } = frame;
+      if (typeof id !== 'string' || id === '' || id.length > MAX_ACK_ID_LENGTH) return refuse(ws, ref, refusal('ACK_INVALID'));
+      if (!dispatcher.acknowledge(ws, id)) options.closeAbuser(ws, 'too many acknowledgements in flight');
+    },
+
+    refresh(ws, frame, ref) {
+      if (refresh === undefined) return refuse(ws, ref, refusal('REFRESH_NOT_EXPIRING'));
+      refresh(ws, frame);
+    },
+  };
+
+  return {
+    welcome(ws) {
+      const data = ws.getUserData();
+      const { identity } = data;
+      ws.send(JSON.stringify({
+        type: 'welcome', connection: connectionId(data), user: identity.subject ?? null, session: identity.session ?? null,
+        keys: data.keys, grants: identity.grants, time: Date.now(),
+      }), false);
+    },
+
+    receive(ws, message) {
+      const bytes = new Uint8Array(message);
+      const frame = nestsDeeperThan(bytes, MAX_JSON_DEPTH) ? undefined : parseObject(Buffer.from(bytes).toString('utf8'));
+      if (frame === undefined) return refuse(ws, undefined, refusal('FRAME_INVALID'));
+      const { ref, type } = frame;
+      const validRef = ref === undefined || (typeof ref === 'string' && ref.length <= MAX_REF_LENGTH) || (typeof ref === 'number' && Number.isFinite(ref));
+      if (!validRef || typeof type !== 'string') return refuse(ws, validRef ? ref as Ref : undefined, refusal('FRAME_INVALID'));
+      const handler = Object.hasOwn(handlers, type) ? handlers[type] : undefined;
+      if (handler === undefined) return refuse(ws, ref as Ref, refusal('FRAME_UNKNOWN_TYPE'));
+      handler(ws, frame, ref as Ref);
+    },
+  };
+}
+
+/** Whether a grant list allows a name: an exact entry, or a prefix pattern ending in `*` (`*` alone: every name). */
+export function granted(grants: readonly string[], name: string): boolean {
+  for (const grant of grants) {
+    if (grant === name) return true;
+    if (grant.endsWith('*') && name.startsWith(grant.slice(0, -1))) return true;
+  }
+  return false;
+}
+
+function stateOf(data: Connection): NativeState {
+  data.native ??= { subscribed: new Set(), publishSpent: 0, publishAt: nowSeconds(), errorSpent: 0, errorAt: nowSeconds() };
+  return data.native;
+}
+
+/** A token bucket's spent count at `now` (whole seconds), refilled as socket/inbound-budget.ts's. */
+function refill(spent: number, at: number, limits: InboundLimits, now: number): number {
+  return now === at ? spent : Math.max(0, spent - (now - at) * limits.framesPerSecond);
+}
+
+function parseObject(text: string): Frame | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Frame;
+  } catch {
+    // Not JSON: answered with FRAME_INVALID by the caller.
+  }
+  return undefined;
+}
+
+function asOctowayError(err: unknown): OctowayError {
+  return err instanceof OctowayError ? err : new OctowayError('INTERNAL_ERROR');
+}
