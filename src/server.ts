@@ -123,6 +123,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const publisherAuth = createPublisherAuth(publishAuth, { credentials: config.credentials, verifier: jwtVerifier, guard: replayGuard });
 
   const upgrade = createUpgradeHandler({
+    opening: hub.opening,
     rateLimit,
     authenticator,
     allowedOrigins: config.allowedOrigins,

@@ -8,7 +8,7 @@ import { peerAddress, replyError, type RefusalCount } from '../http/exchange.js'
 import { createConnections, type Socket } from './connection.js';
 import { handshakeError } from './handshake.js';
 import { selectedProtocol } from '../identity/modes.js';
-import { framerOf } from '../delivery/framer.js';
+import { framerOf, type Framer } from '../delivery/framer.js';
 import type { RateLimit } from '../http/rate-limit.js';
 
 export interface UpgradeOptions {
@@ -25,6 +25,8 @@ export interface UpgradeOptions {
   readonly rateLimit?: RateLimit | undefined;
   /** Counts refused upgrades by code (the metrics). */
   readonly refused: RefusalCount;
+  /** Runs res.upgrade so that the socket it opens speaks the framer's protocol (hub.opening). */
+  readonly opening?: ((framer: Framer, upgrade: () => void) => void) | undefined;
   readonly log: Logger;
 }
 
@@ -38,6 +40,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   const { authenticator, allowedOrigins, maxConnections, refused, log } = options;
   const origins = new Set(allowedOrigins);
   const connections = createConnections();
+  const opening = options.opening ?? ((_framer: Framer, upgrade: () => void) => upgrade());
   let pending = 0;
 
   const handler = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
@@ -65,8 +68,9 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         return;
       }
       if (!result.ok) return refuse(res, result.error, request, log, refused);
-      const data = connections.open(result.identity, request.remoteAddress, framerOf(protocol));
-      upgradeLater(res, () => res.upgrade(data, secKey, protocol, extensions, context));
+      const data = connections.open(result.identity, request.remoteAddress);
+      const framer = framerOf(protocol);
+      upgradeLater(res, () => opening(framer, () => res.upgrade(data, secKey, protocol, extensions, context)));
     }, (err: unknown) => {
       pending--;
       log.error({ err }, 'authenticator rejected instead of answering; upgrade refused');
