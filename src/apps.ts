@@ -117,6 +117,7 @@ export async function mountApp({ name, config }: AppConfig, shared: AppShared): 
   // WS_MAX_CONNECTIONS (max_connections) bounds the app's own sockets.
   let open = 0;
   const upgrade = createUpgradeHandler({
+    opening: shared.hub.opening,
     rateLimit: shared.rateLimit,
     authenticator,
     allowedOrigins: config.allowedOrigins,

@@ -9,7 +9,7 @@
 import { LRUCache } from 'lru-cache';
 import type { TemplatedApp } from 'uWebSockets.js';
 import { creditSyncFrames } from '../socket/inbound-budget.js';
-import type { Socket } from '../socket/connection.js';
+import { nowSeconds, type NativeState, type Socket } from '../socket/connection.js';
 import { CLOSE_CODES } from '../errors.js';
 import { compilePattern, isPattern, type KeyMatcher } from './key-pattern.js';
 import { sameNamespace } from './address.js';
@@ -39,6 +39,12 @@ export interface Hub {
    * connection id of the client that published it; `exclude`: that client's socket, when it must
    * not get its own message back. */
   deliver(keys: readonly string[], id: string, frame: string, from?: string, exclude?: Socket): number;
+  /** Runs `upgrade` (a uWS res.upgrade, which opens the socket before it returns) so that the socket
+   * it opens speaks `framer`'s protocol. */
+  opening(framer: Framer, upgrade: () => void): void;
+  /** The protocol state of a socket speaking anything but Goctopus (from hub.add on); undefined for
+   * a Goctopus socket. */
+  nativeOf(ws: Socket): NativeState | undefined;
   /** Puts a socket (of a framed protocol) under a topic address until it unsubscribes or closes;
    * returns false when it was there already. */
   subscribe(ws: Socket, topic: string): boolean;
@@ -86,9 +92,12 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
   /** Message id to its keys, for messages written to a pattern topic or as held to a pattern socket. */
   const patternDeliveries = new LRUCache<string, readonly string[]>({ max: PATTERN_DELIVERIES_REMEMBERED });
   let written = 0;
-  /** Per framed protocol (any but Goctopus), its sockets; and how many such sockets are open. */
+  /** Per framed protocol (any but Goctopus), its sockets; and each such socket's state. */
   const framed = new Map<Framer, FramedSockets>();
-  let framedSockets = 0;
+  const natives = new Map<Socket, NativeState>();
+  /** The protocol of the socket opening now (see opening): Goctopus outside an upgrade. */
+  let openingFramer: Framer = GOCTOPUS;
+  const nativeOf = (ws: Socket): NativeState | undefined => (natives.size === 0 ? undefined : natives.get(ws));
   const laneOf = (framer: Framer): FramedSockets => {
     let lane = framed.get(framer);
     if (lane === undefined) {
@@ -98,10 +107,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     return lane;
   };
   /** A framed socket's addresses: its keys, then its topics. */
-  const addressesOf = (ws: Socket): string[] => {
-    const data = ws.getUserData();
-    return data.native === undefined ? [...data.keys] : [...data.keys, ...data.native.subscribed];
-  };
+  const addressesOf = (ws: Socket, state: NativeState): string[] => [...ws.getUserData().keys, ...state.subscribed];
 
   const slow = (ws: Socket): boolean => {
     if (ws.getBufferedAmount() <= maxBackpressureBytes) return false;
@@ -204,9 +210,10 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       const data = ws.getUserData();
       data.pending = [];
       all.add(ws);
-      if (data.framer !== GOCTOPUS) {
-        framedSockets++;
-        const lane = laneOf(data.framer);
+      if (openingFramer !== GOCTOPUS) {
+        const now = nowSeconds();
+        natives.set(ws, { framer: openingFramer, subscribed: new Set(), publishSpent: 0, publishAt: now, errorSpent: 0, errorAt: now });
+        const lane = laneOf(openingFramer);
         for (const key of data.keys) lane.add(ws, key);
         return;
       }
@@ -227,8 +234,9 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       const pending = data.pending;
       if (pending === undefined || data.closed) return false;
       data.pending = undefined;
-      const { framer } = data;
-      const lane = framer === GOCTOPUS ? undefined : laneOf(framer);
+      const state = nativeOf(ws);
+      const framer = state?.framer ?? GOCTOPUS;
+      const lane = state === undefined ? undefined : laneOf(framer);
       if (lane === undefined) setSyncing(data.keys, -1);
       const sent = new Set<string>();
       const pattern = lane === undefined ? data.keys.some((key) => patterns.has(key)) : data.keys.some(isPattern);
@@ -253,7 +261,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       // The client may answer all of them at once: see socket/inbound-budget.ts. (Its answers
       // cannot arrive before this line: they are read on this thread, after this call returns.)
       creditSyncFrames(data, credited);
-      if (lane !== undefined) lane.live(ws, addressesOf(ws));
+      if (lane !== undefined) lane.live(ws, addressesOf(ws, state as NativeState));
       else for (const key of data.keys) ws.subscribe(key);
       return true;
     },
@@ -262,7 +270,8 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       const data = ws.getUserData();
       if (data.closed || data.pending !== undefined) return;
       data.pending = [];
-      if (data.framer !== GOCTOPUS) return laneOf(data.framer).resync(ws, addressesOf(ws));
+      const state = nativeOf(ws);
+      if (state !== undefined) return laneOf(state.framer).resync(ws, addressesOf(ws, state));
       setSyncing(data.keys, +1);
       // Subscribed sockets get topic publishes directly; unsubscribed, they take the queueing path.
       for (const key of data.keys) ws.unsubscribe(key);
@@ -272,10 +281,11 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       const data = ws.getUserData();
       data.closed = true;
       if (!all.delete(ws)) return;
-      if (data.framer !== GOCTOPUS) {
-        framedSockets--;
-        const lane = laneOf(data.framer);
-        for (const address of addressesOf(ws)) lane.remove(ws, address);
+      const state = nativeOf(ws);
+      if (state !== undefined) {
+        natives.delete(ws);
+        const lane = laneOf(state.framer);
+        for (const address of addressesOf(ws, state)) lane.remove(ws, address);
         return;
       }
       if (data.pending !== undefined) setSyncing(data.keys, -1);
@@ -293,24 +303,35 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
 
     deliver(keys, id, frame, from, exclude) {
       const count = deliverGoctopus(keys, id, frame);
-      if (framedSockets === 0) return count;
+      if (natives.size === 0) return count;
       let framedCount = 0;
       for (const lane of framed.values()) framedCount += lane.deliver(keys, id, frame, from, exclude);
       return count + framedCount;
     },
 
+    opening(framer, upgrade) {
+      openingFramer = framer;
+      try {
+        upgrade();
+      } finally {
+        openingFramer = GOCTOPUS;
+      }
+    },
+
+    nativeOf,
+
     subscribe(ws, topic) {
-      const data = ws.getUserData();
-      if (data.framer === GOCTOPUS || data.closed || data.native === undefined || data.native.subscribed.has(topic)) return false;
-      data.native.subscribed.add(topic);
-      laneOf(data.framer).add(ws, topic);
+      const state = nativeOf(ws);
+      if (state === undefined || ws.getUserData().closed || state.subscribed.has(topic)) return false;
+      state.subscribed.add(topic);
+      laneOf(state.framer).add(ws, topic);
       return true;
     },
 
     unsubscribe(ws, topic) {
-      const data = ws.getUserData();
-      if (data.native === undefined || !data.native.subscribed.delete(topic)) return false;
-      laneOf(data.framer).remove(ws, topic);
+      const state = nativeOf(ws);
+      if (state === undefined || !state.subscribed.delete(topic)) return false;
+      laneOf(state.framer).remove(ws, topic);
       return true;
     },
 
@@ -319,9 +340,9 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       const known = patternDeliveries.get(id);
       if (known === undefined) return [];
       const mine: KeyMatcher[] = [];
-      const { framer } = ws.getUserData();
+      const state = nativeOf(ws);
       // A framed socket's patterns are compiled and kept by its protocol's set.
-      const lane = framer === GOCTOPUS ? undefined : laneOf(framer);
+      const lane = state === undefined ? undefined : laneOf(state.framer);
       for (const key of ws.getUserData().keys) {
         const matches = lane === undefined ? patterns.get(key) : lane.patternOf(key);
         if (matches !== undefined) mine.push(matches);
@@ -330,7 +351,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     },
     has(key) {
       if (byKey.has(key)) return true;
-      if (framedSockets > 0) for (const lane of framed.values()) if (lane.has(key)) return true;
+      if (natives.size > 0) for (const lane of framed.values()) if (lane.has(key)) return true;
       if (patterns.size === 0) return false;
       for (const [pattern, matches] of patterns) if (sameNamespace(pattern, key) && matches(key)) return true;
       return false;

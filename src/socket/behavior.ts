@@ -10,7 +10,6 @@ import type { UpgradeHandler } from './upgrade.js';
 import type { ExpiryWheel } from './expiry.js';
 import { MAX_REFRESH_BYTES, type Refresher } from './refresh.js';
 import type { Hub } from '../delivery/hub.js';
-import { GOCTOPUS } from '../delivery/framer.js';
 import { createNative } from './native.js';
 
 export interface BehaviorOptions {
@@ -79,8 +78,9 @@ export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Conn
       // Debug, as the close line: a reconnect storm of 50,000 clients must not write 100,000 info lines.
       if (log.isLevelEnabled('debug')) log.debug({ conn: connectionId(data), keys: data.keys.length }, 'socket open');
       if (data.identity.expiresAt !== undefined) expiry.schedule(ws, data.identity.expiresAt);
-      if (data.framer !== GOCTOPUS) native.welcome(ws);
       dispatcher.connect(ws);
+      // Before any message: held ones are fetched asynchronously, after this handler returns.
+      if (options.hub.nativeOf(ws) !== undefined) native.welcome(ws);
     },
 
     message(ws, message) {
@@ -89,7 +89,7 @@ export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Conn
       if (!takeInboundFrame(data, inbound, nowSeconds())) return closeAbuser(ws, 'inbound frame rate exceeded');
       // v2 frames (up to WS_MAX_PAYLOAD: a publish carries data) are read by socket/native.ts. Each is
       // parsed, so each 4 KiB counts one frame more: parsing is bounded per socket by bytes, not frames.
-      if (data.framer !== GOCTOPUS) {
+      if (options.hub.nativeOf(ws) !== undefined) {
         for (let extra = message.byteLength >> 12; extra > 0; extra--) {
           if (!takeInboundFrame(data, inbound, nowSeconds())) return closeAbuser(ws, 'inbound frame rate exceeded');
         }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'uWebSockets.js';
 import type { Identity } from '../identity/identity.js';
 import { keyAddress } from '../delivery/address.js';
-import { GOCTOPUS, type Framer } from '../delivery/framer.js';
+import type { Framer } from '../delivery/framer.js';
 
 /** The app of the environment-only configuration, on today's paths (see src/config-apps.ts). */
 export const DEFAULT_APP = 'default';
@@ -14,7 +14,10 @@ export const DEFAULT_APP = 'default';
  * later issue holds an idle socket to 3 KB). Identity fields are not copied per socket: `identity`
  * is one frozen object, shared by every socket opened with the same cached decision. Strings that
  * are the same for many sockets (`app`, `node`) are shared references; counters are small integers,
- * which V8 keeps unboxed. The id is derived (connectionId), not stored.
+ * which V8 keeps unboxed. The id is derived (connectionId), not stored. Mind the count: with 16
+ * fields or more, V8 keeps the socket object as a dictionary (measured: `%HasFastProperties(ws)`
+ * is true with 15 fields and false with 16, in the uWS build we depend on), about 400 bytes more
+ * per socket and slower reads of every field. There are 15.
  */
 export interface Connection {
   /** This socket's number on its node; with `node`, its id (see connectionId). */
@@ -52,14 +55,18 @@ export interface Connection {
   /** The unix second the socket is closed at for its token's expiry (exp + WS_JWT_LEEWAY), 0 when
    * it does not expire; kept by the gateway's expiry wheel (socket/expiry.ts), moved by a refresh. */
   closeAt: number;
-  /** The protocol the socket speaks (delivery/framer.ts): one shared object per protocol. */
-  readonly framer: Framer;
-  /** A v2 socket's topic subscriptions and budgets (socket/native.ts); undefined until its first
-   * subscribe, publish or refused frame, so a socket that never uses them pays one field. */
-  native: NativeState | undefined;
 }
 
+/**
+ * What a socket speaking anything but Goctopus has besides its Connection, kept by the hub
+ * (hub.nativeOf) rather than in the record: uWS copies the record's fields onto the socket object,
+ * and at 16 fields V8 turns that object into a dictionary (slow properties, about 400 bytes more per
+ * socket, measured with the idle-mem benchmark). The record has 15: a Goctopus socket must not pay
+ * for a protocol it does not speak, so nothing here may move into it.
+ */
 export interface NativeState {
+  /** The protocol the socket speaks (delivery/framer.ts): one shared object per protocol. */
+  readonly framer: Framer;
   /** Topic addresses subscribed to; they end with the socket. */
   readonly subscribed: Set<string>;
   /** Client publishes counted against WS_CLIENT_PUBLISH_RATE's bucket, as inboundSpent/inboundAt. */
@@ -74,8 +81,8 @@ export type Socket = WebSocket<Connection>;
 
 /** Builds connection records for one gateway. */
 export interface Connections {
-  /** `app` defaults to the one createConnections was given; `framer` to Goctopus's. */
-  open(identity: Identity, remoteAddress: string, app?: string, framer?: Framer): Connection;
+  /** `app` defaults to the one createConnections was given. */
+  open(identity: Identity, remoteAddress: string, app?: string): Connection;
 }
 
 /** One per gateway, whatever its apps: every socket's id starts with the same node. */
@@ -96,7 +103,7 @@ export function createConnections(defaultApp: string = DEFAULT_APP): Connections
     return keys;
   };
   return {
-    open(identity, remoteAddress, app = defaultApp, framer = GOCTOPUS) {
+    open(identity, remoteAddress, app = defaultApp) {
       const openedAt = nowSeconds();
       // Every field written here, in this order, so every record has the same hidden class.
       return {
@@ -115,8 +122,6 @@ export function createConnections(defaultApp: string = DEFAULT_APP): Connections
         inboundCredit: 0,
         acksInFlight: 0,
         closeAt: 0,
-        framer,
-        native: undefined,
       };
     },
   };

@@ -11,7 +11,7 @@ import { isValidKey } from '../delivery/routing-key.js';
 import { OctowayError, type ErrorCode } from '../errors.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../http/json-depth.js';
 import type { Logger } from '../log.js';
-import { connectionId, nowSeconds, type Connection, type NativeState, type Socket } from './connection.js';
+import { connectionId, nowSeconds, type NativeState, type Socket } from './connection.js';
 import type { InboundLimits } from './inbound-budget.js';
 import type { Refresher } from './refresh.js';
 
@@ -59,7 +59,7 @@ export function createNative(options: NativeOptions): Native {
 
   const refuse = (ws: Socket, ref: Ref, error: OctowayError): void => {
     const data = ws.getUserData();
-    const state = stateOf(data);
+    const state = stateOf(ws);
     const now = nowSeconds();
     state.errorSpent = refill(state.errorSpent, state.errorAt, REFUSED_FRAMES, now) + 1;
     state.errorAt = now;
@@ -68,6 +68,8 @@ export function createNative(options: NativeOptions): Native {
     reply(ws, ref, { type: 'error', code: error.code, message: error.message });
   };
   const refusal = (code: ErrorCode, message?: string): OctowayError => new OctowayError(code, message);
+  /** Every socket handed to this module speaks v2: the hub holds its state from hub.add on. */
+  const stateOf = (ws: Socket): NativeState => hub.nativeOf(ws) as NativeState;
 
   const topicsOf = (frame: Frame): string[] | OctowayError => {
     const { topic, topics } = frame;
@@ -89,7 +91,7 @@ export function createNative(options: NativeOptions): Native {
       if (topics instanceof OctowayError) return refuse(ws, ref, topics);
       const denied = topics.find((t) => !granted(data.identity.grants.subscribe, t));
       if (denied !== undefined) return refuse(ws, ref, refusal('TOPIC_FORBIDDEN', `the socket's grants do not allow subscribing to ${JSON.stringify(denied.slice(0, 200))}`));
-      const state = stateOf(data);
+      const state = stateOf(ws);
       const fresh = topics.filter((t) => !state.subscribed.has(topicAddress(data.app, t)));
       if (state.subscribed.size + fresh.length > MAX_TOPICS_PER_SOCKET) return refuse(ws, ref, refusal('TOO_MANY_TOPICS'));
       for (const t of fresh) hub.subscribe(ws, topicAddress(data.app, t));
@@ -105,7 +107,7 @@ export function createNative(options: NativeOptions): Native {
     },
 
     'unsubscribe-all'(ws, _frame, ref) {
-      const subscribed = ws.getUserData().native?.subscribed;
+      const subscribed = hub.nativeOf(ws)?.subscribed;
       const addresses = subscribed === undefined ? [] : [...subscribed];
       for (const address of addresses) hub.unsubscribe(ws, address);
       reply(ws, ref, { type: 'unsubscribed', topics: addresses.map((a) => parseAddress(a).name) });
@@ -119,7 +121,7 @@ export function createNative(options: NativeOptions): Native {
       if (frame.data === undefined || frame.data === null) return refuse(ws, ref, refusal('PUBLISH_DATA_MISSING'));
       const { framesPerSecond, burst } = options.publish;
       if (framesPerSecond === 0) return refuse(ws, ref, refusal('PUBLISH_RATE_LIMITED', 'client publishes are off (WS_CLIENT_PUBLISH_RATE=0)'));
-      const state = stateOf(data);
+      const state = stateOf(ws);
       const now = nowSeconds();
       // Counted even when refused: a client that goes on regardless is closed past twice the burst.
       state.publishSpent = refill(state.publishSpent, state.publishAt, options.publish, now) + 1;
@@ -187,10 +189,6 @@ export function granted(grants: readonly string[], name: string): boolean {
   return false;
 }
 
-function stateOf(data: Connection): NativeState {
-  data.native ??= { subscribed: new Set(), publishSpent: 0, publishAt: nowSeconds(), errorSpent: 0, errorAt: nowSeconds() };
-  return data.native;
-}
 
 /** A token bucket's spent count at `now` (whole seconds), refilled as socket/inbound-budget.ts's. */
 function refill(spent: number, at: number, limits: InboundLimits, now: number): number {

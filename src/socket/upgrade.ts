@@ -8,7 +8,7 @@ import { peerAddress, replyError, type RefusalCount } from '../http/exchange.js'
 import { createConnections, DEFAULT_APP, type Connections, type Socket } from './connection.js';
 import { handshakeError } from './handshake.js';
 import { selectedProtocol } from '../identity/modes.js';
-import { framerOf } from '../delivery/framer.js';
+import { framerOf, type Framer } from '../delivery/framer.js';
 import type { RateLimit } from '../http/rate-limit.js';
 
 export interface UpgradeOptions {
@@ -25,6 +25,8 @@ export interface UpgradeOptions {
   readonly rateLimit?: RateLimit | undefined;
   /** Counts refused upgrades by code (the metrics). */
   readonly refused: RefusalCount;
+  /** Runs res.upgrade so that the socket it opens speaks the framer's protocol (hub.opening). */
+  readonly opening?: ((framer: Framer, upgrade: () => void) => void) | undefined;
   readonly log: Logger;
   /** The app its sockets belong to (src/apps.ts), and the gateway's one record builder, shared by
    * every app so ids share the node; a builder of its own and the default app when undefined. */
@@ -43,6 +45,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   const origins = new Set(allowedOrigins);
   const connections = options.connections ?? createConnections();
   const app = options.app ?? DEFAULT_APP;
+  const opening = options.opening ?? ((_framer: Framer, upgrade: () => void) => upgrade());
   let pending = 0;
 
   const handler = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
@@ -70,8 +73,9 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         return;
       }
       if (!result.ok) return refuse(res, result.error, request, log, refused);
-      const data = connections.open(result.identity, request.remoteAddress, app, framerOf(protocol));
-      upgradeLater(res, () => res.upgrade(data, secKey, protocol, extensions, context));
+      const data = connections.open(result.identity, request.remoteAddress, app);
+      const framer = framerOf(protocol);
+      upgradeLater(res, () => opening(framer, () => res.upgrade(data, secKey, protocol, extensions, context)));
     }, (err: unknown) => {
       pending--;
       log.error({ err }, 'authenticator rejected instead of answering; upgrade refused');
