@@ -80,7 +80,7 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
     hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, maxAcksInFlight: config.maxAcksInFlight, history, log,
   }), counts.published);
   // The control plane: this node's sockets answer through it; with Redis, every node's do.
-  const answerHere = createNodeAnswer({ hub });
+  const answerHere = createNodeAnswer({ hub, topicsOf: (ws) => { const state = hub.nativeOf(ws); return state === undefined ? [] : [...state.subscribed]; } });
   const control = redis === undefined ? createMemoryControl(answerHere) : createRedisControl({
     connection: redis, channel: keyspace.channel, answer: answerHere, timeoutMs: CONTROL_TIMEOUT_MS, unavailable: () => broker.unavailable(), log: log.child({ component: 'control' }),
   });

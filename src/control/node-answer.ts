@@ -9,8 +9,7 @@ import type { AnswerLocally, ConnectionView, ControlTarget } from './control.js'
 
 export interface NodeAnswerOptions {
   readonly hub: Hub;
-  /** The topic addresses a socket is subscribed to. TODO(#13 core): wire the hub's subscriptions
-   * once it has them; until then no socket is on any topic, so a topic target matches none. */
+  /** The topic addresses a socket is subscribed to (the hub keeps them for v2 sockets). */
   readonly topicsOf?: (ws: Socket) => readonly string[];
 }
 

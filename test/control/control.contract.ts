@@ -8,6 +8,7 @@ import { connect, type TestSocket } from '../helpers/client.js';
 import { eventually, openSocket, synced } from '../helpers/cluster.js';
 import type { GatewayProcess } from '../helpers/gateway.js';
 import { nowS, sign, signingKey, type SigningKey } from '../helpers/jwt.js';
+import { connectV2 } from '../helpers/v2.js';
 
 export interface ControlDeployment {
   readonly nodes: readonly GatewayProcess[];
@@ -187,6 +188,27 @@ export function controlContract(name: string, options: ControlContractOptions): 
       assert.equal((await node(1).publish({ key: 'kept', value: 'alive' })).json.delivered, 1);
       await socket.waitForFrames(1);
       await socket.close();
+    });
+
+    test('a topic target reaches the v2 sockets subscribed to it on every node, and only them', async () => {
+      const subscriber = async (on: GatewayProcess, sub: string) => {
+        const token = await sign(key, { sub, topics: ['news'], exp: nowS() + 600 });
+        const socket = await connectV2(on.ws(`/ws?token=${token}`));
+        assert.equal((await socket.request({ type: 'subscribe', topic: 'news' })).type, 'subscribed');
+        return socket;
+      };
+      const readers = [await subscriber(node(0), 'r1'), await subscriber(node(1), 'r2')];
+      const bystander = await openSocket(node(0), 'news'); // a key of the same name: another namespace
+      for (const asker of [node(0), node(1)]) {
+        assert.deepEqual((await asker.request('GET', '/presence?topic=news')).json, { connections: 2, nodes: count(), unanswered: 0 });
+        const views = (await asker.request('GET', '/connections?topic=news')).json.connections as View[];
+        assert.deepEqual(views.map((v) => [v.user, v.topics]).sort(), [['r1', ['news']], ['r2', ['news']]]);
+      }
+      const r = await post(node(1), { topic: 'news', code: 4100, reason: 'topic closed' });
+      assert.deepEqual(r.json, { closed: 2, nodes: count(), unanswered: 0 });
+      assert.deepEqual((await Promise.all(readers.map((s) => s.closed))).map((c) => c.code), [4100, 4100]);
+      assert.equal((await node(1).publish({ key: 'news', value: 'the key socket stays' })).json.delivered, 1);
+      await bystander.close();
     });
   });
 }

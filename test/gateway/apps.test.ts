@@ -62,6 +62,26 @@ describe('two apps and the default on one gateway', () => {
     assert.deepEqual(presence.json, { K: 1 });
   });
 
+  test('control requests (presence, connections, disconnect) see and close their own app\'s sockets only', async () => {
+    const before = gw.logs.filter((l) => l.msg === 'socket synced').length;
+    const plain = await connect(gw.ws('/ws?email=C'));
+    const blue = await connect(gw.ws('/apps/blue/ws?email=C'));
+    await synced(before + 2);
+    const ask = (method: string, path: string, authorization: string, body?: unknown) =>
+      gw.request(method, path, { headers: { authorization, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    assert.equal((await ask('GET', '/apps/blue/presence?key=C', BLUE)).json.connections, 1);
+    const listed = (await ask('GET', '/apps/blue/connections?key=C', BLUE)).json.connections as Array<{ id: string; keys: string[] }>;
+    assert.deepEqual(listed.map((v) => v.keys), [['C']]);
+    const plainId = (await ask('GET', '/connections?key=C', BASIC)).json.connections[0].id as string;
+    // Blue cannot reach the default app's socket, even by its connection id.
+    assert.equal((await ask('POST', '/apps/blue/disconnect', BLUE, { connection: plainId })).json.closed, 0);
+    assert.equal((await ask('POST', '/apps/blue/disconnect', BLUE, { key: 'C', code: 4100 })).json.closed, 1);
+    assert.equal((await blue.closed), 4100);
+    assert.equal((await publishTo(gw, '', BASIC, { key: 'C', value: 'still open' })).json.delivered, 1);
+    assert.equal((await plain.waitForFrames(1))[0]!.payload, 'still open');
+    await plain.close();
+  });
+
   test('held messages stay in their app: listed, delivered and removed by name, per app', async () => {
     const blueHeld = await publishTo(gw, '/apps/blue', BLUE, { key: 'H', value: 'blue held', message_id: 'same-id' });
     assert.deepEqual([blueHeld.status, blueHeld.json.held], [202, 1]);
