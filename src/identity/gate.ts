@@ -6,10 +6,15 @@
 import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { clientGone, type AuthResult, type Authenticator, type CancelSignal, type UpgradeRequest } from './authenticator.js';
+import type { AuthMeter } from './metered.js';
 
 export interface GateOptions {
   readonly workers: number;
   readonly queueLimit: number;
+  /** Told each call's outcome and its time holding a slot (queueing not counted), once settled.
+   * Metered here rather than by a wrapper of its own: that was one more promise, reaction and
+   * closure kept alive by every call in flight. */
+  readonly meter?: AuthMeter | undefined;
 }
 
 /**
@@ -21,6 +26,7 @@ export interface GateOptions {
  */
 export function withConcurrencyGate(inner: Authenticator, options: GateOptions, log: Logger): Authenticator {
   const workers = Math.max(1, options.workers);
+  const meter = options.meter;
   const waiting = new Waitlist();
   let inFlight = 0;
   let closed = false;
@@ -36,6 +42,7 @@ export function withConcurrencyGate(inner: Authenticator, options: GateOptions, 
   const run = (call: GatedCall): void => {
     inFlight++;
     call.state = RUNNING;
+    if (meter !== undefined) call.startedAt = performance.now();
     let answer: Promise<AuthResult>;
     try {
       answer = inner.authenticate(call.request, call.signal);
@@ -57,7 +64,7 @@ export function withConcurrencyGate(inner: Authenticator, options: GateOptions, 
         log.debug({ waiting: waiting.size }, 'auth queue full');
         return Promise.resolve(refusal('AUTH_QUEUE_FULL', 1));
       }
-      const call = new GatedCall(request, signal, release, waiting);
+      const call = new GatedCall(request, signal, release, waiting, meter);
       if (inFlight < workers) run(call);
       else waiting.push(call);
       return call.promise;
@@ -85,6 +92,8 @@ type State = typeof NEW | typeof QUEUED | typeof RUNNING | typeof SETTLED;
 class GatedCall {
   readonly promise: Promise<AuthResult>;
   state: State = NEW;
+  /** performance.now() when it took a slot; kept only when metered. */
+  startedAt = 0;
   private resolve!: (result: AuthResult) => void;
 
   constructor(
@@ -92,6 +101,7 @@ class GatedCall {
     readonly signal: CancelSignal,
     private readonly release: () => void,
     private readonly waiting: Waitlist,
+    private readonly meter: AuthMeter | undefined,
   ) {
     this.promise = new Promise((resolve) => { this.resolve = resolve; });
     signal.addEventListener('abort', this, { once: true });
@@ -108,7 +118,10 @@ class GatedCall {
     this.state = SETTLED;
     this.signal.removeEventListener('abort', this);
     if (was === QUEUED) this.waiting.size--;
-    else if (was === RUNNING) this.release();
+    else if (was === RUNNING) {
+      this.release();
+      this.meter?.call(result.ok ? 'allowed' : result.error.code, (performance.now() - this.startedAt) / 1000);
+    }
     this.resolve(result);
   }
 }
