@@ -11,14 +11,17 @@ const WORKERS = 128;
 /** The auth mock answers each call this much later: a backend with some latency, so the calls the
  * gateway keeps in flight at once are visible to it. */
 const AUTH_DELAY_MS = 2;
-/** Each client's first attempt after its socket dropped, uniformly within this. */
-const FIRST_JITTER_MS = 500;
-/** Full-jitter exponential backoff after a failed attempt without Retry-After. */
-const BACKOFF_BASE_MS = 100;
-const BACKOFF_CAP_MS = 4000;
+/** The JS SDK's reconnect schedule (clients/js: minDelay, maxDelay): attempt n (0-based) waits
+ * uniformly within [0, min(cap, base * 2^n)), the first one included. A refusal's Retry-After, which
+ * a browser never sees but a server-side client does, is honoured instead: Retry-After seconds plus
+ * up to one more. */
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_CAP_MS = 30_000;
 const HANDSHAKE_TIMEOUT_MS = 5000;
 /** A socket not back by then counts as lost and fails the run. */
 const GIVE_UP_MS = 60_000;
+
+const backoff = (attempt: number): number => Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 16));
 
 const path = (i: number): string => `${wsPath(`k${i}`)}&delay=${AUTH_DELAY_MS}`;
 
@@ -69,6 +72,7 @@ async function run(ctx: Ctx): Promise<Metrics> {
   const backAt = new Float64Array(SOCKETS);
   const attempts = new Uint32Array(SOCKETS);
   const failures = new Map<string, number>();
+  const retryAfters = new Map<number, number>();
   let back = 0;
   let allBack!: () => void;
   const done = new Promise<void>((resolve) => (allBack = resolve));
@@ -84,9 +88,8 @@ async function run(ctx: Ctx): Promise<Metrics> {
       }
       const { kind, retryAfterS } = classify(conn);
       failures.set(kind, (failures.get(kind) ?? 0) + 1);
-      const delay = retryAfterS !== undefined
-        ? retryAfterS * 1000 * (0.5 + Math.random())
-        : Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempts[i]!, 16));
+      if (retryAfterS !== undefined) retryAfters.set(retryAfterS, (retryAfters.get(retryAfterS) ?? 0) + 1);
+      const delay = retryAfterS !== undefined ? (retryAfterS + Math.random()) * 1000 : backoff(attempts[i]!);
       setTimeout(attempt, delay, i);
     });
   };
@@ -94,7 +97,7 @@ async function run(ctx: Ctx): Promise<Metrics> {
     const i = conn.index;
     conn.socket!.once('close', () => {
       droppedAt[i] = nowUs();
-      setTimeout(attempt, Math.random() * FIRST_JITTER_MS, i);
+      setTimeout(attempt, backoff(0), i);
     });
   }
 
@@ -125,7 +128,7 @@ async function run(ctx: Ctx): Promise<Metrics> {
   const lastBack = backAt.reduce((a, b) => Math.max(a, b), 0);
   const count = (kind: string): number => failures.get(kind) ?? 0;
   const refusedOther = [...failures].filter(([k]) => k.startsWith('http-') && k !== 'http-503+retry-after').reduce((n, [, v]) => n + v, 0);
-  ctx.log(`reconnect-storm failures by kind: ${JSON.stringify(Object.fromEntries(failures))}`);
+  ctx.log(`reconnect-storm failures by kind: ${JSON.stringify(Object.fromEntries(failures))}; Retry-After values (s: refusals): ${JSON.stringify(Object.fromEntries([...retryAfters].sort((a, b) => a[0] - b[0])))}`);
   return {
     allBackS: (lastBack - firstDrop) / 1e6,
     restartToAllBackS: (lastBack - restartAt) / 1e6,
@@ -149,8 +152,9 @@ export const reconnectStorm: Scenario = {
   description:
     `${SOCKETS.toLocaleString('en-US')} sockets (one key each) open through forward auth with WS_WORKERS=${WORKERS} (cache off; the auth mock answers ` +
     `each call ${AUTH_DELAY_MS} ms late, so calls in flight overlap); then the gateway is restarted (SIGTERM, started again on the same port) and ` +
-    `every client reconnects at once: its first attempt within ${FIRST_JITTER_MS} ms of its socket dropping, then full-jitter exponential ` +
-    `backoff (${BACKOFF_BASE_MS} ms base, ${BACKOFF_CAP_MS / 1000} s cap), or Retry-After × 0.5–1.5 when a refusal carries one. ` +
+    `every client reconnects at once on the JS SDK's schedule: attempt n after a uniform delay within [0, min(${BACKOFF_CAP_MS / 1000} s, ` +
+    `${BACKOFF_BASE_MS} ms × 2^n)) (full jitter), the first one within ${BACKOFF_BASE_MS} ms of the drop; a refusal's Retry-After (seen by server-side ` +
+    'clients, not browsers) is honoured instead, plus up to 1 s. ' +
     'Reported: per socket, the time from its drop to its new 101 (p50, p99, max); the first drop → the last 101 (all back); the most auth calls ' +
     'the mock had in flight at once (must never exceed WS_WORKERS); refused attempts by kind (only 503 with Retry-After is expected, ' +
     'past WS_AUTH_QUEUE; connection errors while no gateway listens are counted apart); the restarted gateway\'s peak RSS (sampled every 50 ms). ' +

@@ -1,5 +1,6 @@
 // The WS_WORKERS concurrency gate as a wrapper around any authenticator: at most `workers` calls in
-// flight, at most `queueLimit` waiting for a slot, the rest refused at once with AUTH_QUEUE_FULL.
+// flight, at most `queueLimit` waiting for a slot, the rest refused at once with AUTH_QUEUE_FULL and
+// a Retry-After paced at the rate calls complete (retry-pacer.ts).
 // A counter and a FIFO rather than p-queue: measured on this path, p-queue cost 7-8 µs of CPU per
 // call (per-task ids, Symbols, a Map of running tasks, an async wrapper and a microtask hop), this
 // gate under 1 µs, against ~50 µs for the whole forward-auth call.
@@ -7,6 +8,7 @@ import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { clientGone, type AuthResult, type Authenticator, type CancelSignal, type UpgradeRequest } from './authenticator.js';
 import type { AuthMeter } from './metered.js';
+import { createRetryPacer } from './retry-pacer.js';
 
 export interface GateOptions {
   readonly workers: number;
@@ -28,11 +30,13 @@ export function withConcurrencyGate(inner: Authenticator, options: GateOptions, 
   const workers = Math.max(1, options.workers);
   const meter = options.meter;
   const waiting = new Waitlist();
+  const pacer = createRetryPacer();
   let inFlight = 0;
   let closed = false;
 
   const release = (): void => {
     inFlight--;
+    pacer.completed(performance.now());
     if (closed) return;
     // A freed slot goes to the longest waiting call, at once.
     const next = waiting.shift();
@@ -62,7 +66,7 @@ export function withConcurrencyGate(inner: Authenticator, options: GateOptions, 
       if (signal.aborted) return Promise.resolve(clientGone());
       if (inFlight >= workers && waiting.size >= options.queueLimit) {
         log.debug({ waiting: waiting.size }, 'auth queue full');
-        return Promise.resolve(refusal('AUTH_QUEUE_FULL', 1));
+        return Promise.resolve(refusal('AUTH_QUEUE_FULL', pacer.retryAfter(performance.now(), waiting.size)));
       }
       const call = new GatedCall(request, signal, release, waiting, meter);
       if (inFlight < workers) run(call);
