@@ -74,14 +74,19 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       const { res, secKey, protocol, extensions, context } = upgrade;
       upgradeLater(res, () => res.upgrade(data, secKey, protocol, extensions, context));
     } catch (err) {
-      log.error({ err }, 'unexpected error while completing an upgrade');
-      // The response may be half written or gone; uWS throws on writes to an aborted one.
-      if (upgrade.aborted) return;
-      try {
-        upgrade.res.close();
-      } catch (closeErr) {
-        log.debug({ err: closeErr }, 'could not close the failed upgrade');
-      }
+      failed(upgrade, err);
+    }
+  };
+
+  /** A bug while answering: the response may be half written or gone (uWS throws on writes to an
+   * aborted one), so the connection is closed. */
+  const failed = (upgrade: PendingUpgrade, err: unknown): void => {
+    log.error({ err }, 'unexpected error while completing an upgrade');
+    if (upgrade.aborted) return;
+    try {
+      upgrade.res.close();
+    } catch (closeErr) {
+      log.debug({ err: closeErr }, 'could not close the failed upgrade');
     }
   };
 
@@ -92,7 +97,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     try {
       refuse(upgrade.res, new OctowayError('INTERNAL_ERROR'), upgrade.request, log, refused);
     } catch (refuseErr) {
-      log.error({ err: refuseErr }, 'unexpected error while refusing an upgrade');
+      failed(upgrade, refuseErr);
     }
   };
 
