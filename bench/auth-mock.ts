@@ -1,32 +1,45 @@
 // The forward-auth endpoint the gateway calls on each upgrade: 200 {"user":{"email":<key>}} for ?key=<key>.
+// `&delay=<ms>` in the forwarded URI answers that much later (a backend with latency), so the calls
+// the gateway keeps in flight at once can be counted: /__stats reports the most seen (maxInFlight);
+// /__stats?reset=1 starts that count again.
 import http from 'node:http';
 
 const port = Number(process.env.PORT);
 let requests = 0;
+let inFlight = 0;
+let maxInFlight = 0;
 
-function keyOf(uri: string | string[] | undefined): string | undefined {
+function queryOf(uri: string | string[] | undefined): URLSearchParams | undefined {
   if (typeof uri !== 'string') return undefined;
   const q = uri.indexOf('?');
-  if (q < 0) return undefined;
-  const key = new URLSearchParams(uri.slice(q + 1)).get('key');
-  return key === null || key === '' ? undefined : key;
+  return q < 0 ? undefined : new URLSearchParams(uri.slice(q + 1));
 }
 
 const server = http.createServer((req, res) => {
-  if (req.url === '/__stats') {
+  if (req.url?.startsWith('/__stats')) {
     // Lets a scenario count the gateway's auth calls (e.g. none on a cached reconnect).
-    res.end(JSON.stringify({ requests }));
+    res.end(JSON.stringify({ requests, inFlight, maxInFlight }));
+    if (req.url.includes('reset=1')) maxInFlight = inFlight;
     return;
   }
   requests++;
-  const key = keyOf(req.headers['x-forwarded-uri']);
-  if (key === undefined) {
+  const query = queryOf(req.headers['x-forwarded-uri']);
+  const key = query?.get('key');
+  if (key === undefined || key === null || key === '') {
     res.writeHead(401, { 'Content-Length': 0 }).end();
     return;
   }
   const body = JSON.stringify({ user: { email: key } });
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
+  const answer = (): void => {
+    inFlight--;
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  };
+  inFlight++;
+  if (inFlight > maxInFlight) maxInFlight = inFlight;
+  const delay = Number(query?.get('delay') ?? 0);
+  if (delay > 0) setTimeout(answer, delay);
+  else answer();
 });
 // The gateway keeps its auth connections open for the whole run; don't make it reconnect mid-scenario.
 server.keepAliveTimeout = 300_000;

@@ -99,15 +99,23 @@ export const GOALS: readonly Goal[] = [
   })),
   absGoal('scale p99 latency ≤ 100 ms', 'scale', 'p99Ms', (v) => v <= 100, (v) => `${v.toFixed(1)} ms`),
   absGoal('scale RSS/socket ≤ 3 KB', 'scale', 'memPerSocketBytes', (v) => v <= 3000, (v) => `${(v / 1000).toFixed(2)} KB`),
+  // A first connection (and every one in a reconnect storm) never finds its credentials cached: the
+  // cache-off figures are the ones that count.
+  ratioGoal('connect (auth cache off) upgrades/s ≥ 0.8× bare', 'connect', 'cache-off', 'upgradesPerSec', (r) => r >= 0.8),
+  ratioGoal('connect (auth cache off) server CPU/upgrade ≤ 3× bare', 'connect', 'cache-off', 'serverCpuUsPerUpgrade', (r) => r <= 3),
   ratioGoal('connect (auth cache on) upgrades/s ≥ 0.8× bare', 'connect', 'cache-on', 'upgradesPerSec', (r) => r >= 0.8),
   ratioGoal('connect-ticket (memory) upgrades/s ≥ 0.8× bare', 'connect-ticket', 'memory', 'upgradesPerSec', (r) => r >= 0.8),
   ratioGoal('connect-ticket (memory) server CPU/upgrade ≤ 1.5× bare', 'connect-ticket', 'memory', 'serverCpuUsPerUpgrade', (r) => r <= 1.5),
   ratioGoal('connect-jwt (HS256) upgrades/s ≥ 0.8× bare', 'connect-jwt', 'hs256', 'upgradesPerSec', (r) => r >= 0.8),
   ratioGoal('connect-jwt (HS256) server CPU/upgrade ≤ 1.5× bare', 'connect-jwt', 'hs256', 'serverCpuUsPerUpgrade', (r) => r <= 1.5),
-  absGoal('idle RSS/connection ≤ 3 KB', 'idle-mem', 'memPerConnBytes', (v) => v <= 3000, (v) => `${(v / 1000).toFixed(2)} KB`),
-  // Judged after connection (each socket's 101 → its last held frame, the worst socket); the
-  // first-connect → all-delivered figure, mostly the 1,000 auth handshakes, stays in the offline table.
-  absGoal('offline: 10,000 held delivered ≤ 0.2 s after each key connects (per socket 101 → last frame, max)', 'offline', 'afterOpenMaxS', (v) => v <= 0.2, (v) => `${v.toFixed(3)} s`),
+  absGoal('idle RSS/connection ≤ 3 KB (3 s after a 5,000-socket forward-auth burst, cache off)', 'idle-mem', 'memPerConnBytes', (v) => v <= 3000, (v) => `${(v / 1000).toFixed(2)} KB`),
+  absGoal('idle RSS/connection, settled (15 s) ≤ 1.5 KB', 'idle-mem', 'settledMemPerConnBytes', (v) => v <= 1500, (v) => `${(v / 1000).toFixed(2)} KB`),
+  // From the first connect, forward auth included: the 1,000 handshakes are most of it.
+  absGoal('offline: 10,000 held for 1,000 keys delivered ≤ 0.3 s after the first connect', 'offline', 'deliverAllS', (v) => v <= 0.3, (v) => `${v.toFixed(3)} s`),
+  absGoal('offline: each key\'s held messages ≤ 0.2 s after its 101 (max)', 'offline', 'afterOpenMaxS', (v) => v <= 0.2, (v) => `${v.toFixed(3)} s`),
+  absGoal('reconnect-storm: all 18,000 back ≤ 10 s after the first drop', 'reconnect-storm', 'allBackS', (v) => v <= 10, (v) => `${v.toFixed(1)} s`),
+  absGoal('reconnect-storm: auth calls in flight never above WS_WORKERS (128)', 'reconnect-storm', 'maxAuthInFlight', (v) => v <= 128, (v) => v.toFixed(0)),
+  absGoal('reconnect-storm: no refusal but 503 + Retry-After', 'reconnect-storm', 'refusedOther', (v) => v === 0, (v) => v.toFixed(0)),
   absGoal('held-mem: 1,000,000 held ≤ 300 MB RSS', 'held-mem', 'rssMB', (v) => v <= 300, (v) => `${v.toFixed(0)} MB`),
   {
     goal: 'fanout-pattern deliveries/s ≥ 0.8× fanout (exact key)',

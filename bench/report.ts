@@ -265,7 +265,19 @@ function shortfalls(m: Medians, goals: readonly GoalResult[]): string[] {
       `bare measures ${f('scale', '', 'bare', 'p99Ms', 0)} ms on the same 18,000 sockets and Octoway ${f('scale', '', 'octoway', 'p99Ms', 0)} ms ` +
       `(${x(perBare('scale', 'p99Ms'))} bare): one core writes 18,000 frames per message through loopback, and the load client's core reads them.`,
     'scale RSS/socket ≤ 3 KB': () => `${memory('scale', 'memPerSocketBytes')}. ${settled('scale', 'settledMemPerSocketBytes')}`,
-    'idle RSS/connection ≤ 3 KB': () =>
+    'connect (auth cache off) upgrades/s ≥ 0.8× bare': () => uncorked(),
+    'connect (auth cache off) server CPU/upgrade ≤ 3× bare': () => uncorked(),
+    'offline: 10,000 held for 1,000 keys delivered ≤ 0.3 s after the first connect': () =>
+      `the last 101 comes ${f('offline', '', 'octoway', 'upgradesS', 3)} s after the first connect and the last held frame ` +
+      `${f('offline', '', 'octoway', 'last101ToAllS', 3)} s after it: the time is the 1,000 forward-auth upgrades, at the cache-off upgrade rate (see connect).`,
+    'reconnect-storm: all 18,000 back ≤ 10 s after the first drop': () =>
+      `the restarted gateway answered /readyz ${f('reconnect-storm', '', 'octoway', 'restartS', 1)} s after SIGTERM; per socket, drop → back took ` +
+      `p50 ${f('reconnect-storm', '', 'octoway', 'p50S', 1)} s and p99 ${f('reconnect-storm', '', 'octoway', 'p99S', 1)} s, with ` +
+      `${f('reconnect-storm', '', 'octoway', 'attemptsPerSocket', 2)} attempts per socket (${f('reconnect-storm', '', 'octoway', 'refused503RetryAfter', 0)} refused 503 + Retry-After, ` +
+      `${f('reconnect-storm', '', 'octoway', 'connectErrors', 0)} connection errors while no gateway listened or its backlog was full). Taking 18,000 upgrades at the ` +
+      `cache-off rate takes ${(() => { const r = m.get('connect', 'cache-off', 'octoway', 'upgradesPerSec'); return r === undefined ? '?' : (18000 / r).toFixed(1); })()} s by itself ` +
+      'on this machine; the rest is the restart and the clients\' backoff (the JS SDK\'s full jitter, which grows while the gateway is down).',
+    'idle RSS/connection ≤ 3 KB (3 s after a 5,000-socket forward-auth burst, cache off)': () =>
       `${memory('idle-mem', 'memPerConnBytes')}. ${settled('idle-mem', 'settledMemPerConnBytes')} Measured the same way from that settled reading, 3 s after a second burst, the next 5,000 cost ` +
       `Octoway ${f('idle-mem', '', 'octoway', 'marginalMemPerConnBytes', 0)} B each (bare: ${f('idle-mem', '', 'bare', 'marginalMemPerConnBytes', 0)} B): each burst's garbage counts again.`,
     'fanout deliveries/s ≥ 2× ws reference': () =>
@@ -276,6 +288,11 @@ function shortfalls(m: Medians, goals: readonly GoalResult[]): string[] {
       `ws costs ${x(divide(m.get('unicast', '', 'ws', 'serverCpuUsPerPost'), m.get('unicast', '', 'octoway', 'serverCpuUsPerPost')))} Octoway's server CPU per POST, ` +
       `but POSTs/s is bounded by the load client's core as much as by the server; Octoway spends ${x(perBare('unicast', 'serverCpuUsPerPost'))} bare's CPU per POST.`,
   };
+  function uncorked(): string {
+    return `Octoway ${f('connect', 'cache-off', 'octoway', 'serverCpuUsPerUpgrade', 0)} µs of server CPU per upgrade against bare's ` +
+      `${f('connect', '', 'bare', 'serverCpuUsPerUpgrade', 0)} µs; with the cache on (no auth call, the 101 corked) ${f('connect', 'cache-on', 'octoway', 'serverCpuUsPerUpgrade', 0)} µs. ` +
+      'Most of the difference is the 101 written uncorked, piece by piece (see "Known cost" below), not the auth call.';
+  }
   const missed = goals.filter((g) => g.status === 'MISS');
   const L = ['### Where goals are missed, and why', ''];
   if (missed.length === 0) L.push('Every goal judged in this run is met.');
@@ -284,11 +301,32 @@ function shortfalls(m: Medians, goals: readonly GoalResult[]): string[] {
     '',
     '### Known cost: upgrades through forward auth',
     '',
-    `With the auth cache off an upgrade costs Octoway ${f('connect', 'cache-off', 'octoway', 'serverCpuUsPerUpgrade', 0)} µs of server CPU. An upgrade completed after ` +
-      'its auth answer is written uncorked, so uWS sends the 101 response piece by piece instead of in one write, which costs about as much again as the ' +
-      'auth call (measured in one session: 110 µs per upgrade corked, 230 µs uncorked). Corking it (`res.cork`) would save that, but in the uWS build we can install (20.30) it closes about one fresh socket in a hundred processes ' +
-      '([uNetworking/uWebSockets#1928](https://github.com/uNetworking/uWebSockets/issues/1928)); correctness comes first. With the auth cache on, ' +
-      `the answer arrives inside uWS's own callback and the upgrade is corked and safe: ${f('connect', 'cache-on', 'octoway', 'serverCpuUsPerUpgrade', 0)} µs.`,
+    `With the auth cache off an upgrade costs Octoway ${f('connect', 'cache-off', 'octoway', 'serverCpuUsPerUpgrade', 0)} µs of server CPU, with it on ` +
+      `${f('connect', 'cache-on', 'octoway', 'serverCpuUsPerUpgrade', 0)} µs. Profiled (2026-12-02, cache off, 2,000-upgrade rounds): \`strace -c\` on the gateway counts ` +
+      '25 `sendto` calls per upgrade with the cache off against 2 with it on; the auth call adds one `write` and one `read` on its kept-alive ' +
+      'connection. `perf record` over the same rounds puts 52% of the gateway\'s samples in the kernel (loopback TCP send and receive, ' +
+      'softirq), 31% in node/V8 (GC and builtins), 7.7% in JIT code, of which undici\'s own functions (`_resume`, `writeH1`, its llhttp callbacks, ' +
+      'the pool) are under 3%: undici\'s bookkeeping is not the cost. The 23 extra sends are the 101 response: an upgrade completed after its ' +
+      'auth answer runs outside any uWS callback, so uWS writes the status line and each header piece as its own unbuffered `send`. ' +
+      'Wrapping it in `res.cork` would send it in one, but in the uWS build we can install (uWebSockets.js 20.30, whose uWS predates the fix) `HttpResponse::cork` then ' +
+      'checks `this != corkedSocket` to see whether the handler upgraded the socket; `us_poll_resize` shrinks the block with `realloc` in ' +
+      'place (a WebSocket\'s data is smaller than an HTTP response\'s), so the check misses, and cork() reads the freed ' +
+      '`HttpResponseData::state` of what is now a WebSocket: where the leftover allocator bytes have the connection-close bit set it ' +
+      'closes the new socket right after its open event ([uNetworking/uWebSockets#1928](https://github.com/uNetworking/uWebSockets/issues/1928), ' +
+      'fixed by #1929, which compares the socket context too). No JS-side call in 20.30 corks a response without that check, and the bytes ' +
+      'it reads are allocator metadata, so no setting avoids it; correctness comes first. The fix is a uWS build with #1929 (any release ' +
+      'after July 2026). With the auth cache on, the answer arrives inside uWS\'s own callback and the upgrade is corked and safe.',
+    '',
+    '### Memory of a burst of upgrades',
+    '',
+    'Per socket, the live state settles near 1 KB (the settled figures). The 3-s figures are mostly garbage of the burst in V8\'s old ' +
+      'space: every upgrade keeps its state alive while its auth call is in flight, 200 upgrades in flight outlive two scavenges of a ' +
+      '2 MB semi-space, and what survives two is promoted; the memory reducer collects it some 8 s later. A heap snapshot of 200 upgrades ' +
+      'waiting on auth (2026-12-02) shows 2.6 KB kept per upgrade in flight (it was 3.0 KB: one PendingUpgrade object now holds the upgrade, ' +
+      'the gate meters calls itself, forward auth keeps no Set entries and no undici timer per call), of which the promise chain of the ' +
+      'Authenticator contract (4 promises, 7 closures, 5 contexts: about 0.9 KB), the copied request (headers, about 0.7 KB) and undici\'s ' +
+      'Request (0.2 KB). Promoted over 10,000 cache-off upgrades: 46 MB before, 34 MB after. A larger semi-space (`--max-semi-space-size=4`) ' +
+      'cuts the 3-s figure to 3.7 KB but keeps the grown new space resident, so the settled figure rises from 0.95 to 3.7 KB: not taken.',
     '',
   );
   return L;

@@ -89,10 +89,11 @@ async function runOne(s: Scenario, target: Target, variant: Variant, round: numb
     if (redis instanceof Error) throw redis;
     const env = { ...variant.env, ...redis?.env };
     const n = variant.redisNodes ?? 1;
+    const startServer = (port: number, name: string): Spawned =>
+      spawnNode(SERVER_CORE, [...profArgs(name), ...serverArgs(target)], serverEnv(target, port, auth.port, env), name);
     for (let i = 0; i < n; i++) {
       const port = freshPort();
-      const name = `${tag}-server${n > 1 ? '-' + (i + 1) : ''}`;
-      servers.push({ port, s: spawnNode(SERVER_CORE, [...profArgs(name), ...serverArgs(target)], serverEnv(target, port, auth.port, env), name) });
+      servers.push({ port, s: startServer(port, `${tag}-server${n > 1 ? '-' + (i + 1) : ''}`) });
     }
     for (const { port, s: sv } of servers) await waitReady(sv, port, '/readyz');
     const { port, s: server } = servers[0]!;
@@ -102,8 +103,24 @@ async function runOne(s: Scenario, target: Target, variant: Variant, round: numb
     const client = spawnNode(CLIENT_CORE, ['dist/bench/client/main.js'], { BENCH_CLIENT_CONFIG: JSON.stringify(cfg), ...(o.perf ? { BENCH_PERF_DIR: path.join(RESULTS_DIR, 'prof') } : {}) }, `${tag}-client`, 'pipe');
     let result: string | undefined;
     let error: string | undefined;
+    // `@@RESTART` (reconnect-storm): the first server is stopped with SIGTERM and started again on
+    // the same port; the client is told the new pid on its stdin once it is ready.
+    let restarts = 0;
+    const restart = async (): Promise<void> => {
+      const first = servers[0]!;
+      await stop(first.s);
+      const again = startServer(first.port, `${tag}-server-restart${++restarts}`);
+      servers[0] = { port: first.port, s: again };
+      await waitReady(again, first.port, '/readyz');
+      client.proc.stdin?.write(`@@PID ${again.pid}\n`);
+    };
     createInterface({ input: client.proc.stdout! }).on('line', (l) => {
-      if (l.startsWith('@@RESULT ')) result = l.slice(9);
+      if (l === '@@RESTART') {
+        restart().catch((e: Error) => {
+          error = `restart failed: ${e.message}`;
+          client.proc.kill('SIGKILL');
+        });
+      } else if (l.startsWith('@@RESULT ')) result = l.slice(9);
       else if (l.startsWith('@@ERROR ')) error = JSON.parse(l.slice(8)) as string;
       else console.log(l);
     });

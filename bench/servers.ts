@@ -46,7 +46,8 @@ export function spawnNode(core: number, args: string[], env: Record<string, stri
   const proc = spawn('bash', ['-c', `ulimit -n ${FD_LIMIT} && exec taskset -c ${core} node "$@"`, 'bash', ...args], {
     cwd: REPO,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // A piped client can be told things (a restarted server's pid) on its stdin.
+    stdio: [stdout === 'pipe' ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   if (proc.pid === undefined) throw new Error(`could not start node ${args.join(' ')}`);
   children.add(proc);

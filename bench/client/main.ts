@@ -30,7 +30,10 @@ async function main(): Promise<void> {
   const wallUs = (performance.now() - t0) * 1000;
   // Loopback softirq of our own traffic lands on the cores too: a few percent is normal.
   // Over the measured window where the scenario has one (its figures come from there), else the whole run.
-  metrics.foreignServerCore = Number.isNaN(lastWindow.foreignServerCore) ? Math.max(0, coreBusyUs(1) - core1 - (cpuUs(cfg.serverPid) - srv)) / wallUs : lastWindow.foreignServerCore;
+  // A scenario that restarted the server (reconnect-storm) set ctx.serverPid to the new process, whose
+  // CPU counts from its start; the old one's is gone with it and counts as other load here.
+  const serverCpu = ctx.serverPid === cfg.serverPid ? cpuUs(cfg.serverPid) - srv : cpuUs(ctx.serverPid);
+  metrics.foreignServerCore = Number.isNaN(lastWindow.foreignServerCore) ? Math.max(0, coreBusyUs(1) - core1 - serverCpu) / wallUs : lastWindow.foreignServerCore;
   metrics.foreignClientCore = Number.isNaN(lastWindow.foreignClientCore) ? Math.max(0, coreBusyUs(0) - core0 - (cpuUs(process.pid) + cpuUs(cfg.authPid) - own0)) / wallUs : lastWindow.foreignClientCore;
   process.stdout.write(`@@RESULT ${JSON.stringify(metrics)}\n`);
 }

@@ -27,6 +27,8 @@ export class WsConn {
   /** Why the connection failed or closed early; null while all is well. */
   error: string | null = null;
   closeCode = 0;
+  /** The status line and headers of a refused handshake (a 503's Retry-After, say); null otherwise. */
+  refusedHead: string | null = null;
   // Per-socket delivery bookkeeping, owned by the Tracker (kept here to avoid a Map lookup per frame).
   key = -1;
   got: Uint8Array = EMPTY;
@@ -107,6 +109,7 @@ export class WsConn {
       }
       const head = buf.toString('latin1', 0, end);
       if (!head.startsWith('HTTP/1.1 101')) {
+        this.refusedHead = head;
         this.fail(`upgrade refused: ${head.split('\r\n', 1)[0] ?? ''}`);
         return;
       }

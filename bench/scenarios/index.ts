@@ -10,12 +10,13 @@ import { fanoutPattern } from './fanout-pattern.js';
 import { heldMem } from './held-mem.js';
 import { idleMem } from './idle-mem.js';
 import { offline } from './offline.js';
+import { reconnectStorm } from './reconnect-storm.js';
 import { scale } from './scale.js';
 import type { Scenario } from './types.js';
 import { unicast } from './unicast.js';
 import { unicastAuth } from './unicast-auth.js';
 
-export const SCENARIOS: readonly Scenario[] = [fanout, fanoutPattern, fanoutRedis, fanoutCompress, unicast, unicastAuth, batch, connect, connectTicket, connectJwt, idleMem, scale, offline, heldMem];
+export const SCENARIOS: readonly Scenario[] = [fanout, fanoutPattern, fanoutRedis, fanoutCompress, unicast, unicastAuth, batch, connect, connectTicket, connectJwt, idleMem, scale, offline, reconnectStorm, heldMem];
 
 export function scenarioByName(name: string): Scenario {
   const s = SCENARIOS.find((x) => x.name === name);

@@ -2,7 +2,10 @@
 // identity through the exporter. The decision cache and the WS_WORKERS gate wrap it (pipeline.ts).
 // This runs once per upgrade, so it is kept lean: one undici dispatch per call with a handler that
 // is also the call's state (no stream, no per-call timer or AbortController: one shared sweep
-// enforces the overall deadline), and nothing logged on success.
+// enforces the deadline, so undici keeps no timer per request either), no per-call Set entries
+// (the calls under way are a list threaded through the calls themselves), and nothing logged on
+// success. What a call in flight keeps alive matters: in a burst of upgrades it is what survives
+// into V8's old space as garbage.
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
@@ -40,11 +43,11 @@ const DEFAULT_RETRY_AFTER = 2;
 const MAX_RETRY_AFTER = 300;
 /** Our code for a whole exchange that outran WS_AUTH_TIMEOUT (see the sweep). */
 const DEADLINE_CODE = 'OCTOWAY_AUTH_DEADLINE';
-/** Codes that mean the backend was too slow: undici's per phase (connect, response headers, a
- * stalled body), and our overall deadline. */
+/** Codes that mean the backend was too slow: undici's connect timeout, its per-phase ones (unused
+ * here, kept should they be set again), and our overall deadline. */
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', DEADLINE_CODE]);
-/** The overall deadline is checked this many times per WS_AUTH_TIMEOUT, so a call may run up to
- * 1 + 1/N of it in total; undici's per-phase timeouts above still fire on time. */
+/** The deadline is checked this many times per WS_AUTH_TIMEOUT, so a call may run up to 1 + 1/N of
+ * it in total (a connection attempt is bounded by undici's own connect timeout, on time). */
 const DEADLINE_CHECKS_PER_TIMEOUT = 4;
 
 /** What every call shares; built once. */
@@ -54,10 +57,38 @@ interface Shared {
   readonly exporter: Exporter;
   readonly timeoutMs: number;
   readonly logger: Logger;
-  /** Calls whose HTTP exchange is under way, for the overall deadline; at most WS_WORKERS. */
-  readonly exchanging: Set<Call>;
+  /** Calls whose HTTP exchange is under way, oldest first, for the deadline; at most WS_WORKERS. */
+  readonly exchanging: CallList;
   /** Calls started and not yet settled. */
-  readonly active: Set<Call>;
+  active: number;
+}
+
+/** A doubly-linked list threaded through the calls (their prev/next fields): adding and removing
+ * allocate nothing, where a Set grew and shrank its table as a burst of calls came and went. */
+class CallList {
+  head: Call | undefined;
+  private tail: Call | undefined;
+
+  add(call: Call): void {
+    call.prev = this.tail;
+    call.next = undefined;
+    if (this.tail === undefined) this.head = call;
+    else this.tail.next = call;
+    this.tail = call;
+    call.listed = true;
+  }
+
+  /** Safe to call for a call not in the list. */
+  delete(call: Call): void {
+    if (!call.listed) return;
+    call.listed = false;
+    if (call.prev === undefined) this.head = call.next;
+    else call.prev.next = call.next;
+    if (call.next === undefined) this.tail = call.prev;
+    else call.next.prev = call.prev;
+    call.prev = undefined;
+    call.next = undefined;
+  }
 }
 
 export function createForwardAuthenticator(options: ForwardOptions, logger: Logger): ForwardAuthenticator {
@@ -72,17 +103,22 @@ export function createForwardAuthenticator(options: ForwardOptions, logger: Logg
     connections: Math.max(1, options.connections),
     pipelining: 1,
     connect: { timeout: options.timeoutMs },
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
+    // No per-request timers (undici's would be one object and one refresh per call): the sweep below
+    // bounds the whole exchange, response headers and a body trickled in one byte at a time alike.
+    headersTimeout: 0,
+    bodyTimeout: 0,
   });
-  const exchanging = new Set<Call>();
-  const active = new Set<Call>();
+  const exchanging = new CallList();
   let closed = false;
-  // undici bounds each phase (connect, headers, each gap in the body), so a body trickled in one
-  // byte at a time could hold a slot for ever; this sweep bounds the whole exchange.
   const sweep = setInterval(() => {
     const now = performance.now();
-    for (const call of exchanging) if (now - call.startedAt > options.timeoutMs) call.deadlinePassed();
+    // Oldest first: the first call still within its time ends the walk.
+    for (let call = exchanging.head; call !== undefined; ) {
+      const next = call.next;
+      if (now - call.startedAt <= options.timeoutMs) break;
+      call.deadlinePassed();
+      call = next;
+    }
   }, Math.max(10, Math.ceil(options.timeoutMs / DEADLINE_CHECKS_PER_TIMEOUT)));
   sweep.unref();
 
@@ -93,7 +129,7 @@ export function createForwardAuthenticator(options: ForwardOptions, logger: Logg
     timeoutMs: options.timeoutMs,
     logger,
     exchanging,
-    active,
+    active: 0,
   };
 
   return {
@@ -107,7 +143,7 @@ export function createForwardAuthenticator(options: ForwardOptions, logger: Logg
     cacheKey: (request) => credentialKey(buildHeaders(request), keyNames),
     load: {
       get waiting() { return 0; },
-      get inFlight() { return active.size; },
+      get inFlight() { return shared.active; },
     },
     async close() {
       closed = true;
@@ -132,6 +168,10 @@ class Call implements Dispatcher.DispatchHandler {
   private size = 0;
   /** performance.now() when the HTTP exchange began, for the overall deadline. */
   startedAt = 0;
+  /** Its place in Shared.exchanging (see CallList). */
+  prev: Call | undefined = undefined;
+  next: Call | undefined = undefined;
+  listed = false;
 
   constructor(
     private readonly shared: Shared,
@@ -145,7 +185,7 @@ class Call implements Dispatcher.DispatchHandler {
 
   start(): void {
     this.startedAt = performance.now();
-    this.shared.active.add(this);
+    this.shared.active++;
     this.shared.exchanging.add(this);
     // Errors, synchronous ones included, come back through onError.
     this.shared.pool.dispatch({ path: this.shared.path, method: 'GET', headers: this.headers }, this);
@@ -162,7 +202,7 @@ class Call implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     this.shared.exchanging.delete(this);
-    this.shared.active.delete(this);
+    this.shared.active--;
     this.signal.removeEventListener('abort', this);
     this.resolve(result);
   }

@@ -1,15 +1,22 @@
 // The WS_WORKERS concurrency gate as a wrapper around any authenticator: at most `workers` calls in
-// flight, at most `queueLimit` waiting for a slot, the rest refused at once with AUTH_QUEUE_FULL.
+// flight, at most `queueLimit` waiting for a slot, the rest refused at once with AUTH_QUEUE_FULL and
+// a Retry-After paced at the rate calls complete (retry-pacer.ts).
 // A counter and a FIFO rather than p-queue: measured on this path, p-queue cost 7-8 µs of CPU per
 // call (per-task ids, Symbols, a Map of running tasks, an async wrapper and a microtask hop), this
 // gate under 1 µs, against ~50 µs for the whole forward-auth call.
 import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { clientGone, type AuthResult, type Authenticator, type CancelSignal, type UpgradeRequest } from './authenticator.js';
+import type { AuthMeter } from './metered.js';
+import { createRetryPacer } from './retry-pacer.js';
 
 export interface GateOptions {
   readonly workers: number;
   readonly queueLimit: number;
+  /** Told each call's outcome and its time holding a slot (queueing not counted), once settled.
+   * Metered here rather than by a wrapper of its own: that was one more promise, reaction and
+   * closure kept alive by every call in flight. */
+  readonly meter?: AuthMeter | undefined;
 }
 
 /**
@@ -27,18 +34,21 @@ export function withConcurrencyGate(inner: Authenticator, options: GateOptions, 
  * gives each its gated authenticator, all drawing slots from the same `workers` and queueing, in
  * arrival order, in the same `queueLimit`. Each wrapped authenticator's `load` counts its own calls. */
 export interface ConcurrencyGate {
-  wrap(inner: Authenticator): Authenticator;
+  /** `meter` (the gate's own by default) hears each call's outcome and time. */
+  wrap(inner: Authenticator, meter?: AuthMeter): Authenticator;
 }
 
 export function createConcurrencyGate(options: GateOptions, log: Logger): ConcurrencyGate {
   const workers = Math.max(1, options.workers);
   const waiting = new Waitlist();
+  const pacer = createRetryPacer();
   let inFlight = 0;
   let closed = false;
 
   const release = (call: GatedCall): void => {
     inFlight--;
     call.owner.inFlight--;
+    pacer.completed(performance.now());
     if (closed) return;
     // A freed slot goes to the longest waiting call, at once.
     const next = waiting.shift();
@@ -49,6 +59,7 @@ export function createConcurrencyGate(options: GateOptions, log: Logger): Concur
     inFlight++;
     call.owner.inFlight++;
     call.state = RUNNING;
+    if (call.owner.meter !== undefined) call.startedAt = performance.now();
     let answer: Promise<AuthResult>;
     try {
       answer = call.owner.inner.authenticate(call.request, call.signal);
@@ -63,15 +74,15 @@ export function createConcurrencyGate(options: GateOptions, log: Logger): Concur
   };
 
   return {
-    wrap(inner) {
-      const owner: Owner = { inner, waiting: 0, inFlight: 0 };
+    wrap(inner, meter = options.meter) {
+      const owner: Owner = { inner, meter, waiting: 0, inFlight: 0 };
       return {
         authenticate(request, signal) {
           if (closed) return Promise.resolve(refusal('SHUTTING_DOWN'));
           if (signal.aborted) return Promise.resolve(clientGone());
           if (inFlight >= workers && waiting.size >= options.queueLimit) {
             log.debug({ waiting: waiting.size }, 'auth queue full');
-            return Promise.resolve(refusal('AUTH_QUEUE_FULL', 1));
+            return Promise.resolve(refusal('AUTH_QUEUE_FULL', pacer.retryAfter(performance.now(), waiting.size)));
           }
           const call = new GatedCall(request, signal, owner, release, waiting);
           if (inFlight < workers) run(call);
@@ -96,6 +107,7 @@ export function createConcurrencyGate(options: GateOptions, log: Logger): Concur
 /** One wrapped authenticator and its share of the gate's calls. */
 interface Owner {
   readonly inner: Authenticator;
+  readonly meter: AuthMeter | undefined;
   waiting: number;
   inFlight: number;
 }
@@ -111,6 +123,8 @@ type State = typeof NEW | typeof QUEUED | typeof RUNNING | typeof SETTLED;
 class GatedCall {
   readonly promise: Promise<AuthResult>;
   state: State = NEW;
+  /** performance.now() when it took a slot; kept only when metered. */
+  startedAt = 0;
   private resolve!: (result: AuthResult) => void;
 
   constructor(
@@ -137,7 +151,10 @@ class GatedCall {
     if (was === QUEUED) {
       this.waiting.size--;
       this.owner.waiting--;
-    } else if (was === RUNNING) this.release(this);
+    } else if (was === RUNNING) {
+      this.release(this);
+      this.owner.meter?.call(result.ok ? 'allowed' : result.error.code, (performance.now() - this.startedAt) / 1000);
+    }
     this.resolve(result);
   }
 }

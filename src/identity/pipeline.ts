@@ -5,7 +5,7 @@ import type { Authenticator } from './authenticator.js';
 import { withDecisionCache } from './cached.js';
 import { createForwardAuthenticator, type ForwardOptions } from './forward.js';
 import { withConcurrencyGate, type ConcurrencyGate } from './gate.js';
-import { withCallMeter, type AuthMeter } from './metered.js';
+import type { AuthMeter } from './metered.js';
 
 export interface ForwardPipelineOptions extends Omit<ForwardOptions, 'connections'> {
   /** WS_WORKERS: calls in flight, and connections to the backend. */
@@ -23,7 +23,8 @@ export interface ForwardPipelineOptions extends Omit<ForwardOptions, 'connection
 
 export function createForwardPipeline(options: ForwardPipelineOptions, log: Logger): Authenticator {
   const forward = createForwardAuthenticator({ ...options, connections: options.workers }, log);
-  const measured = options.meter === undefined ? forward : withCallMeter(forward, options.meter);
-  const gated = options.gate !== undefined ? options.gate.wrap(measured) : withConcurrencyGate(measured, { workers: options.workers, queueLimit: options.queueLimit }, log);
+  const gated = options.gate !== undefined
+    ? options.gate.wrap(forward, options.meter)
+    : withConcurrencyGate(forward, { workers: options.workers, queueLimit: options.queueLimit, meter: options.meter }, log);
   return withDecisionCache(gated, { ttlMs: options.cacheTtlMs, negativeTtlMs: options.cacheNegativeTtlMs, max: options.cacheMax }, forward.cacheKey, options.meter?.cache);
 }

@@ -1,7 +1,7 @@
 // The WebSocket upgrade: cheap refusals first (handshake, shutdown, connection limit, origin), then
 // the Authenticator, then uWS's upgrade (see upgradeLater). A client that goes away during auth aborts its call.
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
-import type { AbortListener, Authenticator, CancelSignal, UpgradeRequest } from '../identity/authenticator.js';
+import type { AbortListener, AuthResult, Authenticator, CancelSignal, UpgradeRequest } from '../identity/authenticator.js';
 import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { peerAddress, replyError, type RefusalCount } from '../http/exchange.js';
@@ -61,36 +61,54 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       ?? handshakeError(request.headers, repeated) ?? precheck(request);
     if (refusal !== undefined) return refuse(res, refusal, request, log, refused);
 
-    const gone = new ClientGone();
-    res.onAborted(() => gone.abort());
+    // One object is this upgrade's whole state while its auth call is in flight (its cancel signal
+    // too): what an in-flight upgrade keeps alive is what a burst of them promotes to the old space.
+    const upgrade = new PendingUpgrade(res, request, secKey, protocol, extensions, context);
+    res.onAborted(() => upgrade.abort());
     pending++;
-    // Every path ends in the last catch: a throw anywhere here (an authenticator that rejects, a
-    // bug) costs this one upgrade, never the process (Node ends it on an unhandled rejection).
-    authenticator.authenticate(request, gone).then((result) => {
-      pending--;
-      if (gone.aborted) {
-        log.debug({ path: request.path, code: 'CLIENT_GONE' }, 'client went away during auth');
-        return;
-      }
-      if (!result.ok) return refuse(res, result.error, request, log, refused);
-      const data = connections.open(result.identity, request.remoteAddress, app);
+    authenticator.authenticate(request, upgrade).then((result) => complete(upgrade, result), (err: unknown) => rejected(upgrade, err));
+  };
+
+  /** Every path ends here or in rejected: a throw (a bug) costs this one upgrade, never the process
+   * (Node ends it on an unhandled rejection). */
+  const complete = (upgrade: PendingUpgrade, result: AuthResult): void => {
+    pending--;
+    if (upgrade.aborted) {
+      log.debug({ path: upgrade.request.path, code: 'CLIENT_GONE' }, 'client went away during auth');
+      return;
+    }
+    try {
+      if (!result.ok) return refuse(upgrade.res, result.error, upgrade.request, log, refused);
+      const data = connections.open(result.identity, upgrade.request.remoteAddress, app);
+      const { res, secKey, protocol, extensions, context } = upgrade;
       const framer = framerOf(protocol);
       upgradeLater(res, () => opening(framer, () => res.upgrade(data, secKey, protocol, extensions, context)));
-    }, (err: unknown) => {
-      pending--;
-      log.error({ err }, 'authenticator rejected instead of answering; upgrade refused');
-      if (!gone.aborted) refuse(res, new OctowayError('INTERNAL_ERROR'), request, log, refused);
-    }).catch((err: unknown) => {
-      log.error({ err }, 'unexpected error while completing an upgrade');
-      // The response may be half written or gone; uWS throws on writes to an aborted one.
-      if (!gone.aborted) {
-        try {
-          res.close();
-        } catch (closeErr) {
-          log.debug({ err: closeErr }, 'could not close the failed upgrade');
-        }
-      }
-    });
+    } catch (err) {
+      failed(upgrade, err);
+    }
+  };
+
+  /** A bug while answering: the response may be half written or gone (uWS throws on writes to an
+   * aborted one), so the connection is closed. */
+  const failed = (upgrade: PendingUpgrade, err: unknown): void => {
+    log.error({ err }, 'unexpected error while completing an upgrade');
+    if (upgrade.aborted) return;
+    try {
+      upgrade.res.close();
+    } catch (closeErr) {
+      log.debug({ err: closeErr }, 'could not close the failed upgrade');
+    }
+  };
+
+  const rejected = (upgrade: PendingUpgrade, err: unknown): void => {
+    pending--;
+    log.error({ err }, 'authenticator rejected instead of answering; upgrade refused');
+    if (upgrade.aborted) return;
+    try {
+      refuse(upgrade.res, new OctowayError('INTERNAL_ERROR'), upgrade.request, log, refused);
+    } catch (refuseErr) {
+      failed(upgrade, refuseErr);
+    }
   };
 
   /**
@@ -146,11 +164,22 @@ export function createUnroutedHandshakeHandler(log: Logger, refused: RefusalCoun
   };
 }
 
-/** Aborted when uWS reports the client gone. Lighter than an AbortController: its few listeners (the
- * gate's and the authenticator's) sit in a small array, and each fires at most once. */
-class ClientGone implements CancelSignal {
+/** An upgrade waiting for its auth answer, with what completing it takes (uWS invalidates req when
+ * the handler returns), and its cancel signal: aborted when uWS reports the client gone. Lighter
+ * than an AbortController: its few listeners (the gate's and the authenticator's) sit in a small
+ * array, and each fires at most once. */
+class PendingUpgrade implements CancelSignal {
   aborted = false;
   private listeners: AbortListener[] | undefined;
+
+  constructor(
+    readonly res: HttpResponse,
+    readonly request: UpgradeRequest,
+    readonly secKey: string,
+    readonly protocol: string,
+    readonly extensions: string,
+    readonly context: us_socket_context_t,
+  ) {}
 
   addEventListener(_type: 'abort', listener: AbortListener): void {
     (this.listeners ??= []).push(listener);
@@ -174,14 +203,14 @@ class ClientGone implements CancelSignal {
 }
 
 /** The request, with repeated headers joined; `repeated` names them (uWS reads only the first). */
-function copyRequest(res: HttpResponse, req: HttpRequest): { request: UpgradeRequest; repeated: string[] } {
+function copyRequest(res: HttpResponse, req: HttpRequest): { request: UpgradeRequest; repeated: readonly string[] } {
   const headers: Record<string, string> = {};
-  const repeated: string[] = [];
+  let repeated: string[] | undefined;
   req.forEach((name, value) => {
     if (!(name in headers)) headers[name] = value;
     else {
       headers[name] = `${headers[name]}, ${value}`;
-      repeated.push(name);
+      (repeated ??= []).push(name);
     }
   });
   const request = {
@@ -190,8 +219,10 @@ function copyRequest(res: HttpResponse, req: HttpRequest): { request: UpgradeReq
     headers,
     remoteAddress: peerAddress(res),
   };
-  return { request, repeated };
+  return { request, repeated: repeated ?? NONE_REPEATED };
 }
+
+const NONE_REPEATED: readonly string[] = Object.freeze([]);
 
 /** An origin is not a secret, but it is the client's text: logged only this long. */
 const MAX_LOGGED_ORIGIN = 200;
