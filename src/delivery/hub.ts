@@ -15,6 +15,8 @@ import { compilePattern, isPattern, type KeyMatcher } from './key-pattern.js';
 import { sameNamespace } from './address.js';
 import { GOCTOPUS, type Framer } from './framer.js';
 import { createFramedSockets, type FramedSockets } from './framed-sockets.js';
+import { decodeFrame, isConditioned, type Conditions } from './conditions.js';
+import { frameOfConditioned, writeConditioned } from './conditioned-delivery.js';
 
 /** How many messages written to pattern sockets the hub remembers the keys of (see patternKeysOf):
  * a pattern socket's acknowledgement sent later than this many such messages leaves its message
@@ -44,8 +46,13 @@ export interface Hub {
   subscribe(ws: Socket, topic: string): boolean;
   /** Takes a socket from under a topic address; returns false when it was not there. */
   unsubscribe(ws: Socket, topic: string): boolean;
+  /** Writes message `id` (a frame as published: plain or conditioned) to one socket, whichever its
+   * addresses, in its protocol's framing, or queues it while the socket syncs; returns false when
+   * the socket is closed or its conditions (filter) do not admit it. `via`: the address to name in
+   * framings that say where a message came from. */
+  deliverTo(ws: Socket, id: string, frame: string, from: string | undefined, via: string): boolean;
   /** Writes a frame to one socket, closing it as a slow consumer past the backpressure bound. */
-  send(ws: Socket, frame: string): boolean;
+  send(ws: Socket, frame: string | Uint8Array): boolean;
   /** The keys of message `id` that one of the socket's patterns matches, when the message was
    * written lately to a pattern socket here (live: the keys it was published to; held: the key it
    * was held under); [] otherwise. Where a pattern socket's acknowledgement applies, found without
@@ -119,16 +126,16 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     return false;
   };
 
-  const send = (ws: Socket, frame: string): boolean => {
+  const send = (ws: Socket, frame: string | Uint8Array): boolean => {
     const data = ws.getUserData();
     if (data.closed) return false;
     if (data.pending !== undefined) throw new Error('send to a syncing socket: use deliver');
-    ws.send(frame, false, compress);
+    ws.send(frame, typeof frame !== 'string', compress);
     written++;
     return !slow(ws);
   };
 
-  const queueOrSend = (ws: Socket, id: string, frame: string): void => {
+  const queueOrSend = (ws: Socket, id: string, frame: string | Uint8Array): void => {
     const pending = ws.getUserData().pending;
     if (pending !== undefined) pending.push({ id, frame });
     else send(ws, frame);
@@ -199,6 +206,26 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     return targets.size;
   };
 
+  /** A conditioned message (conditions.ts): every socket of its addresses (or of a pattern matching
+   * one) collected once, then written one by one where its conditions admit it. */
+  const deliverConditioned = (keys: readonly string[], id: string, conditions: Conditions, from: string | undefined, exclude: Socket | undefined): number => {
+    const targets = new Map<Socket, string>();
+    for (const key of keys) {
+      const set = byKey.get(key);
+      if (set !== undefined) for (const ws of set) if (!targets.has(ws)) targets.set(ws, key);
+    }
+    let matched = false;
+    for (const [pattern, matches] of patterns) {
+      const via = keys.find((key) => sameNamespace(pattern, key) && matches(key));
+      if (via === undefined) continue;
+      matched = true;
+      for (const ws of byKey.get(pattern) as Set<Socket>) if (!targets.has(ws)) targets.set(ws, via);
+    }
+    if (framedSockets > 0) for (const lane of framed.values()) matched = lane.collect(keys, targets) || matched;
+    if (matched) patternDeliveries.set(id, keys);
+    return writeConditioned(targets, conditions, id, from, exclude, queueOrSend);
+  };
+
   return {
     add(ws) {
       const data = ws.getUserData();
@@ -234,8 +261,11 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       const pattern = lane === undefined ? data.keys.some((key) => patterns.has(key)) : data.keys.some(isPattern);
       for (const held1 of held) {
         const { id, key } = held1;
-        // Held under its key: a framed protocol says so (v2's `key`), built per socket here.
-        const frame = lane === undefined ? held1.frame : framer.frame(key ?? data.keys[0] as string, id, held1.frame, undefined);
+        // Held under its key: a framed protocol says so (v2's `key`), built per socket here. A
+        // conditioned one was checked against the socket by the dispatcher (dispatcher.ts).
+        const via = key ?? data.keys[0] as string;
+        const frame = isConditioned(held1.frame) ? frameOfConditioned(decodeFrame(held1.frame), framer, via, id, undefined)
+          : lane === undefined ? held1.frame : framer.frame(via, id, held1.frame, undefined);
         sent.add(id);
         if (pattern && key !== undefined) {
           const known = patternDeliveries.get(id);
@@ -292,6 +322,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     },
 
     deliver(keys, id, frame, from, exclude) {
+      if (isConditioned(frame)) return deliverConditioned(keys, id, decodeFrame(frame), from, exclude);
       const count = deliverGoctopus(keys, id, frame);
       if (framedSockets === 0) return count;
       let framedCount = 0;
@@ -312,6 +343,17 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       if (data.native === undefined || !data.native.subscribed.delete(topic)) return false;
       laneOf(data.framer).remove(ws, topic);
       return true;
+    },
+
+    deliverTo(ws, id, frame, from, via) {
+      const data = ws.getUserData();
+      if (data.closed) return false;
+      if (!isConditioned(frame)) {
+        queueOrSend(ws, id, data.framer === GOCTOPUS ? frame : data.framer.frame(via, id, frame, from));
+        return true;
+      }
+      const one = new Map([[ws, via]]);
+      return writeConditioned(one, decodeFrame(frame), id, from, undefined, queueOrSend) === 1;
     },
 
     send,

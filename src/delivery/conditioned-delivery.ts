@@ -1,0 +1,50 @@
+// Writing a conditioned message (delivery/conditions.ts: a claim filter, an excluded connection, a
+// binary body) to the sockets its addresses reach on this node. It cannot go through uWS's publish
+// (which writes to every subscriber of a topic), so it takes the per-socket path, kept cheap: the
+// frame was decoded and its filter compiled once for the message; per socket, one check of the
+// excluded connection (two field reads) and one walk of its claims; each protocol's frame is
+// built once per address it is reached through, never per socket.
+import type { Socket } from '../socket/connection.js';
+import { admits, type Conditions } from './conditions.js';
+import { GOCTOPUS, type Framer } from './framer.js';
+
+export type QueueOrSend = (ws: Socket, id: string, frame: string | Uint8Array) => void;
+
+/** Writes (or queues, for a syncing socket) the message to each target it admits, but never to
+ * `exclude`; `targets`: each socket once, with the address it was reached through. Returns how
+ * many it was written to. */
+export function writeConditioned(
+  targets: ReadonlyMap<Socket, string>,
+  conditions: Conditions,
+  id: string,
+  from: string | undefined,
+  exclude: Socket | undefined,
+  queueOrSend: QueueOrSend,
+): number {
+  let count = 0;
+  let framed: Map<Framer, Map<string, string>> | undefined;
+  const frameFor = (framer: Framer, via: string): string => {
+    framed ??= new Map();
+    let byVia = framed.get(framer);
+    if (byVia === undefined) framed.set(framer, (byVia = new Map()));
+    let frame = byVia.get(via);
+    if (frame === undefined) byVia.set(via, (frame = framer.frame(via, id, conditions.frame, from)));
+    return frame;
+  };
+  for (const [ws, via] of targets) {
+    const data = ws.getUserData();
+    if (ws === exclude || data.closed || !admits(conditions, data)) continue;
+    const { framer } = data;
+    const frame = conditions.binary ?? (framer === GOCTOPUS ? conditions.frame : frameFor(framer, via));
+    queueOrSend(ws, id, frame);
+    count++;
+  }
+  return count;
+}
+
+/** The frame one socket receives for a held (or directly sent) conditioned message reached
+ * through `via`: its bytes when binary, else its protocol's frame. */
+export function frameOfConditioned(conditions: Conditions, framer: Framer, via: string, id: string, from: string | undefined): string | Uint8Array {
+  if (conditions.binary !== undefined) return conditions.binary;
+  return framer === GOCTOPUS ? conditions.frame : framer.frame(via, id, conditions.frame, from);
+}
