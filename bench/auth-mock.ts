@@ -4,12 +4,14 @@ import http from 'node:http';
 const port = Number(process.env.PORT);
 let requests = 0;
 
-function keyOf(uri: string | string[] | undefined): string | undefined {
+function keyOf(uri: string | string[] | undefined): { key: string; role: string | null } | undefined {
   if (typeof uri !== 'string') return undefined;
   const q = uri.indexOf('?');
   if (q < 0) return undefined;
-  const key = new URLSearchParams(uri.slice(q + 1)).get('key');
-  return key === null || key === '' ? undefined : key;
+  const query = new URLSearchParams(uri.slice(q + 1));
+  const key = query.get('key');
+  // `role` (fanout-filter): passed on in the answer, for its exporter to make a claim of.
+  return key === null || key === '' ? undefined : { key, role: query.get('role') };
 }
 
 const server = http.createServer((req, res) => {
@@ -19,12 +21,12 @@ const server = http.createServer((req, res) => {
     return;
   }
   requests++;
-  const key = keyOf(req.headers['x-forwarded-uri']);
-  if (key === undefined) {
+  const asked = keyOf(req.headers['x-forwarded-uri']);
+  if (asked === undefined) {
     res.writeHead(401, { 'Content-Length': 0 }).end();
     return;
   }
-  const body = JSON.stringify({ user: { email: key } });
+  const body = JSON.stringify({ user: asked.role === null ? { email: asked.key } : { email: asked.key, role: asked.role } });
   res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 });
