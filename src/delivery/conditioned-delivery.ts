@@ -11,10 +11,11 @@ import { GOCTOPUS, type Framer } from './framer.js';
 export type QueueOrSend = (ws: Socket, id: string, frame: string | Uint8Array) => void;
 
 /** Writes (or queues, for a syncing socket) the message to each target it admits, but never to
- * `exclude`; `targets`: each socket once, with the address it was reached through. Returns how
- * many it was written to. */
+ * `exclude`; `targets`: each socket once, `viaOf` the address it was reached through. Returns how
+ * many it was written to. Allocates nothing per socket (a frame per protocol and address). */
 export function writeConditioned(
-  targets: ReadonlyMap<Socket, string>,
+  targets: Iterable<Socket>,
+  viaOf: (ws: Socket) => string,
   conditions: Conditions,
   id: string,
   from: string | undefined,
@@ -31,11 +32,11 @@ export function writeConditioned(
     if (frame === undefined) byVia.set(via, (frame = framer.frame(via, id, conditions.frame, from)));
     return frame;
   };
-  for (const [ws, via] of targets) {
+  for (const ws of targets) {
     const data = ws.getUserData();
     if (ws === exclude || data.closed || !admits(conditions, data)) continue;
     const { framer } = data;
-    const frame = conditions.binary ?? (framer === GOCTOPUS ? conditions.frame : frameFor(framer, via));
+    const frame = conditions.binary ?? (framer === GOCTOPUS ? conditions.frame : frameFor(framer, viaOf(ws)));
     queueOrSend(ws, id, frame);
     count++;
   }

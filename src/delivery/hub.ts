@@ -209,6 +209,12 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
   /** A conditioned message (conditions.ts): every socket of its addresses (or of a pattern matching
    * one) collected once, then written one by one where its conditions admit it. */
   const deliverConditioned = (keys: readonly string[], id: string, conditions: Conditions, from: string | undefined, exclude: Socket | undefined): number => {
+    // One key, no pattern, no framed socket (fanout-filter): its set as it is, nothing collected.
+    if (keys.length === 1 && patterns.size === 0 && framedSockets === 0) {
+      const key = keys[0] as string;
+      const set = byKey.get(key);
+      return set === undefined ? 0 : writeConditioned(set, () => key, conditions, id, from, exclude, queueOrSend);
+    }
     const targets = new Map<Socket, string>();
     for (const key of keys) {
       const set = byKey.get(key);
@@ -223,7 +229,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     }
     if (framedSockets > 0) for (const lane of framed.values()) matched = lane.collect(keys, targets) || matched;
     if (matched) patternDeliveries.set(id, keys);
-    return writeConditioned(targets, conditions, id, from, exclude, queueOrSend);
+    return writeConditioned(targets.keys(), (ws) => targets.get(ws) as string, conditions, id, from, exclude, queueOrSend);
   };
 
   return {
@@ -352,8 +358,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
         queueOrSend(ws, id, data.framer === GOCTOPUS ? frame : data.framer.frame(via, id, frame, from));
         return true;
       }
-      const one = new Map([[ws, via]]);
-      return writeConditioned(one, decodeFrame(frame), id, from, undefined, queueOrSend) === 1;
+      return writeConditioned([ws], () => via, decodeFrame(frame), id, from, undefined, queueOrSend) === 1;
     },
 
     send,
