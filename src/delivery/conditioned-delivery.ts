@@ -23,20 +23,21 @@ export function writeConditioned(
   queueOrSend: QueueOrSend,
 ): number {
   let count = 0;
-  let framed: Map<Framer, Map<string, string>> | undefined;
-  const frameFor = (framer: Framer, via: string): string => {
+  let framed: Map<Framer, Map<string, string | Uint8Array>> | undefined;
+  const frameFor = (framer: Framer, via: string): string | Uint8Array => {
     framed ??= new Map();
     let byVia = framed.get(framer);
     if (byVia === undefined) framed.set(framer, (byVia = new Map()));
     let frame = byVia.get(via);
-    if (frame === undefined) byVia.set(via, (frame = framer.frame(via, id, conditions.frame, from)));
+    if (frame === undefined) byVia.set(via, (frame = frameOfConditioned(conditions, framer, via, id, from)));
     return frame;
   };
+  const { binary } = conditions;
   for (const ws of targets) {
     const data = ws.getUserData();
     if (ws === exclude || data.closed || !admits(conditions, data)) continue;
     const { framer } = data;
-    const frame = conditions.binary ?? (framer === GOCTOPUS ? conditions.frame : frameFor(framer, viaOf(ws)));
+    const frame = framer === GOCTOPUS ? binary ?? conditions.frame : binary !== undefined && framer.binary === undefined ? binary : frameFor(framer, viaOf(ws));
     queueOrSend(ws, id, frame);
     count++;
   }
@@ -46,6 +47,6 @@ export function writeConditioned(
 /** The frame one socket receives for a held (or directly sent) conditioned message reached
  * through `via`: its bytes when binary, else its protocol's frame. */
 export function frameOfConditioned(conditions: Conditions, framer: Framer, via: string, id: string, from: string | undefined): string | Uint8Array {
-  if (conditions.binary !== undefined) return conditions.binary;
+  if (conditions.binary !== undefined) return framer.binary === undefined ? conditions.binary : framer.binary(via, id, conditions.binary);
   return framer === GOCTOPUS ? conditions.frame : framer.frame(via, id, conditions.frame, from);
 }
