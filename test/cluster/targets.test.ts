@@ -164,7 +164,9 @@ function suite(name: string, setUp: () => Promise<Setup>): void {
       const plain = await open({ sub: 'fred', keys: ['room-f'], role: 'user', teams: ['green'] });
       await publish({ key: 'room-f', filter: { include: { role: 'admin' } }, value: 'admins' });
       await publish({ key: 'room-f', filter: { include: { teams: ['green', 'pink'] } }, value: 'green' });
-      await publish({ key: 'room-f', filter: { exclude: { role: 'admin' }, include: { teams: 'red' } }, value: 'nobody' });
+      // Matching none of the open sockets: written to none, and not held (they are there).
+      const none = await publish({ key: 'room-f', filter: { exclude: { role: 'admin' }, include: { teams: 'red' } }, value: 'nobody' });
+      assert.equal(none.held, 0);
       await publish({ key: 'room-f', value: 'marker' });
       await admin.waitFor(2);
       await plain.waitFor(2);
