@@ -4,11 +4,53 @@
 // frame was decoded and its filter compiled once for the message; per socket, one check of the
 // excluded connection (two field reads) and one walk of its claims; each protocol's frame is
 // built once per address it is reached through, never per socket.
+import type { LRUCache } from 'lru-cache';
 import type { Socket } from '../socket/connection.js';
+import { sameNamespace } from './address.js';
 import { admits, type Conditions } from './conditions.js';
+import type { FramedSockets } from './framed-sockets.js';
 import { GOCTOPUS, type Framer } from './framer.js';
+import type { KeyMatcher } from './key-pattern.js';
 
 export type QueueOrSend = (ws: Socket, id: string, frame: string | Uint8Array) => void;
+
+/** What this module reads of the hub (hub.ts): its Goctopus sockets by key and their patterns, its
+ * framed protocols' sockets, its memory of pattern deliveries, and its writer. */
+export interface HubView {
+  readonly byKey: ReadonlyMap<string, Set<Socket>>;
+  readonly patterns: ReadonlyMap<string, KeyMatcher>;
+  readonly framed: ReadonlyMap<Framer, FramedSockets>;
+  readonly framedCount: () => number;
+  readonly patternDeliveries: LRUCache<string, readonly string[]>;
+  readonly queueOrSend: QueueOrSend;
+}
+
+/** A conditioned message (conditions.ts): every socket of its addresses (or of a pattern matching
+ * one) here, each once, written one by one where its conditions admit it; returns how many. */
+export function deliverConditioned(hub: HubView, keys: readonly string[], id: string, conditions: Conditions, from: string | undefined, exclude: Socket | undefined): number {
+  const { byKey, patterns, queueOrSend } = hub;
+  // One key, no pattern, no framed socket (fanout-filter): its set as it is, nothing collected.
+  if (keys.length === 1 && patterns.size === 0 && hub.framedCount() === 0) {
+    const key = keys[0] as string;
+    const set = byKey.get(key);
+    return set === undefined ? 0 : writeConditioned(set, () => key, conditions, id, from, exclude, queueOrSend);
+  }
+  const targets = new Map<Socket, string>();
+  for (const key of keys) {
+    const set = byKey.get(key);
+    if (set !== undefined) for (const ws of set) if (!targets.has(ws)) targets.set(ws, key);
+  }
+  let matched = false;
+  for (const [pattern, matches] of patterns) {
+    const via = keys.find((key) => sameNamespace(pattern, key) && matches(key));
+    if (via === undefined) continue;
+    matched = true;
+    for (const ws of byKey.get(pattern) as Set<Socket>) if (!targets.has(ws)) targets.set(ws, via);
+  }
+  if (hub.framedCount() > 0) for (const lane of hub.framed.values()) matched = lane.collect(keys, targets) || matched;
+  if (matched) hub.patternDeliveries.set(id, keys);
+  return writeConditioned(targets.keys(), (ws) => targets.get(ws) as string, conditions, id, from, exclude, queueOrSend);
+}
 
 /** Writes (or queues, for a syncing socket) the message to each target it admits, but never to
  * `exclude`; `targets`: each socket once, `viaOf` the address it was reached through. Returns how

@@ -15,8 +15,8 @@ import { compilePattern, isPattern, type KeyMatcher } from './key-pattern.js';
 import { sameNamespace } from './address.js';
 import { GOCTOPUS, type Framer } from './framer.js';
 import { createFramedSockets, type FramedSockets } from './framed-sockets.js';
-import { decodeFrame, isConditioned, type Conditions } from './conditions.js';
-import { frameOfConditioned, writeConditioned } from './conditioned-delivery.js';
+import { decodeFrame, isConditioned } from './conditions.js';
+import { deliverConditioned, frameOfConditioned, writeConditioned, type HubView } from './conditioned-delivery.js';
 
 /** How many messages written to pattern sockets the hub remembers the keys of (see patternKeysOf):
  * a pattern socket's acknowledgement sent later than this many such messages leaves its message
@@ -206,31 +206,8 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     return targets.size;
   };
 
-  /** A conditioned message (conditions.ts): every socket of its addresses (or of a pattern matching
-   * one) collected once, then written one by one where its conditions admit it. */
-  const deliverConditioned = (keys: readonly string[], id: string, conditions: Conditions, from: string | undefined, exclude: Socket | undefined): number => {
-    // One key, no pattern, no framed socket (fanout-filter): its set as it is, nothing collected.
-    if (keys.length === 1 && patterns.size === 0 && framedSockets === 0) {
-      const key = keys[0] as string;
-      const set = byKey.get(key);
-      return set === undefined ? 0 : writeConditioned(set, () => key, conditions, id, from, exclude, queueOrSend);
-    }
-    const targets = new Map<Socket, string>();
-    for (const key of keys) {
-      const set = byKey.get(key);
-      if (set !== undefined) for (const ws of set) if (!targets.has(ws)) targets.set(ws, key);
-    }
-    let matched = false;
-    for (const [pattern, matches] of patterns) {
-      const via = keys.find((key) => sameNamespace(pattern, key) && matches(key));
-      if (via === undefined) continue;
-      matched = true;
-      for (const ws of byKey.get(pattern) as Set<Socket>) if (!targets.has(ws)) targets.set(ws, via);
-    }
-    if (framedSockets > 0) for (const lane of framed.values()) matched = lane.collect(keys, targets) || matched;
-    if (matched) patternDeliveries.set(id, keys);
-    return writeConditioned(targets.keys(), (ws) => targets.get(ws) as string, conditions, id, from, exclude, queueOrSend);
-  };
+  /** What conditioned-delivery.ts reads of this hub: a conditioned message is written socket by socket. */
+  const view: HubView = { byKey, patterns, framed, framedCount: () => framedSockets, patternDeliveries, queueOrSend };
 
   return {
     add(ws) {
@@ -328,7 +305,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     },
 
     deliver(keys, id, frame, from, exclude) {
-      if (isConditioned(frame)) return deliverConditioned(keys, id, decodeFrame(frame), from, exclude);
+      if (isConditioned(frame)) return deliverConditioned(view, keys, id, decodeFrame(frame), from, exclude);
       const count = deliverGoctopus(keys, id, frame);
       if (framedSockets === 0) return count;
       let framedCount = 0;
