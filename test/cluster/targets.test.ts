@@ -22,12 +22,12 @@ interface RawSocket {
   close(): Promise<void>;
 }
 
-function rawSocket(url: string): Promise<RawSocket> {
-  const ws = new WebSocket(url);
+function rawSocket(url: string, protocols: string[] = []): Promise<RawSocket> {
+  const ws = new WebSocket(url, protocols);
   const frames: RawSocket['frames'] = [];
   const waiters: Array<{ count: number; resolve: () => void }> = [];
   ws.on('message', (data: Buffer, isBinary: boolean) => {
-    frames.push(isBinary ? { binary: true, bytes: Buffer.from(data) } : { binary: false, ...(JSON.parse(data.toString()) as { id: string; payload: unknown }) });
+    frames.push(isBinary ? { binary: true, bytes: Buffer.from(data) } : { binary: false, ...(JSON.parse(data.toString()) as { id: string; payload: unknown; type?: string; topic?: string }) });
     for (const w of waiters.filter((x) => frames.length >= x.count)) {
       waiters.splice(waiters.indexOf(w), 1);
       w.resolve();
@@ -69,9 +69,9 @@ function suite(name: string, setUp: () => Promise<Setup>): void {
     after(() => s.close());
 
     /** A socket for a token with these claims, resolved once it joined (presence, held fetched). */
-    const open = async (claims: Record<string, unknown>): Promise<RawSocket> => {
+    const open = async (claims: Record<string, unknown>, protocols: string[] = []): Promise<RawSocket> => {
       const before = synced(s.sockets);
-      const socket = await rawSocket(s.sockets.ws(`/ws?token=${await sign(hs, { exp: nowS() + 600, ...claims })}`));
+      const socket = await rawSocket(s.sockets.ws(`/ws?token=${await sign(hs, { exp: nowS() + 600, ...claims })}`), protocols);
       await eventually('the socket to join', () => synced(s.sockets) > before);
       return socket;
     };
@@ -191,6 +191,24 @@ function suite(name: string, setUp: () => Promise<Setup>): void {
       await admin.waitFor(1);
       assert.deepEqual(admin.seen(), ['for admins']);
       await admin.close();
+    });
+
+    test('v2 sockets: a filtered topic message in v2 framing to the matching subscriber, a binary one as bytes', async () => {
+      const reader = await open({ sub: 'ivy', read: ['news'], role: 'editor' }, ['octoway.v2']);
+      const other = await open({ sub: 'ian', read: ['news'], role: 'reader' }, ['octoway.v2']);
+      for (const socket of [reader, other]) {
+        socket.ws.send(JSON.stringify({ type: 'subscribe', topic: 'news', ref: 1 }));
+        await socket.waitFor(2); // welcome, subscribed
+      }
+      await publish({ topic: 'news', filter: { include: { role: 'editor' } }, value: 'editors' });
+      assert.equal((await binary('topic=news', 'b1n')).status, 202);
+      await publish({ topic: 'news', value: 'marker' });
+      await reader.waitFor(5);
+      await other.waitFor(4);
+      const tail = (socket: RawSocket) => socket.frames.slice(2).map((f) => (f.binary ? `bytes:${f.bytes.toString()}` : `${(f as { type?: string }).type}:${(f as { topic?: string }).topic}:${String(f.payload)}`));
+      assert.deepEqual(tail(reader), ['message:news:editors', 'bytes:b1n', 'message:news:marker']);
+      assert.deepEqual(tail(other), ['bytes:b1n', 'message:news:marker']);
+      await Promise.all([reader.close(), other.close()]);
     });
 
     test('binary: the body as a binary frame, live and held, address in the query', async () => {
