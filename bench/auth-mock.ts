@@ -29,7 +29,9 @@ const server = http.createServer((req, res) => {
     res.writeHead(401, { 'Content-Length': 0 }).end();
     return;
   }
-  const body = JSON.stringify({ user: { email: key } });
+  // `role` (fanout-filter): passed on in the answer, for its exporter to make a claim of.
+  const role = query?.get('role') ?? null;
+  const body = JSON.stringify({ user: role === null ? { email: key } : { email: key, role } });
   const answer = (): void => {
     inFlight--;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });

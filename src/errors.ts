@@ -18,7 +18,7 @@ export const ERRORS = {
   INVALID_JSON: { status: 400, message: 'request body is not valid JSON' },
   VALUE_TOO_DEEP: { status: 400, message: 'the body nests arrays and objects more than 100 levels deep' },
   INVALID_MESSAGE: { status: 400, message: 'message must be a JSON object' },
-  MISSING_KEY: { status: 400, message: '"key" (a non-empty string) or "keys" (a non-empty array of them) is required, or "topic" or "topics" (the same for topics)' },
+  MISSING_KEY: { status: 400, message: '"key" (a non-empty string) or "keys" (a non-empty array of them) is required, or "topic" or "topics" (the same for topics), "user" or "connection"' },
   INVALID_KEY: { status: 400, message: 'keys must be non-empty strings' },
   MISSING_VALUE: { status: 400, message: '"value" is required and must not be null' },
   INVALID_EXPIRE: { status: 400, message: '"expire" must be a duration string such as "30s", "5m" or "1h30m", of at most 365d' },

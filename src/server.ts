@@ -30,6 +30,7 @@ import { createMetrics } from './metrics/registry.js';
 import { basicAuth } from './http/credentials.js';
 import { countPublishes } from './metrics/publishes.js';
 import { createNodeAnswer } from './control/node-answer.js';
+import { withConnectionTargets } from './delivery/connection-targets.js';
 import { createMemoryControl } from './control/control-memory.js';
 import { createRedisControl } from './control/control-redis.js';
 import { listenMetrics, serveOnApp, type MetricsServer } from './metrics/endpoint.js';
@@ -76,14 +77,14 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
   const hub = createHub(app, config.maxBackpressureBytes, config.writeTimeoutMs, config.compress);
   const broker = createBroker(config, { hub, store, redis, keyspace }, log);
   const history = createHistory(config, redis, keyspace);
-  const dispatcher = countPublishes(createDispatcher({
-    hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, maxAcksInFlight: config.maxAcksInFlight, history, log,
-  }), counts.published);
   // The control plane: this node's sockets answer through it; with Redis, every node's do.
   const answerHere = createNodeAnswer({ hub, topicsOf: (ws) => { const state = hub.nativeOf(ws); return state === undefined ? [] : [...state.subscribed]; } });
   const control = redis === undefined ? createMemoryControl(answerHere) : createRedisControl({
     connection: redis, channel: keyspace.channel, answer: answerHere, timeoutMs: CONTROL_TIMEOUT_MS, unavailable: () => broker.unavailable(), log: log.child({ component: 'control' }),
   });
+  const dispatcher = countPublishes(withConnectionTargets(createDispatcher({
+    hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, maxAcksInFlight: config.maxAcksInFlight, history, log,
+  }), control), counts.published);
   let listenSocket: uWS.us_listen_socket | undefined;
   let shuttingDown = false;
   /** How close() saved the held messages, once it has: saveNow must not save the store again

@@ -23,6 +23,12 @@ export interface WaveOptions {
    * set): fanout-pattern connects under a pattern and publishes to a key it matches. */
   socketKey?: string;
   publishKey?: string;
+  /** fanout-filter: socket i's upgrade path, the tracker key it is registered under (0: it must get
+   * every message; 1: it must get none), how many sockets get each message, and the POST body. */
+  pathOf?: (i: number) => string;
+  keyOfSocket?: (i: number) => number;
+  receivers?: number;
+  bodyOf?: (key: string, v: string) => string;
 }
 
 /**
@@ -49,10 +55,10 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
     port: ctx.port,
     portOf: (i) => nodes[i % nodes.length]!.port,
     count: o.sockets,
-    path: () => wsPath(socketKey),
+    path: o.pathOf ?? (() => wsPath(socketKey)),
     inFlight: 200,
     sink: tracker,
-    init: (c) => tracker.register(c, 0),
+    init: (c) => tracker.register(c, o.keyOfSocket?.(c.index) ?? 0),
     deflate: o.deflate === true,
     totalTimeoutMs: 180_000,
   });
@@ -66,17 +72,18 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
     await sleep(o.settledMs - o.settleMs);
     rssSettled = serverRss(ctx);
   }
-  for (let m = 0; m < total; m++) tracker.expect(m, o.sockets);
+  const receivers = o.receivers ?? o.sockets;
+  for (let m = 0; m < total; m++) tracker.expect(m, receivers);
 
   const pubs = nodes.map((n) => new HttpConn(ctx.host, n.port));
   const postIds: string[] = [];
   const wrongDelivered: string[] = [];
   const publish = async (m: number): Promise<void> => {
     const wave = tracker.waitMessage(m, o.waveTimeoutMs, conns);
-    const r = await pubs[m % pubs.length]!.request('POST', ctx.pubPath, singleBody(key, value(m, m, o.size)));
+    const r = await pubs[m % pubs.length]!.request('POST', ctx.pubPath, (o.bodyOf ?? singleBody)(key, value(m, m, o.size)));
     const res = parseSingle(r.status, r.body);
     postIds[m] = res.id;
-    if (res.delivered !== o.sockets) wrongDelivered.push(`m=${m}: delivered=${res.delivered}`);
+    if (res.delivered !== receivers) wrongDelivered.push(`m=${m}: delivered=${res.delivered}`);
     await wave;
   };
   // Warm-up waves are checked like the others but left out of the figures (JIT, first-use allocations).
@@ -88,9 +95,9 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
   for (const p of pubs) p.close();
   tracker.verify(conns, postIds);
   assertAllOpen(conns);
-  if (wrongDelivered.length > 0) throw new Error(`publish answers with delivered ≠ ${o.sockets}: ${wrongDelivered.slice(0, 3).join(', ')}`);
+  if (wrongDelivered.length > 0) throw new Error(`publish answers with delivered ≠ ${receivers}: ${wrongDelivered.slice(0, 3).join(', ')}`);
 
-  const deliveries = o.sockets * o.messages;
+  const deliveries = receivers * o.messages;
   const [p50, p99, max] = percentiles(tracker.lat.subarray(latFrom), tracker.nLat - latFrom, [50, 99, 100]);
   return {
     deliveriesPerSec: deliveries / w.wallS,

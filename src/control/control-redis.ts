@@ -34,7 +34,7 @@ interface Pending {
   readonly finish: () => void;
 }
 
-const OPS: ReadonlySet<string> = new Set(['disconnect', 'connections', 'presence']);
+const OPS: ReadonlySet<string> = new Set(['disconnect', 'connections', 'presence', 'send']);
 
 export function createRedisControl(options: RedisControlOptions): ControlPlane {
   const { connection, channel, answer, timeoutMs, log } = options;

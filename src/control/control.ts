@@ -15,7 +15,11 @@ export type ControlRequest =
   | { readonly op: 'disconnect'; readonly target: ControlTarget; readonly code: number; readonly reason: string }
   /** At most `limit` matching sockets whose id sorts after `after` ('' from the start), in id order. */
   | { readonly op: 'connections'; readonly target: ControlTarget; readonly after: string; readonly limit: number }
-  | { readonly op: 'presence'; readonly target: ControlTarget };
+  | { readonly op: 'presence'; readonly target: ControlTarget }
+  /** Writes message `id` (its frame as published, conditions.ts) to the target connection unless
+   * that socket is under one of the `skip` addresses (it got the message through them); `from`:
+   * the connection id of the client that published it (delivery/connection-targets.ts). */
+  | { readonly op: 'send'; readonly target: ControlTarget; readonly id: string; readonly frame: string; readonly from: string | null; readonly skip: readonly string[] };
 
 /** One socket as GET /connections shows it. */
 export interface ConnectionView {
@@ -37,7 +41,9 @@ export type NodeAnswer =
   | { readonly op: 'disconnect'; readonly closed: number }
   /** `more`: the node has further matching sockets after the last one listed. */
   | { readonly op: 'connections'; readonly connections: readonly ConnectionView[]; readonly more: boolean }
-  | { readonly op: 'presence'; readonly connections: number };
+  | { readonly op: 'presence'; readonly connections: number }
+  /** `found`: the target's sockets open here; `written`: those it was written to now. */
+  | { readonly op: 'send'; readonly found: number; readonly written: number };
 
 /** What the asking node gathered. */
 export interface Gathered {

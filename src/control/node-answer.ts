@@ -54,7 +54,8 @@ export function createNodeAnswer({ hub, topicsOf = () => NO_TOPICS }: NodeAnswer
       node: data.node,
       user: data.identity.subject ?? null,
       session: data.identity.session ?? null,
-      keys: data.keys.map((key) => parseAddress(key).name),
+      // Its routing keys only: the user's and session's addresses are listed as user and session.
+      keys: data.keys.map(parseAddress).filter((a) => a.kind === 'key').map((a) => a.name),
       topics: topicsOf(ws).map((topic) => parseAddress(topic).name),
       connected_at: zero + data.openedAt,
       last_seen: zero + data.inboundAt,
@@ -72,6 +73,16 @@ export function createNodeAnswer({ hub, topicsOf = () => NO_TOPICS }: NodeAnswer
         return { op: 'disconnect', closed: found.length };
       case 'presence':
         return { op: 'presence', connections: found.length };
+      case 'send': {
+        let written = 0;
+        for (const ws of found) {
+          const data = ws.getUserData();
+          // Under one of the message's other addresses: it got the message through them.
+          if (request.skip.some((address) => data.keys.includes(address) || topicsOf(ws).includes(address))) continue;
+          if (hub.deliverTo(ws, request.id, request.frame, request.from ?? undefined, data.keys[0] as string)) written++;
+        }
+        return { op: 'send', found: found.length, written };
+      }
       case 'connections': {
         const zero = unixAtZero();
         const after = found.map((ws) => ({ ws, id: connectionId(ws.getUserData()) })).filter((s) => s.id > request.after);

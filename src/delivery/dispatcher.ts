@@ -9,6 +9,7 @@ import type { Hub } from './hub.js';
 import { connectionId, type Socket } from '../socket/connection.js';
 import type { Message, PublishResult } from './message.js';
 import { keyAddress, parseAddress } from './address.js';
+import { splitHeld } from './conditions.js';
 
 export interface Dispatcher {
   /** Resolves once the message is written to the open sockets of its keys and stored for the
@@ -68,8 +69,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const attempt = ++data.syncAttempt;
     broker.join(data.keys, fresh).then(
       (held) => {
-        if (data.syncAttempt === attempt && hub.goLive(ws, held)) {
-          log.debug({ conn: connectionId(data), held: held.length }, 'socket synced');
+        // A held message whose filter this socket does not match stays held for the others: put
+        // back (in at-most-once, where the fetch took it) with its expiry, in order.
+        const { admitted, refused } = splitHeld(held, data);
+        if (data.syncAttempt === attempt && hub.goLive(ws, admitted)) {
+          if (!atLeastOnce && refused.length > 0) putBack(refused);
+          log.debug({ conn: connectionId(data), held: admitted.length }, 'socket synced');
           return;
         }
         // Closed (or superseded) before anything was written: put the taken messages back for the next socket.

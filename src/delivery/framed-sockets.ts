@@ -23,6 +23,10 @@ export interface FramedSockets {
   /** Writes message `id` to every socket here under one of `addresses` (or a pattern matching one
    * of them), once per socket, but never to `exclude`; returns how many. */
   deliver(addresses: readonly string[], id: string, frame: string, from: string | undefined, exclude: Socket | undefined): number;
+  /** Adds to `into` each socket here under one of `addresses` (or a pattern matching one), with
+   * the address it is reached through, unless it is there already (a conditioned message: the hub
+   * writes it per socket, conditioned-delivery.ts). Returns whether a pattern matched. */
+  collect(addresses: readonly string[], into: Map<Socket, string>): boolean;
   has(address: string): boolean;
   /** The compiled matcher of a pattern key some socket here is under. */
   patternOf(address: string): KeyMatcher | undefined;
@@ -36,7 +40,7 @@ export interface FramedContext {
   readonly app: TemplatedApp;
   readonly compress: boolean;
   /** Writes a frame now, or queues it for a socket still syncing (the hub's). */
-  readonly queueOrSend: (ws: Socket, id: string, frame: string) => void;
+  readonly queueOrSend: (ws: Socket, id: string, frame: string | Uint8Array) => void;
   /** Counts frames uWS wrote in one publish (the hub's `written`). */
   readonly wrote: (frames: number) => void;
   /** The hub's memory of which keys a message written to a pattern socket was published to. */
@@ -145,6 +149,20 @@ export function createFramedSockets(framer: Framer, context: FramedContext): Fra
         return set === undefined ? 0 : deliverOne(address, set, id, framer.frame(address, id, frame, from), exclude);
       }
       return deliverMany(addresses, id, frame, from, exclude);
+    },
+    collect(addresses, into) {
+      const add = (set: Set<Socket> | undefined, via: string): void => {
+        if (set !== undefined) for (const ws of set) if (!into.has(ws)) into.set(ws, via);
+      };
+      for (const address of addresses) add(byAddress.get(address), address);
+      let matched = false;
+      for (const [pattern, matches] of patterns) {
+        const via = addresses.find((address) => sameNamespace(pattern, address) && matches(address));
+        if (via === undefined) continue;
+        matched = true;
+        add(byAddress.get(pattern), via);
+      }
+      return matched;
     },
     has(address) {
       if (byAddress.has(address)) return true;

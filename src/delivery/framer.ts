@@ -19,6 +19,11 @@ export interface Framer {
    * a client that published it. Called once per message and address, never per socket.
    */
   frame(address: string, id: string, frame: string, from: string | undefined): string;
+  /** A binary message (a `Content-Type: application/octet-stream` publish): what a socket of this
+   * protocol receives, built once per message and address. Absent: the bytes as they are, in one
+   * binary frame with no envelope (Goctopus and v2). A protocol whose clients cannot take binary
+   * frames may wrap them (a string is sent as a text frame). */
+  binary?(address: string, id: string, body: Uint8Array): string | Uint8Array;
 }
 
 export const GOCTOPUS: Framer = Object.freeze({

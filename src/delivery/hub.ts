@@ -15,6 +15,8 @@ import { compilePattern, isPattern, type KeyMatcher } from './key-pattern.js';
 import { sameNamespace } from './address.js';
 import { GOCTOPUS, type Framer } from './framer.js';
 import { createFramedSockets, type FramedSockets } from './framed-sockets.js';
+import { decodeFrame, isConditioned } from './conditions.js';
+import { deliverConditioned, frameOfConditioned, writeConditioned, type HubView } from './conditioned-delivery.js';
 
 /** How many messages written to pattern sockets the hub remembers the keys of (see patternKeysOf):
  * a pattern socket's acknowledgement sent later than this many such messages leaves its message
@@ -50,8 +52,13 @@ export interface Hub {
   subscribe(ws: Socket, topic: string): boolean;
   /** Takes a socket from under a topic address; returns false when it was not there. */
   unsubscribe(ws: Socket, topic: string): boolean;
+  /** Writes message `id` (a frame as published: plain or conditioned) to one socket, whichever its
+   * addresses, in its protocol's framing, or queues it while the socket syncs; returns false when
+   * the socket is closed or its conditions (filter) do not admit it. `via`: the address to name in
+   * framings that say where a message came from. */
+  deliverTo(ws: Socket, id: string, frame: string, from: string | undefined, via: string): boolean;
   /** Writes a frame to one socket, closing it as a slow consumer past the backpressure bound. */
-  send(ws: Socket, frame: string): boolean;
+  send(ws: Socket, frame: string | Uint8Array): boolean;
   /** The keys of message `id` that one of the socket's patterns matches, when the message was
    * written lately to a pattern socket here (live: the keys it was published to; held: the key it
    * was held under); [] otherwise. Where a pattern socket's acknowledgement applies, found without
@@ -125,16 +132,16 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     return false;
   };
 
-  const send = (ws: Socket, frame: string): boolean => {
+  const send = (ws: Socket, frame: string | Uint8Array): boolean => {
     const data = ws.getUserData();
     if (data.closed) return false;
     if (data.pending !== undefined) throw new Error('send to a syncing socket: use deliver');
-    ws.send(frame, false, compress);
+    ws.send(frame, typeof frame !== 'string', compress);
     written++;
     return !slow(ws);
   };
 
-  const queueOrSend = (ws: Socket, id: string, frame: string): void => {
+  const queueOrSend = (ws: Socket, id: string, frame: string | Uint8Array): void => {
     const pending = ws.getUserData().pending;
     if (pending !== undefined) pending.push({ id, frame });
     else send(ws, frame);
@@ -205,6 +212,9 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     return targets.size;
   };
 
+  /** What conditioned-delivery.ts reads of this hub: a conditioned message is written socket by socket. */
+  const view: HubView = { byKey, patterns, framed, framedCount: () => natives.size, framerOf: (ws) => nativeOf(ws)?.framer ?? GOCTOPUS, patternDeliveries, queueOrSend };
+
   return {
     add(ws) {
       const data = ws.getUserData();
@@ -242,8 +252,11 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       const pattern = lane === undefined ? data.keys.some((key) => patterns.has(key)) : data.keys.some(isPattern);
       for (const held1 of held) {
         const { id, key } = held1;
-        // Held under its key: a framed protocol says so (v2's `key`), built per socket here.
-        const frame = lane === undefined ? held1.frame : framer.frame(key ?? data.keys[0] as string, id, held1.frame, undefined);
+        // Held under its key: a framed protocol says so (v2's `key`), built per socket here. A
+        // conditioned one was checked against the socket by the dispatcher (dispatcher.ts).
+        const via = key ?? data.keys[0] as string;
+        const frame = isConditioned(held1.frame) ? frameOfConditioned(decodeFrame(held1.frame), framer, via, id, undefined)
+          : lane === undefined ? held1.frame : framer.frame(via, id, held1.frame, undefined);
         sent.add(id);
         if (pattern && key !== undefined) {
           const known = patternDeliveries.get(id);
@@ -302,6 +315,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     },
 
     deliver(keys, id, frame, from, exclude) {
+      if (isConditioned(frame)) return deliverConditioned(view, keys, id, decodeFrame(frame), from, exclude);
       const count = deliverGoctopus(keys, id, frame);
       if (natives.size === 0) return count;
       let framedCount = 0;
@@ -333,6 +347,17 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       if (state === undefined || !state.subscribed.delete(topic)) return false;
       laneOf(state.framer).remove(ws, topic);
       return true;
+    },
+
+    deliverTo(ws, id, frame, from, via) {
+      const data = ws.getUserData();
+      if (data.closed) return false;
+      if (!isConditioned(frame)) {
+        const framer = nativeOf(ws)?.framer ?? GOCTOPUS;
+        queueOrSend(ws, id, framer === GOCTOPUS ? frame : framer.frame(via, id, frame, from));
+        return true;
+      }
+      return writeConditioned([ws], () => via, decodeFrame(frame), id, from, undefined, queueOrSend, view.framerOf) === 1;
     },
 
     send,

@@ -7,6 +7,8 @@
 /** Whether a socket key is a pattern: Goctopus's test, any of `*`, `?`, `[`. A key without them is
  * exact and stays on the uWS topic fast path. */
 export function isPattern(key: string): boolean {
+  // Only routing keys are patterns: a user, session or topic named `a*` is a plain name.
+  if (key.charCodeAt(0) === 0 && key[1] !== 'k') return false;
   return key.includes('*') || key.includes('?') || key.includes('[');
 }
 

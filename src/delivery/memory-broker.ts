@@ -5,6 +5,7 @@ import type { DeliveryMode } from '../config.js';
 import type { Broker } from './broker.js';
 import type { Hub } from './hub.js';
 import { isPattern } from './key-pattern.js';
+import { isConditioned } from './conditions.js';
 import type { MemoryStore } from './memory-store.js';
 import type { Message, PublishResult } from './message.js';
 
@@ -46,7 +47,9 @@ export function createMemoryBroker({ hub, store, mode }: MemoryBrokerOptions): B
       return { id, delivered: hub.deliver(keys, id, frame), held };
     }
     const delivered = hub.deliver(keys, id, frame);
-    if (delivered === 0) return { id, delivered, held: holdFor(message, keys) };
+    // None written: none open, unless a filter or exclude_connection (conditions.ts) left out the
+    // open ones, which hold nothing (as with Redis: held only where no socket is present).
+    if (delivered === 0) return { id, delivered, held: holdFor(message, isConditioned(frame) ? keys.filter((key) => !hub.has(key)) : keys) };
     if (keys.length === 1) return { id, delivered, held: 0 }; // its one key has a socket: nothing to hold
     return { id, delivered, held: holdFor(message, keys.filter((key) => !hub.has(key))) };
   };

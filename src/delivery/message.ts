@@ -15,7 +15,12 @@ export interface Message {
   /** That client's socket, when it must not get its own message back (no `echo`). Never leaves
    * the node: over Redis the broker finds it again by the message id. */
   readonly exclude?: Socket;
-  /** `{"id":…,"payload":…}`: serialised once per message, never once per socket. */
+  /** One connection to write it to (`connection`), routed to the node that holds it (its id's
+   * node part) over the control plane (delivery/connection-targets.ts); dropped and counted when
+   * that socket is gone. Absent on every other message. */
+  readonly connection?: { readonly app: string; readonly id: string };
+  /** `{"id":…,"payload":…}`: serialised once per message, never once per socket. A message with a
+   * claim filter, an excluded connection or a binary body carries them inside it (conditions.ts). */
   readonly frame: string;
   readonly createdAt: number;
   /** How long to hold it for keys with no open socket; 0 = deliver to open sockets only. */
@@ -34,6 +39,8 @@ export interface PublishResult {
   readonly held: number;
   /** Present and true when this was a retry of a message_id already accepted. */
   readonly duplicate?: true;
+  /** A `connection` target: 1 when that socket is gone (nothing written to it, nothing held). */
+  readonly dropped?: number;
 }
 
 /** Builds the browser frame in one JSON.stringify: one pass over the value, and a flat string

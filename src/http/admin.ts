@@ -7,6 +7,7 @@ import { checkParameters } from './exchange.js';
 import type { HeldStore } from '../delivery/held-store.js';
 import type { History } from '../delivery/history.js';
 import { payloadOf } from '../delivery/message.js';
+import { plainFrame } from '../delivery/conditions.js';
 
 /** Goctopus's item (`id`, `key`, `payload`, `date`, `exp`) with Octoway's two times beside it. */
 export interface HeldMessageView {
@@ -53,7 +54,7 @@ export async function listHeld(store: HeldStore, query: URLSearchParams, scope: 
   return messages.map((m): HeldMessageView => {
     const date = new Date(m.createdAt).toISOString();
     return {
-      id: m.id, key, payload: payloadOf(m.frame), date, exp: m.expire, created_at: date, expires_at: new Date(m.expiresAt).toISOString(),
+      id: m.id, key, payload: payloadOf(plainFrame(m.frame)), date, exp: m.expire, created_at: date, expires_at: new Date(m.expiresAt).toISOString(),
     };
   });
 }
@@ -86,7 +87,7 @@ export async function listHistory(history: History | undefined, query: URLSearch
     exp: m.expire,
     id: m.id,
     key,
-    payload: payloadOf(m.frame),
+    payload: payloadOf(plainFrame(m.frame)),
   }));
 }
 

@@ -9,7 +9,7 @@ import type { HeldStore } from '../delivery/held-store.js';
 import type { Message, PublishResult } from '../delivery/message.js';
 import { checkReach, type AuthStep, type Publisher, type PublisherAuth } from './publisher-auth.js';
 import { answer, begin, hasConflictingContentLength, methodNotAllowed, readBody, reply, replyError, type Exchange, type RefusalCount } from './exchange.js';
-import { parsePublish, type PublishLimits, type PublishRequest } from './publish.js';
+import { parseBinaryPublish, parsePublish, type PublishLimits, type PublishRequest } from './publish.js';
 import { isPresenceOrHistory, listHeld, listHistory, listPresence, removeHeld, type AdminScope } from './admin.js';
 import { inApp } from './app-scope.js';
 import { DEFAULT_APP } from '../socket/connection.js';
@@ -91,7 +91,8 @@ function route(res: HttpResponse, req: HttpRequest, options: ApiOptions, base: s
   if (step.kind === 'refused') return replyError(exchange, step.error, options.log, { close: method === 'post' });
   switch (method) {
     case 'post':
-      return publish(exchange, contentLength, step, options);
+      // A binary publish: the body is the message, its address in the query (publish.ts).
+      return publish(exchange, contentLength, step, options, isBinary(req.getHeader('content-type')) ? adminQuery(req) : undefined);
     case 'get':
       return administer(exchange, step, adminQuery(req), (query) => read(query, options), options);
     case 'delete':
@@ -128,7 +129,12 @@ function administer(exchange: Exchange, step: AuthStep, query: URLSearchParams, 
   replyError(exchange, new OctowayError('INTERNAL_ERROR'), options.log);
 }
 
-function publish(exchange: Exchange, contentLength: string, step: Exclude<AuthStep, { kind: 'refused' }>, options: ApiOptions): void {
+/** `application/octet-stream`, whatever its parameters or case. */
+function isBinary(contentType: string): boolean {
+  return contentType.length >= 24 && contentType.slice(0, 24).toLowerCase() === 'application/octet-stream';
+}
+
+function publish(exchange: Exchange, contentLength: string, step: Exclude<AuthStep, { kind: 'refused' }>, options: ApiOptions, binary?: URLSearchParams): void {
   const { log } = options;
   readBody(
     exchange,
@@ -137,17 +143,17 @@ function publish(exchange: Exchange, contentLength: string, step: Exclude<AuthSt
     (body) => {
       // Still inside uWS's onData callback: whatever can be answered now is, with no promise.
       try {
-        if (step.kind === 'accepted') return publishBody(exchange, body, step.publisher, options);
+        if (step.kind === 'accepted') return publishBody(exchange, body, step.publisher, options, false, binary);
         const decided = step.kind === 'signed' ? options.publisherAuth.finishSigned(step.signature, body) : step.result;
         if (!(decided instanceof Promise)) {
           if (decided instanceof OctowayError) throw decided;
-          return publishBody(exchange, body, decided, options);
+          return publishBody(exchange, body, decided, options, false, binary);
         }
         // `body` may be a view of uWS's memory, valid only during this call: keep a copy.
         const copy = Buffer.from(body);
         decided.then((publisher) => {
           if (publisher instanceof OctowayError) throw publisher;
-          publishBody(exchange, copy, publisher, options, true);
+          publishBody(exchange, copy, publisher, options, true, binary);
         }).catch((err: unknown) => replyError(exchange, err, log, { later: true }));
       } catch (err) {
         replyError(exchange, err, log);
@@ -160,9 +166,9 @@ function publish(exchange: Exchange, contentLength: string, step: Exclude<AuthSt
 /** Parses and publishes one request's messages, one after the other (publish order is delivery
  * order, per key). Each is published at once when the dispatcher can (the memory broker); from the
  * first that needs an await (Redis, a message_id), the rest follow asynchronously. */
-function publishBody(exchange: Exchange, body: Buffer, publisher: Publisher, options: ApiOptions, later = false): void {
+function publishBody(exchange: Exchange, body: Buffer, publisher: Publisher, options: ApiOptions, later = false, binary?: URLSearchParams): void {
   if (options.shuttingDown()) throw new OctowayError('SHUTTING_DOWN', undefined, { retryAfter: 1 });
-  const request = parsePublish(body, options.limits);
+  const request = binary === undefined ? parsePublish(body, options.limits) : parseBinaryPublish(body, binary, options.limits);
   const denied = checkReach(publisher, request);
   if (denied !== undefined) throw denied;
   // Checked by name (a publisher's scope names keys), published by address.

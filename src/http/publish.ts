@@ -6,7 +6,9 @@ import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { expireText, frameOf, MAX_EXPIRE_MS, newMessageId, type Message } from '../delivery/message.js';
 import { isValidKey, MAX_KEY_LENGTH } from '../delivery/routing-key.js';
 import { parseDuration } from '../units.js';
-import { topicAddress } from '../delivery/address.js';
+import { sessionAddress, topicAddress, userAddress } from '../delivery/address.js';
+import { compileFilter } from '../delivery/filter.js';
+import { encodeFrame } from '../delivery/conditions.js';
 import { DEFAULT_APP } from '../socket/connection.js';
 
 export interface PublishLimits {
@@ -51,10 +53,17 @@ export function parsePublish(body: Buffer, limits: PublishLimits, now = Date.now
   return { batch: true, messages };
 }
 
-function toMessage(body: Record<string, unknown>, limits: PublishLimits, now: number): Message {
+function toMessage(body: Record<string, unknown>, limits: PublishLimits, now: number, binary?: Uint8Array): Message {
   const topics = body.topic === undefined && body.topics === undefined ? undefined : topicsOf(body);
-  const keys = topics !== undefined && body.key === undefined && body.keys === undefined ? [] : keysOf(body);
-  if (body.value === undefined || body.value === null) throw new OctowayError('MISSING_VALUE');
+  const people = userTargetsOf(body);
+  const connection = connectionOf(body.connection, 'connection');
+  const hasKeys = body.key !== undefined || body.keys !== undefined;
+  if (!hasKeys && topics === undefined && people.length === 0 && connection === undefined) throw new OctowayError('MISSING_KEY');
+  const named = hasKeys ? keysOf(body) : [];
+  const keys = people.length === 0 ? named : [...named, ...people];
+  const excludeConnection = connectionOf(body.exclude_connection, 'exclude_connection');
+  const filter = body.filter === undefined ? undefined : compileFilter(body.filter)?.spec;
+  if (binary === undefined && (body.value === undefined || body.value === null)) throw new OctowayError('MISSING_VALUE');
   const expireMs = expireOf(body.expire, limits.defaultExpireMs);
   const expire = typeof body.expire === 'string' ? expireText(body.expire, expireMs) : limits.defaultExpire;
   const messageId = body.message_id;
@@ -62,8 +71,55 @@ function toMessage(body: Record<string, unknown>, limits: PublishLimits, now: nu
     throw new OctowayError('INVALID_MESSAGE_ID');
   }
   const id = messageId ?? newMessageId();
-  const message: Message = { id, keys, frame: frameOf(id, body.value), createdAt: now, expireMs, expire, idempotent: messageId !== undefined };
-  return topics === undefined ? message : { ...message, topics };
+  const frame = encodeFrame(binary === undefined ? frameOf(id, body.value) : '', { filter, excludeConnection, binary });
+  const message: Message = { id, keys, frame, createdAt: now, expireMs, expire, idempotent: messageId !== undefined };
+  const targeted = connection === undefined ? message : { ...message, connection: { app: DEFAULT_APP, id: connection } };
+  return topics === undefined ? targeted : { ...targeted, topics };
+}
+
+/** `user` (with an optional `session`) as the user's or the session's address: held, as a key's
+ * messages are, while none of its sockets is open. */
+function userTargetsOf(body: Record<string, unknown>): string[] {
+  const { user, session } = body;
+  if (user === undefined) {
+    if (session !== undefined) throw new OctowayError('INVALID_TARGET', '"session" goes with "user" only');
+    return [];
+  }
+  if (!isValidKey(user)) throw new OctowayError('INVALID_TARGET', '"user" must be a non-empty string of at most 1024 characters, without NUL');
+  if (session === undefined) return [userAddress(DEFAULT_APP, user)];
+  if (!isValidKey(session)) throw new OctowayError('INVALID_TARGET', '"session" must be a non-empty string of at most 1024 characters, without NUL');
+  return [sessionAddress(DEFAULT_APP, user, session)];
+}
+
+/** A connection id as GET /connections lists it (`<node>-<n>`). */
+function connectionOf(value: unknown, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !CONNECTION_ID.test(value)) throw new OctowayError('INVALID_TARGET', `"${field}" must be a connection id as GET /connections lists it`);
+  return value;
+}
+
+const CONNECTION_ID = /^[0-9a-z]{1,16}-[0-9a-z]{1,16}$/;
+
+/** A binary publish (`Content-Type: application/octet-stream`): its body is the message, written
+ * as a binary frame with no envelope; everything else is in the query (key, keys (repeated),
+ * topic, user, session, connection, exclude_connection, filter (JSON), expire, message_id). */
+export function parseBinaryPublish(body: Buffer, query: URLSearchParams, limits: PublishLimits, now = Date.now()): PublishRequest {
+  const fields: Record<string, unknown> = {};
+  for (const name of ['key', 'topic', 'user', 'session', 'connection', 'exclude_connection', 'expire', 'message_id']) {
+    const value = query.get(name);
+    if (value !== null) fields[name] = value;
+  }
+  const keys = query.getAll('keys');
+  if (keys.length > 0) fields.keys = keys;
+  const filter = query.get('filter');
+  if (filter !== null) {
+    try {
+      fields.filter = JSON.parse(filter) as unknown;
+    } catch {
+      throw new OctowayError('INVALID_FILTER', '"filter" in the query must be JSON');
+    }
+  }
+  return { batch: false, messages: [toMessage(fields, limits, now, new Uint8Array(body))] };
 }
 
 /** `topic` and `topics` as topic addresses (live only: a topic message is never held). */

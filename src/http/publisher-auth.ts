@@ -139,7 +139,10 @@ export function checkReach(publisher: Publisher, request: PublishRequest): Octow
   if (reach === undefined) return undefined;
   for (let i = 0; i < request.messages.length; i++) {
     const message = request.messages[i]!;
-    const names = message.topics === undefined ? message.keys : [...message.keys, ...message.topics.map((t) => parseAddress(t).name)];
+    // Users and sessions by their user's name; a connection by its id.
+    const keyNames = message.keys.map((k) => (k.charCodeAt(0) === 0 ? parseAddress(k).name : k));
+    const named = message.topics === undefined ? keyNames : [...keyNames, ...message.topics.map((t) => parseAddress(t).name)];
+    const names = message.connection === undefined ? named : [...named, message.connection.id];
     for (const key of names) {
       if (reach.has(key)) continue;
       const where = request.batch ? `messages[${i}]: ` : '';

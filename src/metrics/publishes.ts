@@ -12,11 +12,14 @@ export interface PublishCounts {
   duplicate: number;
   /** Reached no open socket and not held (`expire` 0). */
   discarded: number;
+  /** To a `connection` that was gone: written to nobody, held for nobody. */
+  connectionGone: number;
   acknowledged: number;
 }
 
 export function countPublishes(inner: Dispatcher, counts: PublishCounts): Dispatcher {
   const note = (result: PublishResult): PublishResult => {
+    if (result.dropped !== undefined && result.dropped > 0) counts.connectionGone++;
     if (result.duplicate === true) counts.duplicate++;
     else if (result.delivered > 0) counts.delivered++;
     else if (result.held > 0) counts.held++;

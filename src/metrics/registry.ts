@@ -63,7 +63,7 @@ export function createMetrics(version: VersionInfo): Metrics {
   // Process CPU, memory, file descriptors, GC, and event-loop lag (nodejs_eventloop_lag_*).
   collectDefaultMetrics({ register: registry });
 
-  const published: PublishCounts = { delivered: 0, held: 0, duplicate: 0, discarded: 0, acknowledged: 0 };
+  const published: PublishCounts = { delivered: 0, held: 0, duplicate: 0, discarded: 0, connectionGone: 0, acknowledged: 0 };
   const authOutcomes = new CodeCounts();
   const authSeconds = new Histogram({
     name: `${P}auth_call_duration_seconds`, help: 'Duration of auth backend calls (WS_AUTH_URL), from the start inside the WS_WORKERS gate to the answer.',
@@ -92,6 +92,7 @@ export function createMetrics(version: VersionInfo): Metrics {
   byCode(registers, 'publishes_refused_total', 'POST / requests answered with an error, by error code (docs/errors.md), RATE_LIMITED included.', counts.publishRefused);
   byCode(registers, 'requests_refused_total', 'Other HTTP requests (admin, probes, /metrics, unknown paths) answered with an error, by error code.', counts.requestRefused);
   byCode(registers, 'upgrades_refused_total', 'WebSocket upgrades refused, by error code (handshake, origin, limits, RATE_LIMITED, auth).', counts.upgradeRefused);
+  counter(registers, 'messages_connection_gone_total', 'Messages to a connection (`connection`) that was no longer open anywhere: dropped, never held.', [], () => [[{}, published.connectionGone]]);
   counter(registers, 'acknowledgements_total', 'Acknowledgements ({"id"} frames) received from sockets.', [], () => [[{}, published.acknowledged]]);
   byCode(registers, 'auth_calls_total', 'Auth backend calls, by outcome: allowed, or the error code of the refusal.', authOutcomes, 'outcome');
   counter(registers, 'auth_cache_hits_total', 'Upgrades decided from the auth decision cache (WS_AUTH_CACHE_TTL).', [], () => [[{}, counts.auth.cache.hits]]);

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'uWebSockets.js';
 import type { Identity } from '../identity/identity.js';
-import { keyAddress } from '../delivery/address.js';
+import { keyAddress, sessionAddress, userAddress } from '../delivery/address.js';
 import type { Framer } from '../delivery/framer.js';
 
 /** The app of the environment-only configuration, on today's paths (see src/config-apps.ts). */
@@ -28,9 +28,12 @@ export interface Connection {
   readonly app: string;
   /** Subject, session, keys, claims, grants and token expiry, as the authenticator decided them. */
   readonly identity: Identity;
-  /** The addresses of identity.keys in the socket's app (delivery/address.ts): the hub and
-   * dispatcher read it on every delivery. In the default app, identity.keys itself (a default-app
-   * key is its own address); in another, one array per identity, shared by its sockets. */
+  /** The addresses of identity.keys in the socket's app (delivery/address.ts), then, when the
+   * identity has a subject, its user's address and (with a session) its session's: the hub,
+   * brokers and stores treat all of them alike (present, held for while none is open, fetched on
+   * join). The hub and dispatcher read it on every delivery. In the default app without a subject,
+   * identity.keys itself (a default-app key is its own address); otherwise one frozen array per
+   * identity and app, shared by its sockets (never one per socket). */
   readonly keys: readonly string[];
   /** The TCP peer (IPv4, or IPv6 without brackets); a proxy's address behind one. */
   readonly remoteAddress: string;
@@ -39,7 +42,7 @@ export interface Connection {
   /** The latest held-message fetch this socket waits for (the dispatcher's, 0 before the first). */
   syncAttempt: number;
   /** Live frames that arrived while the socket's held messages were being fetched; undefined once live. */
-  pending: Array<{ readonly id: string; readonly frame: string }> | undefined;
+  pending: Array<{ readonly id: string; readonly frame: string | Uint8Array }> | undefined;
   closed: boolean;
   /** Inbound frames counted against the socket's token bucket and not yet refilled (see
    * socket/inbound-budget.ts), and the nowSeconds() of the last refill, which is that of the last
@@ -95,11 +98,11 @@ export function createConnections(defaultApp: string = DEFAULT_APP): Connections
    * sockets of one cached auth decision, and so are these arrays. */
   const addressed = new Map<string, WeakMap<Identity, readonly string[]>>();
   const keysOf = (identity: Identity, app: string): readonly string[] => {
-    if (app === DEFAULT_APP) return identity.keys;
+    if (app === DEFAULT_APP && identity.subject === undefined) return identity.keys;
     let byIdentity = addressed.get(app);
     if (byIdentity === undefined) addressed.set(app, (byIdentity = new WeakMap()));
     let keys = byIdentity.get(identity);
-    if (keys === undefined) byIdentity.set(identity, (keys = Object.freeze(identity.keys.map((key) => keyAddress(app, key)))));
+    if (keys === undefined) byIdentity.set(identity, (keys = Object.freeze(addressesOf(identity, app))));
     return keys;
   };
   return {
@@ -125,6 +128,15 @@ export function createConnections(defaultApp: string = DEFAULT_APP): Connections
       };
     },
   };
+}
+
+/** An identity's addresses in `app`: its keys, then its user's and its session's. */
+function addressesOf(identity: Identity, app: string): string[] {
+  const addresses = identity.keys.map((key) => keyAddress(app, key));
+  if (identity.subject === undefined || identity.subject === '') return addresses;
+  addresses.push(userAddress(app, identity.subject));
+  if (identity.session !== undefined && identity.session !== '') addresses.push(sessionAddress(app, identity.subject, identity.session));
+  return addresses;
 }
 
 /** The socket's id in logs and (later) in the API: `<node>-<conn>`, both base36. */

@@ -162,7 +162,7 @@ export function createNative(options: NativeOptions): Native {
       const { identity } = data;
       ws.send(JSON.stringify({
         type: 'welcome', connection: connectionId(data), user: identity.subject ?? null, session: identity.session ?? null,
-        keys: data.keys, grants: identity.grants, time: Date.now(),
+        keys: identity.keys, grants: identity.grants, time: Date.now(),
       }), false);
     },
 

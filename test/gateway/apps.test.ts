@@ -82,6 +82,18 @@ describe('two apps and the default on one gateway', () => {
     await plain.close();
   });
 
+  test('user targets stay in their app: a default-app message to user U is held there, never sent to green\'s U', async () => {
+    const before = gw.logs.filter((l) => l.msg === 'socket synced').length;
+    const green = await socket(gw.ws(`/apps/green/ws?jwt=${await sign(hs, { sub: 'U9', exp: nowS() + 600 })}`), { origin: 'https://green.example' });
+    await synced(before + 1);
+    const toDefault = await publishTo(gw, '', BASIC, { user: 'U9', value: 'for default U9' });
+    assert.deepEqual([toDefault.status, toDefault.json.delivered, toDefault.json.held], [202, 0, 1]);
+    const toGreen = await publishTo(gw, '/apps/green', GREEN, { user: 'U9', value: 'for green U9' });
+    assert.deepEqual([toGreen.status, toGreen.json.delivered], [202, 1]);
+    assert.deepEqual((await green.waitForFrames(1))[0]!.payload, 'for green U9');
+    await green.close();
+  });
+
   test('held messages stay in their app: listed, delivered and removed by name, per app', async () => {
     const blueHeld = await publishTo(gw, '/apps/blue', BLUE, { key: 'H', value: 'blue held', message_id: 'same-id' });
     assert.deepEqual([blueHeld.status, blueHeld.json.held], [202, 1]);
