@@ -9,6 +9,7 @@ import type { Hub } from './hub.js';
 import { connectionId, type Socket } from '../socket/connection.js';
 import type { Message, PublishResult } from './message.js';
 import { keyAddress, parseAddress } from './address.js';
+import { recoverKeys } from './recovery.js';
 
 export interface Dispatcher {
   /** Resolves once the message is written to the open sockets of its keys and stored for the
@@ -47,8 +48,12 @@ export interface DispatcherOptions {
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { hub, store, broker, mode, defaultIdempotencyTtlMs, maxAcksInFlight, history, log } = options;
   const recordNow = history instanceof MemoryHistory ? history : undefined;
+  /** On one node the history numbers the message (its seq per address) before it is delivered, so
+   * live frames and the history agree; over Redis the publish scripts do both at once. */
+  const numbered = (message: Message): Message => (recordNow === undefined ? message : { ...message, seqs: recordNow.recordSync(message) });
 
   const publishAndRecord = async (message: Message): Promise<PublishResult> => {
+    if (recordNow !== undefined) return broker.publish(numbered(message));
     const result = await broker.publish(message);
     // The message is delivered or held already: a history that fails must not turn that into a 503.
     if (history !== undefined) await history.record(message).catch((err: unknown) => log.warn({ err }, 'could not record a message in the history'));
@@ -66,21 +71,24 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const data = ws.getUserData();
     // The latest join wins: one started after Redis came back supersedes an older one.
     const attempt = ++data.syncAttempt;
-    broker.join(data.keys, fresh).then(
-      (held) => {
-        if (data.syncAttempt === attempt && hub.goLive(ws, held)) {
-          log.debug({ conn: connectionId(data), held: held.length }, 'socket synced');
-          return;
-        }
-        // Closed (or superseded) before anything was written: put the taken messages back for the next socket.
-        if (!atLeastOnce && held.length > 0) putBack(held);
-      },
-      (err: unknown) => {
-        if (data.syncAttempt !== attempt) return;
-        log.warn({ err, conn: connectionId(data) }, 'could not fetch held messages; the socket gets live messages only until the store is back');
-        hub.goLive(ws, []);
-      },
-    );
+    // A v2 socket's keys with `since` in its connect URL: once, on its first sync.
+    const since = fresh && history !== undefined ? data.native?.since : undefined;
+    if (since !== undefined) (data.native as NonNullable<typeof data.native>).since = undefined;
+    const done = (held: HeldMessage[], write: ReadonlyArray<{ id: string; frame: string; key?: string; seq?: number }>): void => {
+      if (data.syncAttempt === attempt && hub.goLive(ws, write)) {
+        log.debug({ conn: connectionId(data), held: held.length }, 'socket synced');
+        return;
+      }
+      // Closed (or superseded) before anything was written: put the taken messages back for the next socket.
+      if (!atLeastOnce && held.length > 0) putBack(held);
+    };
+    const failed = (err: unknown): void => {
+      if (data.syncAttempt !== attempt) return;
+      log.warn({ err, conn: connectionId(data) }, 'could not fetch held messages; the socket gets live messages only until the store is back');
+      hub.goLive(ws, []);
+    };
+    if (since === undefined || history === undefined) broker.join(data.keys, fresh).then((held) => done(held, held), failed);
+    else broker.join(data.keys, fresh).then((held) => recoverKeys({ hub, history, log }, ws, since, held).then((write) => done(held, write)), failed);
   };
 
   broker.onRecovered(() => {
@@ -110,9 +118,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
     publishNow(message) {
       if (broker.publishNow === undefined || message.idempotent || (history !== undefined && recordNow === undefined)) return undefined;
-      const result = broker.publishNow(message);
-      recordNow?.recordSync(message);
-      return result;
+      return broker.publishNow(recordNow === undefined ? message : numbered(message));
     },
 
     connect(ws) {

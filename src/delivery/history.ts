@@ -11,7 +11,11 @@ import { stampOf, unavailableOnError } from './redis-store.js';
 import { formatDuration } from '../units.js';
 
 export interface HistoryEntry {
+  /** The stream's address (a key's, or a topic's: delivery/address.ts). */
   readonly key: string;
+  /** Its position in the stream (docs/protocol.md, Recovery); 0 for an entry without one (kept by
+   * a version before positions). */
+  readonly seq: number;
   readonly id: string;
   readonly frame: string;
   readonly createdAt: number;
@@ -19,11 +23,28 @@ export interface HistoryEntry {
   readonly expire: string;
 }
 
+/** A stream's recent entries and its latest position (0: no message, or none for WS_HISTORY_TTL). */
+export interface StreamHistory {
+  readonly last: number;
+  readonly entries: readonly HistoryEntry[];
+}
+
 export interface History {
   /** Records a message accepted for publishing, under each of its keys. */
   record(message: Message): Promise<void>;
   /** The key's entries no older than WS_HISTORY_TTL, oldest first. */
   list(key: string): Promise<HistoryEntry[]>;
+  /** The stream's entries and latest position, for a recovery. Guarantee: a message of the stream
+   * that is not in the answer (published later) reaches this node's hub after the answer is read,
+   * and one that is in it reached the hub before the promise resolves; so a watcher (hub.watch)
+   * started before the call sees, with the answer, every message of the stream. */
+  read(address: string): Promise<StreamHistory>;
+}
+
+interface Stream {
+  /** The stream's latest seq: survives its entries' trimming, not the stream's eviction. */
+  last: number;
+  readonly entries: HistoryEntry[];
 }
 
 export interface HistoryLimits {
@@ -36,22 +57,30 @@ export interface HistoryLimits {
  * each at most `size` entries, each dropped after `ttlMs`. */
 export class MemoryHistory implements History {
   readonly #limits: HistoryLimits;
-  readonly #byKey: LRUCache<string, HistoryEntry[]>;
+  readonly #byKey: LRUCache<string, Stream>;
 
   constructor(limits: HistoryLimits, maxKeys: number) {
     this.#limits = limits;
     this.#byKey = new LRUCache({ max: Math.max(1, maxKeys), ttl: limits.ttlMs, ttlAutopurge: false });
   }
 
-  /** Synchronous, for the single-node publish that answers within its tick. */
-  recordSync(message: Message): void {
-    const { id, frame, createdAt, expire } = message;
-    for (const key of message.keys) {
-      const entries = this.#fresh(key, createdAt) ?? [];
-      entries.push({ key, id, frame, createdAt, expire });
+  /** Synchronous, for the single-node publish that answers within its tick. Records the message in
+   * the stream of each of its keys and topics, and returns its seq in each (aligned with
+   * `[...keys, ...topics]`): one past the stream's last, so monotonic per stream in publish order. */
+  recordSync(message: Message): number[] {
+    const { id, frame, createdAt, expire, topics } = message;
+    const addresses = topics === undefined ? message.keys : [...message.keys, ...topics];
+    const seqs: number[] = [];
+    for (const key of addresses) {
+      const stream = this.#fresh(key, createdAt) ?? { last: 0, entries: [] };
+      const seq = ++stream.last;
+      const { entries } = stream;
+      entries.push({ key, seq, id, frame, createdAt, expire });
       if (entries.length > this.#limits.size) entries.splice(0, entries.length - this.#limits.size);
-      this.#byKey.set(key, entries); // renews the key's own time to live: its newest entry is this one
+      this.#byKey.set(key, stream); // renews the key's own time to live: its newest entry is this one
+      seqs.push(seq);
     }
+    return seqs;
   }
 
   async record(message: Message): Promise<void> {
@@ -59,17 +88,24 @@ export class MemoryHistory implements History {
   }
 
   async list(key: string): Promise<HistoryEntry[]> {
-    return [...(this.#fresh(key, Date.now()) ?? [])];
+    return [...(this.#fresh(key, Date.now())?.entries ?? [])];
   }
 
-  #fresh(key: string, now: number): HistoryEntry[] | undefined {
-    const entries = this.#byKey.get(key, { updateAgeOnGet: false });
-    if (entries === undefined) return undefined;
+  /** Read in the caller's tick: on one node, the publish that records is the one that delivers. */
+  async read(address: string): Promise<StreamHistory> {
+    const stream = this.#fresh(address, Date.now());
+    return stream === undefined ? { last: 0, entries: [] } : { last: stream.last, entries: [...stream.entries] };
+  }
+
+  #fresh(key: string, now: number): Stream | undefined {
+    const stream = this.#byKey.get(key, { updateAgeOnGet: false });
+    if (stream === undefined) return undefined;
+    const { entries } = stream;
     const cutoff = now - this.#limits.ttlMs;
     let old = 0;
     while (old < entries.length && (entries[old] as HistoryEntry).createdAt <= cutoff) old++;
     if (old > 0) entries.splice(0, old);
-    return entries;
+    return stream;
   }
 }
 
@@ -94,6 +130,11 @@ export class RedisHistory implements History {
       [`${stampOf(createdAt, expire)}:${expireMs}:${id.length}:${id}${frame}`, this.limits.size, this.limits.ttlMs]))));
   }
 
+  async read(address: string): Promise<StreamHistory> {
+    const entries = await this.list(address);
+    return { last: entries.at(-1)?.seq ?? 0, entries };
+  }
+
   async list(key: string): Promise<HistoryEntry[]> {
     const raw = await unavailableOnError(this.client.lrange(this.keyspace.history(key), 0, -1));
     const cutoff = Date.now() - this.limits.ttlMs;
@@ -107,7 +148,7 @@ export class RedisHistory implements History {
       if (createdAt <= cutoff) continue;
       const expire = slash < 0 ? formatDuration(Number(value.slice(a + 1, b))) : value.slice(slash + 1, a);
       const idEnd = c + 1 + Number(value.slice(b + 1, c));
-      out.push({ key, createdAt, expire, id: value.slice(c + 1, idEnd), frame: value.slice(idEnd) });
+      out.push({ key, seq: 0, createdAt, expire, id: value.slice(c + 1, idEnd), frame: value.slice(idEnd) });
     }
     return out;
   }

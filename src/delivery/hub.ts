@@ -30,15 +30,16 @@ export interface Hub {
   add(ws: Socket): void;
   /** Writes the socket's held frames, then the live frames queued meanwhile (skipping any already
    * sent as held), then subscribes it to its keys. Returns false if the socket closed first. */
-  goLive(ws: Socket, held: ReadonlyArray<{ readonly id: string; readonly frame: string; readonly key?: string }>): boolean;
+  goLive(ws: Socket, held: ReadonlyArray<{ readonly id: string; readonly frame: string; readonly key?: string; readonly seq?: number }>): boolean;
   /** Puts a live socket back to syncing, as after add: live frames queue until the next goLive. */
   resync(ws: Socket): void;
   remove(ws: Socket): void;
   /** Writes the frame to every socket of the addresses (keys, topics) or of a pattern matching one
    * of them, once per socket, each in its protocol's framing; returns how many. `from`: the
    * connection id of the client that published it; `exclude`: that client's socket, when it must
-   * not get its own message back. */
-  deliver(keys: readonly string[], id: string, frame: string, from?: string, exclude?: Socket): number;
+   * not get its own message back; `seqs`: its stream positions, aligned with `keys` (history on
+   * only; framed protocols show them, Goctopus frames never change). */
+  deliver(keys: readonly string[], id: string, frame: string, from?: string, exclude?: Socket, seqs?: readonly number[]): number;
   /** Puts a socket (of a framed protocol) under a topic address until it unsubscribes or closes;
    * returns false when it was there already. */
   subscribe(ws: Socket, topic: string): boolean;
@@ -46,6 +47,11 @@ export interface Hub {
   unsubscribe(ws: Socket, topic: string): boolean;
   /** Writes a frame to one socket, closing it as a slow consumer past the backpressure bound. */
   send(ws: Socket, frame: string): boolean;
+  /** Calls `listener` with every message delivered here to `address` (the bus's or a local
+   * publish's), in delivery order, until the returned function is called: how a stream's recovery
+   * (delivery/recovery.ts) queues what arrives while its history is read. Only while a framed
+   * socket is open (recovery is v2's). */
+  watch(address: string, listener: Watcher): () => void;
   /** The keys of message `id` that one of the socket's patterns matches, when the message was
    * written lately to a pattern socket here (live: the keys it was published to; held: the key it
    * was held under); [] otherwise. Where a pattern socket's acknowledgement applies, found without
@@ -68,6 +74,8 @@ export interface Hub {
   closeSlowConsumers(now?: number): number;
 }
 
+export type Watcher = (id: string, frame: string, from: string | undefined, seq: number | undefined) => void;
+
 /** `compress` (WS_COMPRESS) asks uWS to deflate every frame; uWS does so only for the sockets that
  * negotiated permessage-deflate, and writes the rest as they are. */
 export function createHub(app: TemplatedApp, maxBackpressureBytes: number, writeTimeoutMs = 0, compress = false): Hub {
@@ -86,6 +94,14 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
   /** Message id to its keys, for messages written to a pattern topic or as held to a pattern socket. */
   const patternDeliveries = new LRUCache<string, readonly string[]>({ max: PATTERN_DELIVERIES_REMEMBERED });
   let written = 0;
+  /** Recoveries in progress per address (see watch): empty almost always. */
+  const watched = new Map<string, Set<Watcher>>();
+  const notifyWatchers = (addresses: readonly string[], id: string, frame: string, from: string | undefined, seqs: readonly number[] | undefined): void => {
+    addresses.forEach((address, i) => {
+      const set = watched.get(address);
+      if (set !== undefined) for (const listener of set) listener(id, frame, from, seqs?.[i]);
+    });
+  };
   /** Per framed protocol (any but Goctopus), its sockets; and how many such sockets are open. */
   const framed = new Map<Framer, FramedSockets>();
   let framedSockets = 0;
@@ -235,7 +251,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       for (const held1 of held) {
         const { id, key } = held1;
         // Held under its key: a framed protocol says so (v2's `key`), built per socket here.
-        const frame = lane === undefined ? held1.frame : framer.frame(key ?? data.keys[0] as string, id, held1.frame, undefined);
+        const frame = lane === undefined ? held1.frame : framer.frame(key ?? data.keys[0] as string, id, held1.frame, undefined, held1.seq);
         sent.add(id);
         if (pattern && key !== undefined) {
           const known = patternDeliveries.get(id);
@@ -291,11 +307,13 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       }
     },
 
-    deliver(keys, id, frame, from, exclude) {
+    deliver(keys, id, frame, from, exclude, seqs) {
       const count = deliverGoctopus(keys, id, frame);
       if (framedSockets === 0) return count;
+      // Watchers exist only while a framed (v2) socket recovers a stream: after the early return.
+      if (watched.size > 0) notifyWatchers(keys, id, frame, from, seqs);
       let framedCount = 0;
-      for (const lane of framed.values()) framedCount += lane.deliver(keys, id, frame, from, exclude);
+      for (const lane of framed.values()) framedCount += lane.deliver(keys, id, frame, from, exclude, seqs);
       return count + framedCount;
     },
 
@@ -315,6 +333,15 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     },
 
     send,
+    watch(address, listener) {
+      let set = watched.get(address);
+      if (set === undefined) watched.set(address, (set = new Set()));
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0 && watched.get(address) === set) watched.delete(address);
+      };
+    },
     patternKeysOf(ws, id) {
       const known = patternDeliveries.get(id);
       if (known === undefined) return [];

@@ -68,6 +68,9 @@ export interface NativeState {
   /** Frames refused with an error frame, counted against a bucket of their own (socket/native.ts). */
   errorSpent: number;
   errorAt: number;
+  /** Key addresses and the stream position the client saw last in each (`since` in its connect
+   * URL: delivery/recovery.ts), until its first sync recovers them; then undefined. */
+  since: ReadonlyMap<string, number> | undefined;
 }
 
 export type Socket = WebSocket<Connection>;

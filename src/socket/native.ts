@@ -6,6 +6,9 @@
 import { topicAddress, parseAddress } from '../delivery/address.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { Hub } from '../delivery/hub.js';
+import type { History } from '../delivery/history.js';
+import { recoverTopic } from '../delivery/recovery.js';
+import { sinceOf } from './since.js';
 import { frameOf, newMessageId, type Message } from '../delivery/message.js';
 import { isValidKey } from '../delivery/routing-key.js';
 import { OctowayError, type ErrorCode } from '../errors.js';
@@ -25,6 +28,8 @@ const MAX_ACK_ID_LENGTH = 512;
 
 export interface NativeOptions {
   readonly hub: Hub;
+  /** The streams' history, for `since` (delivery/recovery.ts); undefined when WS_HISTORY_SIZE is 0. */
+  readonly history?: History | undefined;
   readonly dispatcher: Dispatcher;
   /** Answers refresh frames; undefined without JWT verification. */
   readonly refresh: Refresher | undefined;
@@ -46,7 +51,7 @@ export interface Native {
 }
 
 export function createNative(options: NativeOptions): Native {
-  const { hub, dispatcher, refresh, log } = options;
+  const { hub, dispatcher, refresh, history, log } = options;
 
   /** Replies are not messages: a socket still receiving its held messages gets them at once. */
   const write = (ws: Socket, body: Record<string, unknown>): void => {
@@ -89,11 +94,19 @@ export function createNative(options: NativeOptions): Native {
       if (topics instanceof OctowayError) return refuse(ws, ref, topics);
       const denied = topics.find((t) => !granted(data.identity.grants.subscribe, t));
       if (denied !== undefined) return refuse(ws, ref, refusal('TOPIC_FORBIDDEN', `the socket's grants do not allow subscribing to ${JSON.stringify(denied.slice(0, 200))}`));
+      const since = frame.since === undefined ? undefined : sinceOf(frame.since, topics);
+      if (since instanceof OctowayError) return refuse(ws, ref, since);
       const state = stateOf(data);
       const fresh = topics.filter((t) => !state.subscribed.has(topicAddress(data.app, t)));
       if (state.subscribed.size + fresh.length > MAX_TOPICS_PER_SOCKET) return refuse(ws, ref, refusal('TOO_MANY_TOPICS'));
-      for (const t of fresh) hub.subscribe(ws, topicAddress(data.app, t));
+      // The answer first: then, per topic with `since`, its gap or missed messages, then live ones.
       reply(ws, ref, { type: 'subscribed', topics });
+      for (const t of fresh) {
+        const from = since?.get(t);
+        const address = topicAddress(data.app, t);
+        if (from === undefined || history === undefined) hub.subscribe(ws, address);
+        else void recoverTopic({ hub, history, log }, ws, address, from);
+      }
     },
 
     unsubscribe(ws, frame, ref) {
@@ -187,8 +200,13 @@ export function granted(grants: readonly string[], name: string): boolean {
   return false;
 }
 
+/** A socket's v2 state, every field written in this order (one hidden class). */
+export function nativeState(since?: ReadonlyMap<string, number>): NativeState {
+  return { subscribed: new Set(), publishSpent: 0, publishAt: nowSeconds(), errorSpent: 0, errorAt: nowSeconds(), since };
+}
+
 function stateOf(data: Connection): NativeState {
-  data.native ??= { subscribed: new Set(), publishSpent: 0, publishAt: nowSeconds(), errorSpent: 0, errorAt: nowSeconds() };
+  data.native ??= nativeState();
   return data.native;
 }
 

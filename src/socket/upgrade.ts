@@ -8,7 +8,9 @@ import { peerAddress, replyError, type RefusalCount } from '../http/exchange.js'
 import { createConnections, DEFAULT_APP, type Connections, type Socket } from './connection.js';
 import { handshakeError } from './handshake.js';
 import { selectedProtocol } from '../identity/modes.js';
-import { framerOf } from '../delivery/framer.js';
+import { framerOf, GOCTOPUS } from '../delivery/framer.js';
+import { keysSinceOf } from './since.js';
+import { nativeState } from './native.js';
 import type { RateLimit } from '../http/rate-limit.js';
 
 export interface UpgradeOptions {
@@ -71,6 +73,12 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       }
       if (!result.ok) return refuse(res, result.error, request, log, refused);
       const data = connections.open(result.identity, request.remoteAddress, app, framerOf(protocol));
+      // A v2 client's keys to recover (delivery/recovery.ts); Goctopus clients have no positions.
+      if (data.framer !== GOCTOPUS) {
+        const since = keysSinceOf(request.query, result.identity.keys, data.keys);
+        if (since instanceof OctowayError) return refuse(res, since, request, log, refused);
+        if (since !== undefined) data.native = nativeState(since);
+      }
       upgradeLater(res, () => res.upgrade(data, secKey, protocol, extensions, context));
     }, (err: unknown) => {
       pending--;
