@@ -145,7 +145,8 @@ export function readPublish(text: string, body: number): BusPublish | undefined 
   if (!single && targets.some((k) => typeof k !== 'string')) return undefined;
   const positions = seqsOf(seqs);
   const targetSeqs = positions === undefined || indexes === undefined ? positions : indexes.map((i) => positions[i - 1] ?? 0);
-  return { id, keys: all, targets, seqs: targetSeqs, frame: text.slice(newline + 1) };
+  const frame = text.slice(newline + 1);
+  return targetSeqs === undefined ? { id, keys: all, targets, frame } : { id, keys: all, targets, seqs: targetSeqs, frame };
 }
 
 /** A control body (request or reply), from `body` (readRoute's); undefined when it is not JSON. */
@@ -194,5 +195,9 @@ export function readLive(text: string, body: number): BusLive | undefined {
   const [id, targets, from, seqs] = parsed as [unknown, unknown, unknown, unknown];
   if (typeof id !== 'string' || !Array.isArray(targets) || !targets.every((t) => typeof t === 'string')) return undefined;
   if (from !== null && typeof from !== 'string') return undefined;
-  return { origin: text.slice(body, bar), id, targets: targets as string[], from: from ?? undefined, seqs: seqsOf(seqs), frame: text.slice(newline + 1) };
+  const origin = text.slice(body, bar);
+  const positions = seqsOf(seqs);
+  const frame = text.slice(newline + 1);
+  return positions === undefined ? { origin, id, targets: targets as string[], from: from ?? undefined, frame }
+    : { origin, id, targets: targets as string[], from: from ?? undefined, seqs: positions, frame };
 }
