@@ -41,9 +41,11 @@ export interface RecoveryContext {
  * messages delivered meanwhile are watched (queued here) while the history is read; once read, in
  * one tick: the gap frame or the missed entries, then the queued messages after the last of them,
  * then the socket is put under the address, so the next message reaches it live.
- * Resolves once done (or the socket closed); never rejects: a history that fails gives a gap.
+ * `stillWanted`, called once the history is read, says whether the client still wants the topic (it
+ * may have unsubscribed meanwhile): if not, nothing is written. Resolves once done (or the socket
+ * closed); never rejects: a history that fails gives a gap.
  */
-export async function recoverTopic(context: RecoveryContext, ws: Socket, address: string, since: number): Promise<void> {
+export async function recoverTopic(context: RecoveryContext, ws: Socket, address: string, since: number, stillWanted: () => boolean = () => true): Promise<void> {
   const { hub, history, log } = context;
   const queue: Array<{ id: string; frame: string; from: string | undefined; seq: number | undefined }> = [];
   const stop = hub.watch(address, (id, frame, from, seq) => queue.push({ id, frame, from, seq }));
@@ -56,7 +58,7 @@ export async function recoverTopic(context: RecoveryContext, ws: Socket, address
     stop();
   }
   const data = ws.getUserData();
-  if (data.closed) return;
+  if (!stillWanted() || data.closed) return;
   const { framer } = data;
   const frames: Array<{ id: string; frame: string }> = [];
   let last = since;

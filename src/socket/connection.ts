@@ -71,6 +71,9 @@ export interface NativeState {
   /** Key addresses and the stream position the client saw last in each (`since` in its connect
    * URL: delivery/recovery.ts), until its first sync recovers them; then undefined. */
   since: ReadonlyMap<string, number> | undefined;
+  /** Topic addresses being recovered (subscribed with `since`, history not yet read): not yet in
+   * `subscribed`; an unsubscribe meanwhile takes them out, and the recovery then writes nothing. */
+  recovering: Set<string> | undefined;
 }
 
 export type Socket = WebSocket<Connection>;

@@ -97,7 +97,8 @@ export function createNative(options: NativeOptions): Native {
       const since = frame.since === undefined ? undefined : sinceOf(frame.since, topics);
       if (since instanceof OctowayError) return refuse(ws, ref, since);
       const state = stateOf(data);
-      const fresh = topics.filter((t) => !state.subscribed.has(topicAddress(data.app, t)));
+      // Subscribed already, or being recovered: nothing more to do (the first subscribe's since holds).
+      const fresh = topics.filter((t) => !state.subscribed.has(topicAddress(data.app, t)) && state.recovering?.has(topicAddress(data.app, t)) !== true);
       if (state.subscribed.size + fresh.length > MAX_TOPICS_PER_SOCKET) return refuse(ws, ref, refusal('TOO_MANY_TOPICS'));
       // The answer first: then, per topic with `since`, its gap or missed messages, then live ones.
       reply(ws, ref, { type: 'subscribed', topics });
@@ -105,7 +106,10 @@ export function createNative(options: NativeOptions): Native {
         const from = since?.get(t);
         const address = topicAddress(data.app, t);
         if (from === undefined || history === undefined) hub.subscribe(ws, address);
-        else void recoverTopic({ hub, history, log }, ws, address, from);
+        else {
+          (state.recovering ??= new Set()).add(address);
+          void recoverTopic({ hub, history, log }, ws, address, from, () => state.recovering?.delete(address) === true);
+        }
       }
     },
 
@@ -113,13 +117,17 @@ export function createNative(options: NativeOptions): Native {
       const data = ws.getUserData();
       const topics = topicsOf(frame);
       if (topics instanceof OctowayError) return refuse(ws, ref, topics);
-      for (const t of topics) hub.unsubscribe(ws, topicAddress(data.app, t));
+      for (const t of topics) {
+        hub.unsubscribe(ws, topicAddress(data.app, t));
+        data.native?.recovering?.delete(topicAddress(data.app, t));
+      }
       reply(ws, ref, { type: 'unsubscribed', topics });
     },
 
     'unsubscribe-all'(ws, _frame, ref) {
-      const subscribed = ws.getUserData().native?.subscribed;
-      const addresses = subscribed === undefined ? [] : [...subscribed];
+      const { native } = ws.getUserData();
+      const addresses = native === undefined ? [] : [...native.subscribed, ...(native.recovering ?? [])];
+      native?.recovering?.clear();
       for (const address of addresses) hub.unsubscribe(ws, address);
       reply(ws, ref, { type: 'unsubscribed', topics: addresses.map((a) => parseAddress(a).name) });
     },
@@ -202,7 +210,7 @@ export function granted(grants: readonly string[], name: string): boolean {
 
 /** A socket's v2 state, every field written in this order (one hidden class). */
 export function nativeState(since?: ReadonlyMap<string, number>): NativeState {
-  return { subscribed: new Set(), publishSpent: 0, publishAt: nowSeconds(), errorSpent: 0, errorAt: nowSeconds(), since };
+  return { subscribed: new Set(), publishSpent: 0, publishAt: nowSeconds(), errorSpent: 0, errorAt: nowSeconds(), since, recovering: undefined };
 }
 
 function stateOf(data: Connection): NativeState {
