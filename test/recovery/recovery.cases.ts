@@ -9,6 +9,7 @@ import type { GatewayProcess } from '../helpers/gateway.js';
 import { eventually, synced } from '../helpers/cluster.js';
 import { nowS, sign, type SigningKey } from '../helpers/jwt.js';
 import { connectV2, messagesOf, type V2Socket } from '../helpers/v2.js';
+import { connect } from '../helpers/client.js';
 
 export const HISTORY = 80;
 
@@ -209,5 +210,18 @@ export function recoveryCases(hs: SigningKey, nodes: () => RecoveryNodes): void 
     await socket.close();
     const token = await sign(hs, { exp: nowS() + 600, sub: key });
     await assert.rejects(connectV2(nodes().sub.ws(`/ws?token=${token}&since=${encodeURIComponent('{"someone-else":1}')}`)), (err: any) => err.status === 400);
+  });
+
+  test('a Goctopus socket gets Goctopus frames exactly, with the history on (no seq), and since is ignored for it', async () => {
+    const key = name('g');
+    const { sub } = nodes();
+    const before = synced(sub);
+    const token = await sign(hs, { exp: nowS() + 600, sub: key });
+    const socket = await connect(sub.ws(`/ws?token=${token}&since=${encodeURIComponent(JSON.stringify({ [key]: 0 }))}`));
+    await eventually('the socket to sync', () => synced(sub) > before);
+    await publish({ key, value: { n: 1 }, message_id: `${key}-1` });
+    await socket.waitForFrames(1);
+    assert.deepEqual(socket.frames, [{ id: `${key}-1`, payload: { n: 1 } }]);
+    await socket.close();
   });
 }
