@@ -147,6 +147,7 @@ export async function mountApp({ name, config }: AppConfig, shared: AppShared): 
     maxBackpressureBytes: config.maxBackpressureBytes,
     inbound: { framesPerSecond: config.maxInboundRate, burst: 2 * config.maxInboundRate },
     hub: shared.hub,
+    history: shared.history,
     clientPublish: { framesPerSecond: config.clientPublishRate, burst: config.clientPublishBurst },
     compress: config.compress,
     expiry,

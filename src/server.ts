@@ -18,7 +18,8 @@ import { createMemoryBroker } from './delivery/memory-broker.js';
 import { MemoryStore } from './delivery/memory-store.js';
 import { createRedisBroker } from './delivery/redis-broker.js';
 import { RedisStore } from './delivery/redis-store.js';
-import { MemoryHistory, RedisHistory, type History } from './delivery/history.js';
+import { MemoryHistory, type History } from './delivery/history.js';
+import { RedisHistory } from './delivery/redis-history.js';
 import { connectRedis, type RedisConnection } from './redis/connect.js';
 import { Keyspace } from './redis/keyspace.js';
 import { checkStateFileWritable, markLoaded, readStateFile, saveStateOrFallback, type SaveOutcome } from './delivery/state-file.js';
@@ -188,6 +189,7 @@ function createBroker(config: Config, parts: { hub: Hub; store: MemoryStore | Re
   if (redis === undefined) throw new Error('a Redis store without a Redis connection');
   return createRedisBroker({
     connection: redis, keyspace, store, hub, mode: config.delivery, presenceTtlMs: config.presenceTtlMs, log: log.child({ component: 'broker' }),
+    history: config.historySize === 0 ? undefined : { size: config.historySize, ttlMs: config.historyTtlMs },
   });
 }
 
@@ -195,7 +197,7 @@ function createHistory(config: Config, redis: RedisConnection | undefined, keysp
   if (config.historySize === 0) return undefined;
   const limits = { size: config.historySize, ttlMs: config.historyTtlMs };
   // In memory, as many entries in all as WS_MAX_HELD allows held messages.
-  return redis === undefined ? new MemoryHistory(limits, Math.floor(config.maxHeld / config.historySize)) : new RedisHistory(redis.client, keyspace, limits, redis.cluster);
+  return redis === undefined ? new MemoryHistory(limits, Math.floor(config.maxHeld / config.historySize)) : new RedisHistory(redis.client, redis.subscriber, keyspace, limits);
 }
 
 async function restoreState(path: string, store: MemoryStore): Promise<{ path: string; messages: number }> {

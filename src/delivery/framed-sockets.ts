@@ -21,8 +21,9 @@ export interface FramedSockets {
   /** The socket goes back to syncing: unsubscribes it from each. */
   resync(ws: Socket, addresses: Iterable<string>): void;
   /** Writes message `id` to every socket here under one of `addresses` (or a pattern matching one
-   * of them), once per socket, but never to `exclude`; returns how many. */
-  deliver(addresses: readonly string[], id: string, frame: string, from: string | undefined, exclude: Socket | undefined): number;
+   * of them), once per socket, but never to `exclude`; returns how many. `seqs`: the message's
+   * position in each address's stream, aligned with `addresses` (history on only). */
+  deliver(addresses: readonly string[], id: string, frame: string, from: string | undefined, exclude: Socket | undefined, seqs?: readonly number[]): number;
   /** Adds to `into` each socket here under one of `addresses` (or a pattern matching one), with
    * the address it is reached through, unless it is there already (a conditioned message: the hub
    * writes it per socket, conditioned-delivery.ts). Returns whether a pattern matched. */
@@ -81,14 +82,14 @@ export function createFramedSockets(framer: Framer, context: FramedContext): Fra
     return set.size - (exclude !== undefined && set.has(exclude) ? 1 : 0);
   };
 
-  const deliverMany = (addresses: readonly string[], id: string, frame: string, from: string | undefined, exclude: Socket | undefined): number => {
+  const deliverMany = (addresses: readonly string[], id: string, frame: string, from: string | undefined, exclude: Socket | undefined, seqs: readonly number[] | undefined): number => {
     const targets = new Map<Socket, string>();
     const collect = (set: Set<Socket> | undefined, via: string): void => {
       if (set === undefined) return;
       let framed: string | undefined;
       for (const ws of set) {
         if (ws === exclude || targets.has(ws)) continue;
-        framed ??= framer.frame(via, id, frame, from);
+        framed ??= framer.frame(via, id, frame, from, seqs?.[addresses.indexOf(via)]);
         targets.set(ws, framed);
       }
     };
@@ -141,14 +142,14 @@ export function createFramedSockets(framer: Framer, context: FramedContext): Fra
         ws.unsubscribe(tag + address);
       }
     },
-    deliver(addresses, id, frame, from, exclude) {
+    deliver(addresses, id, frame, from, exclude, seqs) {
       if (byAddress.size === 0) return 0;
       if (addresses.length === 1 && patterns.size === 0) {
         const address = addresses[0] as string;
         const set = byAddress.get(address);
-        return set === undefined ? 0 : deliverOne(address, set, id, framer.frame(address, id, frame, from), exclude);
+        return set === undefined ? 0 : deliverOne(address, set, id, framer.frame(address, id, frame, from, seqs?.[0]), exclude);
       }
-      return deliverMany(addresses, id, frame, from, exclude);
+      return deliverMany(addresses, id, frame, from, exclude, seqs);
     },
     collect(addresses, into) {
       const add = (set: Set<Socket> | undefined, via: string): void => {

@@ -16,9 +16,10 @@ export interface Framer {
    * The frame a socket of this protocol receives for message `id`, reached through `address`
    * (for a pattern socket, the key that matched). `frame` is the Goctopus frame
    * `{"id":…,"payload":…}` the message was published (or held) with; `from`, the connection id of
-   * a client that published it. Called once per message and address, never per socket.
+   * a client that published it; `seq`, its position in the address's stream (history on only).
+   * Called once per message and address, never per socket.
    */
-  frame(address: string, id: string, frame: string, from: string | undefined): string;
+  frame(address: string, id: string, frame: string, from: string | undefined, seq?: number): string;
   /** A binary message (a `Content-Type: application/octet-stream` publish): what a socket of this
    * protocol receives, built once per message and address. Absent: the bytes as they are, in one
    * binary frame with no envelope (Goctopus and v2). A protocol whose clients cannot take binary
@@ -36,18 +37,19 @@ export const GOCTOPUS: Framer = Object.freeze({
 export const V2_SUBPROTOCOL = 'octoway.v2';
 
 /**
- * `{"type":"message","id":…,"key"|"topic":…,"payload":…[,"from":…]}`. The payload's JSON text is cut
+ * `{"type":"message","id":…,"key"|"topic":…[,"seq":…],"payload":…[,"from":…]}`. The payload's JSON text is cut
  * out of the Goctopus frame, never parsed again: frameOf builds that frame with one
  * JSON.stringify({id, payload}), so it is exactly `{"id":<id>,"payload":<payload>}`.
  */
 export const V2: Framer = Object.freeze({
   name: V2_SUBPROTOCOL,
   tag: '\u0001v2\u0000',
-  frame(address: string, id: string, frame: string, from: string | undefined): string {
+  frame(address: string, id: string, frame: string, from: string | undefined, seq?: number): string {
     const where = parseAddress(address);
     const idText = JSON.stringify(id);
     const tail = from === undefined ? '}' : `,"from":${JSON.stringify(from)}}`;
-    return `{"type":"message","id":${idText},"${where.kind}":${JSON.stringify(where.name)},"payload":${payloadText(frame, idText)}${tail}`;
+    const position = seq === undefined ? '' : `,"seq":${seq}`;
+    return `{"type":"message","id":${idText},"${where.kind}":${JSON.stringify(where.name)}${position},"payload":${payloadText(frame, idText)}${tail}`;
   },
 });
 

@@ -32,18 +32,20 @@ export interface Hub {
   add(ws: Socket): void;
   /** Writes the socket's held frames, then the live frames queued meanwhile (skipping any already
    * sent as held), then subscribes it to its keys. Returns false if the socket closed first. */
-  goLive(ws: Socket, held: ReadonlyArray<{ readonly id: string; readonly frame: string; readonly key?: string }>): boolean;
+  goLive(ws: Socket, held: ReadonlyArray<{ readonly id: string; readonly frame: string; readonly key?: string; readonly seq?: number }>): boolean;
   /** Puts a live socket back to syncing, as after add: live frames queue until the next goLive. */
   resync(ws: Socket): void;
   remove(ws: Socket): void;
   /** Writes the frame to every socket of the addresses (keys, topics) or of a pattern matching one
    * of them, once per socket, each in its protocol's framing; returns how many. `from`: the
    * connection id of the client that published it; `exclude`: that client's socket, when it must
-   * not get its own message back. */
-  deliver(keys: readonly string[], id: string, frame: string, from?: string, exclude?: Socket): number;
+   * not get its own message back; `seqs`: its stream positions, aligned with `keys` (history on
+   * only; framed protocols show them, Goctopus frames never change). */
+  deliver(keys: readonly string[], id: string, frame: string, from?: string, exclude?: Socket, seqs?: readonly number[]): number;
   /** Runs `upgrade` (a uWS res.upgrade, which opens the socket before it returns) so that the socket
-   * it opens speaks `framer`'s protocol. */
-  opening(framer: Framer, upgrade: () => void): void;
+   * it opens speaks `framer`'s protocol; `since`: the key positions a v2 client asked to recover
+   * from (delivery/recovery.ts), kept in its state until its first sync. */
+  opening(framer: Framer, upgrade: () => void, since?: ReadonlyMap<string, number>): void;
   /** The protocol state of a socket speaking anything but Goctopus (from hub.add on); undefined for
    * a Goctopus socket. */
   nativeOf(ws: Socket): NativeState | undefined;
@@ -59,6 +61,11 @@ export interface Hub {
   deliverTo(ws: Socket, id: string, frame: string, from: string | undefined, via: string): boolean;
   /** Writes a frame to one socket, closing it as a slow consumer past the backpressure bound. */
   send(ws: Socket, frame: string | Uint8Array): boolean;
+  /** Calls `listener` with every message delivered here to `address` (the bus's or a local
+   * publish's), in delivery order, until the returned function is called: how a stream's recovery
+   * (delivery/recovery.ts) queues what arrives while its history is read. Only while a framed
+   * socket is open (recovery is v2's). */
+  watch(address: string, listener: Watcher): () => void;
   /** The keys of message `id` that one of the socket's patterns matches, when the message was
    * written lately to a pattern socket here (live: the keys it was published to; held: the key it
    * was held under); [] otherwise. Where a pattern socket's acknowledgement applies, found without
@@ -81,6 +88,8 @@ export interface Hub {
   closeSlowConsumers(now?: number): number;
 }
 
+export type Watcher = (id: string, frame: string, from: string | undefined, seq: number | undefined) => void;
+
 /** `compress` (WS_COMPRESS) asks uWS to deflate every frame; uWS does so only for the sockets that
  * negotiated permessage-deflate, and writes the rest as they are. */
 export function createHub(app: TemplatedApp, maxBackpressureBytes: number, writeTimeoutMs = 0, compress = false): Hub {
@@ -99,11 +108,20 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
   /** Message id to its keys, for messages written to a pattern topic or as held to a pattern socket. */
   const patternDeliveries = new LRUCache<string, readonly string[]>({ max: PATTERN_DELIVERIES_REMEMBERED });
   let written = 0;
+  /** Recoveries in progress per address (see watch): empty almost always. */
+  const watched = new Map<string, Set<Watcher>>();
+  const notifyWatchers = (addresses: readonly string[], id: string, frame: string, from: string | undefined, seqs: readonly number[] | undefined): void => {
+    addresses.forEach((address, i) => {
+      const set = watched.get(address);
+      if (set !== undefined) for (const listener of set) listener(id, frame, from, seqs?.[i]);
+    });
+  };
   /** Per framed protocol (any but Goctopus), its sockets; and each such socket's state. */
   const framed = new Map<Framer, FramedSockets>();
   const natives = new Map<Socket, NativeState>();
   /** The protocol of the socket opening now (see opening): Goctopus outside an upgrade. */
   let openingFramer: Framer = GOCTOPUS;
+  let openingSince: ReadonlyMap<string, number> | undefined;
   const nativeOf = (ws: Socket): NativeState | undefined => (natives.size === 0 ? undefined : natives.get(ws));
   const laneOf = (framer: Framer): FramedSockets => {
     let lane = framed.get(framer);
@@ -222,7 +240,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       all.add(ws);
       if (openingFramer !== GOCTOPUS) {
         const now = nowSeconds();
-        natives.set(ws, { framer: openingFramer, subscribed: new Set(), publishSpent: 0, publishAt: now, errorSpent: 0, errorAt: now });
+        natives.set(ws, { framer: openingFramer, subscribed: new Set(), publishSpent: 0, publishAt: now, errorSpent: 0, errorAt: now, since: openingSince, recovering: undefined });
         const lane = laneOf(openingFramer);
         for (const key of data.keys) lane.add(ws, key);
         return;
@@ -256,7 +274,7 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
         // conditioned one was checked against the socket by the dispatcher (dispatcher.ts).
         const via = key ?? data.keys[0] as string;
         const frame = isConditioned(held1.frame) ? frameOfConditioned(decodeFrame(held1.frame), framer, via, id, undefined)
-          : lane === undefined ? held1.frame : framer.frame(via, id, held1.frame, undefined);
+          : lane === undefined ? held1.frame : framer.frame(via, id, held1.frame, undefined, held1.seq);
         sent.add(id);
         if (pattern && key !== undefined) {
           const known = patternDeliveries.get(id);
@@ -314,21 +332,25 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       }
     },
 
-    deliver(keys, id, frame, from, exclude) {
+    deliver(keys, id, frame, from, exclude, seqs) {
       if (isConditioned(frame)) return deliverConditioned(view, keys, id, decodeFrame(frame), from, exclude);
       const count = deliverGoctopus(keys, id, frame);
       if (natives.size === 0) return count;
+      // Watchers exist only while a framed (v2) socket recovers a stream: after the early return.
+      if (watched.size > 0) notifyWatchers(keys, id, frame, from, seqs);
       let framedCount = 0;
-      for (const lane of framed.values()) framedCount += lane.deliver(keys, id, frame, from, exclude);
+      for (const lane of framed.values()) framedCount += lane.deliver(keys, id, frame, from, exclude, seqs);
       return count + framedCount;
     },
 
-    opening(framer, upgrade) {
+    opening(framer, upgrade, since) {
       openingFramer = framer;
+      openingSince = since;
       try {
         upgrade();
       } finally {
         openingFramer = GOCTOPUS;
+        openingSince = undefined;
       }
     },
 
@@ -361,6 +383,15 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     },
 
     send,
+    watch(address, listener) {
+      let set = watched.get(address);
+      if (set === undefined) watched.set(address, (set = new Set()));
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0 && watched.get(address) === set) watched.delete(address);
+      };
+    },
     patternKeysOf(ws, id) {
       const known = patternDeliveries.get(id);
       if (known === undefined) return [];

@@ -32,9 +32,9 @@ export function createMemoryBroker({ hub, store, mode }: MemoryBrokerOptions): B
     const addresses = keys.length === 0 ? topics : [...keys, ...topics];
     if (atLeastOnce) {
       const held = holdFor(message, keys);
-      return { id, delivered: hub.deliver(addresses, id, frame, message.from, message.exclude), held };
+      return { id, delivered: hub.deliver(addresses, id, frame, message.from, message.exclude, message.seqs), held };
     }
-    const delivered = hub.deliver(addresses, id, frame, message.from, message.exclude);
+    const delivered = hub.deliver(addresses, id, frame, message.from, message.exclude, message.seqs);
     return { id, delivered, held: holdFor(message, keys.filter((key) => !hub.has(key))) };
   };
 
@@ -44,9 +44,10 @@ export function createMemoryBroker({ hub, store, mode }: MemoryBrokerOptions): B
     if (atLeastOnce) {
       // Stored before it is written, so an acknowledgement can never arrive for an unknown id.
       const held = holdFor(message, keys);
-      return { id, delivered: hub.deliver(keys, id, frame), held };
+      return { id, delivered: hub.deliver(keys, id, frame, undefined, undefined, message.seqs), held };
     }
-    const delivered = hub.deliver(keys, id, frame);
+    // History off, the hot path: seqs is absent (undefined), so this is hub.deliver(keys, id, frame).
+    const delivered = hub.deliver(keys, id, frame, undefined, undefined, message.seqs);
     // None written: none open, unless a filter or exclude_connection (conditions.ts) left out the
     // open ones, which hold nothing (as with Redis: held only where no socket is present).
     if (delivered === 0) return { id, delivered, held: holdFor(message, isConditioned(frame) ? keys.filter((key) => !hub.has(key)) : keys) };

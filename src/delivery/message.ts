@@ -29,6 +29,11 @@ export interface Message {
   readonly expire: string;
   /** Whether the id came from the backend (so a retry must be recognised). */
   readonly idempotent: boolean;
+  /** Stream positions (docs/protocol.md, Recovery): the message's `seq` in each of its addresses'
+   * streams, aligned with `[...keys, ...topics]`. Set only when the history is on (WS_HISTORY_SIZE),
+   * by the memory history before it is delivered; over Redis the publish scripts assign them and
+   * the bus carries them, so this stays absent there. */
+  readonly seqs?: readonly number[];
 }
 
 export interface PublishResult {

@@ -21,8 +21,10 @@ import { OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RedisConnection } from '../redis/connect.js';
 import type { Keyspace } from '../redis/keyspace.js';
-import { liveEnvelope, publishEnvelope, publishHeader, readLive, readPublish, readRoute } from '../redis/bus-envelope.js';
-import { BUS, JOIN, LEASE, loadScripts, PUBLISH, run } from '../redis/scripts.js';
+import { liveEnvelope, liveEnvelopeHead, publishEnvelope, publishHeader, readLive, readPublish, readRoute } from '../redis/bus-envelope.js';
+import { BUS, JOIN, LEASE, LIVE, loadScripts, PUBLISH, run } from '../redis/scripts.js';
+import type { HistoryLimits } from './history.js';
+import { historyArgs } from './redis-history.js';
 import { createConfirmations } from './confirmations.js';
 import type { Broker } from './broker.js';
 import type { Hub } from './hub.js';
@@ -40,18 +42,21 @@ export interface RedisBrokerOptions {
   readonly hub: Hub;
   readonly mode: DeliveryMode;
   readonly presenceTtlMs: number;
+  /** WS_HISTORY_SIZE > 0: the publish scripts number each stream's messages and record them
+   * (redis-history.ts reads them). */
+  readonly history?: HistoryLimits | undefined;
   readonly log: Logger;
 }
 
 /** Keys per LEASE call on a single server: large enough to be cheap, small enough not to stall Redis. */
 const LEASE_BATCH = 256;
 
-type PublishReply = [delivered: number, held: number, dropped: number, present: string];
+type PublishReply = [delivered: number, held: number, dropped: number, present: string, seqs: string];
 /** Times a publish re-reads the pattern registry when it changed under it, before giving up (503). */
 const MAX_REGISTRY_READS = 5;
 
 export function createRedisBroker(options: RedisBrokerOptions): Broker {
-  const { connection, keyspace, store, hub, log } = options;
+  const { connection, keyspace, store, hub, history, log } = options;
   const { client, subscriber } = connection;
   const ttl = options.presenceTtlMs;
   const atLeastOnce = options.mode === 'at-least-once';
@@ -129,7 +134,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   /** Every bus message is read here, through bus-envelope.ts, and only here: where it goes on this
    * node, or undefined when it is not for this node (another kind, or addressed elsewhere) or is
    * malformed (logged). */
-  const readBus = (bus: string): { id: string; targets: readonly string[]; frame: string; from?: string | undefined; origin?: string } | undefined => {
+  const readBus = (bus: string): { id: string; targets: readonly string[]; frame: string; from?: string | undefined; origin?: string; seqs?: readonly number[] | undefined } | undefined => {
     const route = readRoute(bus, node);
     if (route.kind === 'publish' || route.kind === 'live') {
       const read = route.kind === 'publish' ? readPublish(bus, route.body) : readLive(bus, route.body);
@@ -148,13 +153,13 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   const fromBus = (bus: string): void => {
     const read = readBus(bus);
     if (read === undefined) return;
-    const { id, targets, frame, from, origin } = read;
+    const { id, targets, frame, from, origin, seqs } = read;
     let exclude: Socket | undefined;
     if (origin === node) {
       exclude = excluded.get(id);
       excluded.delete(id);
     }
-    hub.deliver(targets, id, frame, from, exclude);
+    hub.deliver(targets, id, frame, from, exclude, seqs);
     // Written to (or queued for) a local socket of the key: no longer this node's to recover.
     if (!atLeastOnce) for (const key of targets) if (isHoldable(key) && hub.has(key)) confirmations.add(key, id);
   };
@@ -203,11 +208,16 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
    * presence in Redis, so its subscribers on other nodes are not counted. */
   const publishWithTopics = async (message: Message, topics: readonly string[]): Promise<PublishResult> => {
     const { id, keys } = message;
-    const decided = keys.length === 0 ? { delivered: 0, held: 0, present: [] as string[] } : await decideKeys(message, false);
-    const text = liveEnvelope(node, id, [...decided.present, ...topics], message.from, message.frame);
+    const decided = keys.length === 0 ? { delivered: 0, held: 0, present: [] as string[], seqs: [] as number[] } : await decideKeys(message, false);
+    const targets = [...decided.present, ...topics];
     if (message.exclude !== undefined) excluded.set(id, message.exclude);
     try {
-      await unavailableOnError(run(client, BUS, [keyspace.of(keys[0] ?? topics[0] as string).seq], [channel, text]));
+      if (history === undefined) {
+        const text = liveEnvelope(node, id, targets, message.from, message.frame);
+        await unavailableOnError(run(client, BUS, [keyspace.of(keys[0] ?? topics[0] as string).seq], [channel, text]));
+      } else {
+        await publishNumbered(message, decided.present.map((k) => decided.seqs[keys.indexOf(k)] ?? 0), targets, topics, history);
+      }
     } catch (err) {
       excluded.delete(id);
       throw err;
@@ -215,21 +225,38 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     return { id, delivered: decided.delivered, held: decided.held };
   };
 
+  /** History on: the topics' streams number and record the message and it goes on the bus with every
+   * target's seq, in one script (single server, or one topic); under Cluster with several topics in
+   * several slots, one script per topic then one bus message (a topic's seq order is then its
+   * publish order, but the bus may carry two such messages in the other order). */
+  const publishNumbered = async (message: Message, keySeqs: readonly number[], targets: readonly string[], topics: readonly string[], limits: HistoryLimits): Promise<void> => {
+    const args = [...historyArgs(limits, message), message.frame];
+    const keyText = keySeqs.map((n) => `${n},`).join('');
+    if (!connection.cluster || topics.length === 1) {
+      await unavailableOnError(run(client, LIVE, topics.map((t) => keyspace.position(t)), [...args, channel, liveEnvelopeHead(node, message.id, targets, message.from), keyText]));
+      return;
+    }
+    const seqs = await unavailableOnError(Promise.all(topics.map((t) => run(client, LIVE, [keyspace.position(t)], [...args, '', '', '']))));
+    const text = liveEnvelope(node, message.id, targets, message.from, message.frame, [...keySeqs, ...(seqs as string[]).map(Number)]);
+    await unavailableOnError(run(client, BUS, [keyspace.position(topics[0] as string)], [channel, text]));
+  };
+
   /** The keys' deliver-or-hold; the bus message too when `bus` (else `present` lists the keys with
    * live sockets, for the caller's own bus message). */
-  const decideKeys = async (message: Message, bus: boolean): Promise<{ delivered: number; held: number; present: string[] }> => {
+  const decideKeys = async (message: Message, bus: boolean): Promise<{ delivered: number; held: number; present: string[]; seqs: number[] }> => {
     const { id, keys, frame, createdAt, expireMs } = message;
+    const numbering = history === undefined ? NO_ARGS : historyArgs(history, message);
     const publishOn = bus ? channel : '';
     const presentKeys = (indexes: string): string[] => (bus || indexes === '' ? [] : indexes.split(',').map((i) => keys[Number(i) - 1] as string));
     const header = publishHeader(id, keys);
     const args = (first: number, on: string, lists: readonly string[]): Array<string | number> =>
       [id, stampOf(createdAt, message.expire), expireMs > 0 ? createdAt + expireMs : 0, frame, Date.now(), store.maxPerKey, atLeastOnce ? 1 : 0, on, header, first, channel,
-        prefix, registry?.version ?? '0', lists.length, ...lists];
+        prefix, registry?.version ?? '0', lists.length, ...lists, ...numbering];
     if (registry !== undefined) {
       for (let reads = 0; ; reads++) {
         const { patterns, lists } = registry.matching(keys);
         const reply = await unavailableOnError(run(client, PUBLISH, [...keys, ...patterns].flatMap((k) => keyspace.all(k)), args(1, publishOn, lists)));
-        const [delivered, held, dropped, indexes] = reply as PublishReply;
+        const [delivered, held, dropped, indexes, seqs] = reply as PublishReply;
         if (delivered === -1) {
           // The registry changed since this node read it: read it again; nothing was done.
           if (reads >= MAX_REGISTRY_READS) throw new OctowayError('STORE_UNAVAILABLE', 'the pattern registry keeps changing', { retryAfter: 1 });
@@ -237,13 +264,13 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
           continue;
         }
         store.noteDropped(keys, dropped);
-        return { delivered, held, present: presentKeys(indexes) };
+        return { delivered, held, present: presentKeys(indexes), seqs: seqsOf(seqs) };
       }
     }
     if (keys.length === 1) {
-      const [delivered, held, dropped, indexes] = await unavailableOnError(run(client, PUBLISH, keyspace.all(keys[0] as string), args(1, publishOn, ['']))) as PublishReply;
+      const [delivered, held, dropped, indexes, seqs] = await unavailableOnError(run(client, PUBLISH, keyspace.all(keys[0] as string), args(1, publishOn, ['']))) as PublishReply;
       store.noteDropped(keys, dropped);
-      return { delivered, held, present: presentKeys(indexes) };
+      return { delivered, held, present: presentKeys(indexes), seqs: seqsOf(seqs) };
     }
     // Cluster, keys in several slots: decide per key, then publish once, from the first key's slot
     // (so the message keeps its order with the other messages of that key).
@@ -251,17 +278,20 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     let delivered = 0;
     let held = 0;
     const present: string[] = [];
-    (replies as PublishReply[]).forEach(([d, h, dropped, indexes], i) => {
+    const seqs: number[] = [];
+    (replies as PublishReply[]).forEach(([d, h, dropped, indexes, seq], i) => {
       delivered += d;
       held += h;
       store.noteDropped([keys[i] as string], dropped);
       if (indexes !== '') present.push(indexes);
+      seqs.push(seqsOf(seq)[0] ?? 0);
     });
-    if (!bus) return { delivered, held, present: presentKeys(present.join(',')) };
+    if (!bus) return { delivered, held, present: presentKeys(present.join(',')), seqs };
     if (present.length > 0) {
-      await unavailableOnError(run(client, BUS, [keyspace.of(keys[0] as string).seq], [channel, publishEnvelope(present.join(','), header, frame)]));
+      const numbered = history === undefined ? header : publishHeader(id, keys, seqs);
+      await unavailableOnError(run(client, BUS, [keyspace.of(keys[0] as string).seq], [channel, publishEnvelope(present.join(','), numbered, frame)]));
     }
-    return { delivered, held, present: [] };
+    return { delivered, held, present: [], seqs };
   };
 
   return {
@@ -335,6 +365,13 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       confirmations.close();
     },
   };
+}
+
+const NO_ARGS: ReadonlyArray<string | number> = Object.freeze([]);
+
+/** The seqs a publish script returned ("s,s", '' with the history off). */
+function seqsOf(text: string | undefined): number[] {
+  return text === undefined || text === '' ? [] : text.split(',').map(Number);
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {

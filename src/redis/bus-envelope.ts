@@ -4,14 +4,18 @@
 // sockets (present indexes) and, for a promoted message, the nodes it is for.
 //
 // Version 1:   "@" <version><kind> ["," node]* "@" body
-//   kind p  publish     body: "i,j|" header "\n" frame   (header: JSON [id, keys]; i, j: 1-based
+//   kind p  publish     body: "i,j|" header "\n" frame   (header: JSON [id, keys] or, history on,
+//                       [id, keys, seqs]: each key's stream position, 0 where unknown; i, j: 1-based
 //                       indexes of the keys with sockets; nodes: only those nodes may take it)
 //   kind d  disconnect  body: JSON ControlRequest (a request: every node answers with a reply)
 //   kind q  query       body: JSON ControlRequest (connections, presence)
 //   kind r  reply       body: JSON ControlReply; node: the requester it is for
 //   kind l  live        body: origin "|" JSON [id, targets, from|null] "\n" frame: a message whose
 //                       keys were decided already (targets: the keys with sockets, and topics),
-//                       sent by the node `origin` (which keeps its sender's socket out, no echo)
+//                       sent by the node `origin` (which keeps its sender's socket out, no echo);
+//                       history on, [id, targets, from|null, seqs] (seqs aligned with targets)
+// The seqs ride as an extra array element: a node of a version before them reads the first elements
+// only (JSON destructuring) and delivers the message without positions.
 // A node ignores an envelope of another version or an unknown kind (one warning per tag), so a
 // kind can be added without breaking older nodes. Version 0, the format before envelopes
 // ("i,j|header\nframe", or "@n1,n2@" + that when addressed), is still read as a publish: during a
@@ -40,11 +44,19 @@ local function busPublish(nodes, present, header, frame)
   if nodes ~= nil then route = '${PUBLISH_OPEN},' .. table.concat(nodes, ',') .. '@' end
   return route .. present .. '|' .. header .. '\\n' .. frame
 end
+-- A publish header (JSON [id, keys]) with its keys' stream positions appended: [id, keys, [seqs]].
+local function withSeqs(header, seqs)
+  return string.sub(header, 1, -2) .. ',[' .. seqs .. ']]'
+end
+-- A live envelope from liveEnvelopeHead's text, the seqs (comma list) and the frame.
+local function busLive(head, seqs, frame)
+  return head .. seqs .. ']]\\n' .. frame
+end
 `;
 
 /** The header of a publish envelope (and of an in-flight record: the scripts keep it as given). */
-export function publishHeader(id: string, keys: readonly string[]): string {
-  return JSON.stringify([id, keys]);
+export function publishHeader(id: string, keys: readonly string[], seqs?: readonly number[]): string {
+  return JSON.stringify(seqs === undefined ? [id, keys] : [id, keys, seqs]);
 }
 
 /** A publish envelope for every node; `present` as LUA_ENVELOPE's. Built by the scripts, except
@@ -101,7 +113,14 @@ export interface BusPublish {
   readonly keys: readonly string[];
   /** The keys of the message that have sockets somewhere (the others were held). */
   readonly targets: readonly string[];
+  /** The targets' stream positions (history on), aligned with them; 0 where unknown. */
+  readonly seqs?: readonly number[] | undefined;
   readonly frame: string;
+}
+
+/** An optional seqs element: an array of integers, else undefined. */
+function seqsOf(value: unknown): number[] | undefined {
+  return Array.isArray(value) && value.every((n) => Number.isSafeInteger(n)) ? value as number[] : undefined;
 }
 
 /** A publish body, from `body` (readRoute's); undefined when it is malformed. */
@@ -111,8 +130,9 @@ export function readPublish(text: string, body: number): BusPublish | undefined 
   if (bar < 0 || newline < 0) return undefined;
   let id: unknown;
   let keys: unknown;
+  let seqs: unknown;
   try {
-    [id, keys] = JSON.parse(text.slice(bar + 1, newline)) as [unknown, unknown];
+    [id, keys, seqs] = JSON.parse(text.slice(bar + 1, newline)) as [unknown, unknown, unknown];
   } catch {
     return undefined;
   }
@@ -120,9 +140,13 @@ export function readPublish(text: string, body: number): BusPublish | undefined 
   const all = keys as string[];
   // One key with sockets, the message's only one: the common case, with nothing to look up.
   const single = bar === body + 1 && text.charCodeAt(body) === 49 /* '1' */ && all.length === 1 && typeof all[0] === 'string';
-  const targets = single ? all : text.slice(body, bar).split(',').map((i) => all[Number(i) - 1] as string);
+  const indexes = single ? undefined : text.slice(body, bar).split(',').map(Number);
+  const targets = indexes === undefined ? all : indexes.map((i) => all[i - 1] as string);
   if (!single && targets.some((k) => typeof k !== 'string')) return undefined;
-  return { id, keys: all, targets, frame: text.slice(newline + 1) };
+  const positions = seqsOf(seqs);
+  const targetSeqs = positions === undefined || indexes === undefined ? positions : indexes.map((i) => positions[i - 1] ?? 0);
+  const frame = text.slice(newline + 1);
+  return targetSeqs === undefined ? { id, keys: all, targets, frame } : { id, keys: all, targets, seqs: targetSeqs, frame };
 }
 
 /** A control body (request or reply), from `body` (readRoute's); undefined when it is not JSON. */
@@ -136,8 +160,14 @@ export function readControl(text: string, body: number): unknown {
 
 /** A live envelope (kind l): targets decided by the publishing node `origin`; `from`: the connection
  * id of the client that published it, if one did. */
-export function liveEnvelope(origin: string, id: string, targets: readonly string[], from: string | undefined, frame: string): string {
+export function liveEnvelope(origin: string, id: string, targets: readonly string[], from: string | undefined, frame: string, seqs?: readonly number[]): string {
+  if (seqs !== undefined) return `${liveEnvelopeHead(origin, id, targets, from)}${seqs.join(',')}]]\n${frame}`;
   return `@${BUS_VERSION}${KIND_LETTER.live}@${origin}|${JSON.stringify([id, targets, from ?? null])}\n${frame}`;
+}
+
+/** A live envelope with seqs, up to them: the scripts (busLive) append the seqs and the frame. */
+export function liveEnvelopeHead(origin: string, id: string, targets: readonly string[], from: string | undefined): string {
+  return `@${BUS_VERSION}${KIND_LETTER.live}@${origin}|${JSON.stringify([id, targets, from ?? null]).slice(0, -1)},[`;
 }
 
 export interface BusLive {
@@ -145,6 +175,8 @@ export interface BusLive {
   readonly id: string;
   readonly targets: readonly string[];
   readonly from: string | undefined;
+  /** The targets' stream positions (history on), aligned with them. */
+  readonly seqs?: readonly number[] | undefined;
   readonly frame: string;
 }
 
@@ -160,8 +192,12 @@ export function readLive(text: string, body: number): BusLive | undefined {
     return undefined;
   }
   if (!Array.isArray(parsed)) return undefined;
-  const [id, targets, from] = parsed as [unknown, unknown, unknown];
+  const [id, targets, from, seqs] = parsed as [unknown, unknown, unknown, unknown];
   if (typeof id !== 'string' || !Array.isArray(targets) || !targets.every((t) => typeof t === 'string')) return undefined;
   if (from !== null && typeof from !== 'string') return undefined;
-  return { origin: text.slice(body, bar), id, targets: targets as string[], from: from ?? undefined, frame: text.slice(newline + 1) };
+  const origin = text.slice(body, bar);
+  const positions = seqsOf(seqs);
+  const frame = text.slice(newline + 1);
+  return positions === undefined ? { origin, id, targets: targets as string[], from: from ?? undefined, frame }
+    : { origin, id, targets: targets as string[], from: from ?? undefined, seqs: positions, frame };
 }

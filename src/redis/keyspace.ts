@@ -37,6 +37,12 @@ export class Keyspace {
     return `${this.#base(key)}hist`;
   }
 
+  /** The stream's last seq (a counter; see lua-library.ts's position): its name minus `pos` is the
+   * stream's base, from which the scripts build `hist`. */
+  position(key: string): string {
+    return `${this.#base(key)}pos`;
+  }
+
   /** The held-message keys of `key`, as the held-message scripts take them. */
   held(key: string): [string, string, string] {
     const k = this.of(key);

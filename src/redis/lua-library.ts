@@ -222,6 +222,26 @@ local function reap(k, t, now, max, channel)
   local _, targets = sockets(k)
   return promote(k, owners, targets, now, max, channel)
 end
+-- Stream positions and history (delivery/history.ts), for the stream whose names start with \`base\`
+-- ('<prefix>{K}:'): the next seq of its counter \`pos\` and an entry in its capped list \`hist\`
+-- ("head#seq" .. tail .. frame), both expiring \`ttl\` ms after this message. A counter that does not
+-- exist (a new stream, or one silent for WS_HISTORY_TTL) starts at Redis's clock in microseconds:
+-- a restarted stream's positions are above any of its earlier ones, so a client's old position is
+-- told apart (a gap) rather than mistaken for one of the new stream's. Returns the seq, as text.
+local function position(base, size, ttl, head, tail, frame)
+  local pos = base .. 'pos'
+  if redis.call('EXISTS', pos) == 0 then
+    local t = redis.call('TIME')
+    redis.call('SET', pos, int(tonumber(t[1]) * 1000000 + tonumber(t[2])))
+  end
+  local seq = int(redis.call('INCR', pos))
+  redis.call('PEXPIRE', pos, ttl)
+  local hist = base .. 'hist'
+  redis.call('RPUSH', hist, head .. '#' .. seq .. tail .. frame)
+  redis.call('LTRIM', hist, -size, -1)
+  redis.call('PEXPIRE', hist, ttl)
+  return seq
+end
 local function lease(nodes, socks, node, count, t, ttl)
   if count > 0 then
     redis.call('ZADD', nodes, int(t + ttl), node)

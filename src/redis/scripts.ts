@@ -79,14 +79,31 @@ return n`);
  * socket (for every key in at-least-once), and publishes it once on the channel, naming the keys that
  * have live sockets, in a publish envelope (redis/bus-envelope.ts). In at-most-once, a message that may be held is also
  * recorded in flight to each node with sockets of those keys, until that node confirms it.
- * Returns {sockets, keys held, dropped for the bound, "i,j"}. */
+ * After the lists, with the history on (WS_HISTORY_SIZE): its size, its ttl (ms), and the history
+ * entry's head and tail (see position); each key's stream then numbers the message (its seq) and
+ * records it, in the same step as the decision, and the bus header carries the seqs (padded with a
+ * 0 per key before \`first\`, so they stay aligned with the header's keys).
+ * Returns {sockets, keys held, dropped for the bound, "i,j", "seq,seq" (history on, else '')}. */
 export const PUBLISH = script(`
 usePrefix(ARGV[12])
-if pfx and (redis.call('GET', pfx .. 'patterns:v') or '0') ~= ARGV[13] then return {-1, 0, 0, ''} end
+if pfx and (redis.call('GET', pfx .. 'patterns:v') or '0') ~= ARGV[13] then return {-1, 0, 0, '', ''} end
 local t, order = clock()
 local delivered, held, dropped, present = 0, 0, 0, {}
 local inFlight = ARGV[3] ~= '0' and ARGV[7] ~= '1'
 local nkeys = tonumber(ARGV[14])
+local header, seqText = ARGV[9], ''
+local hsize = tonumber(ARGV[15 + nkeys] or '0')
+if hsize > 0 then
+  local seqs, padded = {}, {}
+  for j = 2, tonumber(ARGV[10]) do padded[#padded + 1] = '0' end
+  for i = 1, 5 * nkeys, 5 do
+    local seq = position(string.sub(KEYS[i + 3], 1, -6), hsize, ARGV[16 + nkeys], ARGV[17 + nkeys], ARGV[18 + nkeys], ARGV[4])
+    seqs[#seqs + 1] = seq
+    padded[#padded + 1] = seq
+  end
+  seqText = table.concat(seqs, ',')
+  header = withSeqs(header, table.concat(padded, ','))
+end
 local patterns = {}
 local function patternSockets(j)
   local p = patterns[j]
@@ -129,7 +146,7 @@ for i = 1, 5 * nkeys, 5 do
     present[#present + 1] = index
     if inFlight then
       fly(k, targets, ARGV[1], int(order) .. ':' .. ARGV[2] .. ':' .. ARGV[3] .. ':' .. index .. ':', targets,
-        ARGV[9] .. '\\n' .. ARGV[4], tonumber(ARGV[3]) - tonumber(ARGV[5]))
+        header .. '\\n' .. ARGV[4], tonumber(ARGV[3]) - tonumber(ARGV[5]))
     end
   end
   if ARGV[3] ~= '0' and (n == 0 or ARGV[7] == '1') then
@@ -138,8 +155,8 @@ for i = 1, 5 * nkeys, 5 do
   end
 end
 local indexes = table.concat(present, ',')
-if ARGV[8] ~= '' and #present > 0 then redis.call('PUBLISH', ARGV[8], busPublish(nil, indexes, ARGV[9], ARGV[4])) end
-return {delivered, held, dropped, indexes}`);
+if ARGV[8] ~= '' and #present > 0 then redis.call('PUBLISH', ARGV[8], busPublish(nil, indexes, header, ARGV[4])) end
+return {delivered, held, dropped, indexes, seqText}`);
 
 /** A socket opens, or (resync 1) the node's sockets sync again after Redis came back. KEYS: seq,
  * exp, msg, nodes, socks per key. ARGV: node, ttl, now, remove (1/0), bus channel, maxPerKey,
@@ -181,6 +198,18 @@ for i = 1, #KEYS, 5 do
   end
 end
 return 0`);
+
+/** A message with topics, history on: each topic's stream numbers and records it (see position),
+ * then the live envelope goes on the bus, in one step, so the bus carries a topic's messages in seq
+ * order. KEYS: the pos name of each topic. ARGV: size, ttl (ms), entry head, entry tail, frame,
+ * channel ('' : do not publish), the envelope's head (liveEnvelopeHead), the seqs of its keys before
+ * the topics' ("s1,s2," or ''). Returns the topics' seqs, "s,s". */
+export const LIVE = script(`
+local seqs = {}
+for i = 1, #KEYS do seqs[#seqs + 1] = position(string.sub(KEYS[i], 1, -4), tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4], ARGV[5]) end
+local text = table.concat(seqs, ',')
+if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[6], busLive(ARGV[7], ARGV[8] .. text, ARGV[5])) end
+return text`);
 
 /** KEYS: any key, only to choose the Cluster node. ARGV: channel, message. */
 export const BUS = script(`return redis.call('PUBLISH', ARGV[1], ARGV[2])`);
@@ -237,16 +266,6 @@ for i = 1, #KEYS, 2 do
 end
 return out`);
 
-/** History (delivery/history.ts). KEYS: the hist list of each key. ARGV: entry, size, ttl (ms).
- * Appends the entry, keeps the newest `size`, and expires the list `ttl` after this entry. */
-export const RECORD = script(`
-for i = 1, #KEYS do
-  redis.call('RPUSH', KEYS[i], ARGV[1])
-  redis.call('LTRIM', KEYS[i], -tonumber(ARGV[2]), -1)
-  redis.call('PEXPIRE', KEYS[i], ARGV[3])
-end
-return 0`);
-
 /** Tickets (identity/redis-tickets.ts). KEYS: a user's index. ARGV: id, expiresAt (ms), now (ms).
  * Adds the id, drops the expired ones, and lets the index expire with its last ticket. */
 export const TICKET_INDEX = script(`
@@ -262,7 +281,7 @@ local value = redis.call('GET', KEYS[1])
 if value then redis.call('DEL', KEYS[1]) end
 return value`);
 
-const ALL = [RECORD, HOLD, FETCH, REAP, ACK, CLEAR, PUBLISH, JOIN, LEASE, BUS, PATTERNS, REGISTER, UNREGISTER, INDEXED, PRESENCE, TICKET_INDEX, TICKET_TAKE];
+const ALL = [LIVE, HOLD, FETCH, REAP, ACK, CLEAR, PUBLISH, JOIN, LEASE, BUS, PATTERNS, REGISTER, UNREGISTER, INDEXED, PRESENCE, TICKET_INDEX, TICKET_TAKE];
 
 /** Loads every script on every master, so that after a (re)connect none needs the NOSCRIPT
  * fallback in run(), whose resend could overtake commands sent after it. */

@@ -11,6 +11,7 @@ import type { ExpiryWheel } from './expiry.js';
 import { MAX_REFRESH_BYTES, type Refresher } from './refresh.js';
 import type { Hub } from '../delivery/hub.js';
 import { createNative } from './native.js';
+import type { History } from '../delivery/history.js';
 
 export interface BehaviorOptions {
   readonly upgrade: UpgradeHandler;
@@ -29,6 +30,8 @@ export interface BehaviorOptions {
   readonly refresh: Refresher | undefined;
   /** For v2 sockets' subscriptions and replies (socket/native.ts). */
   readonly hub: Hub;
+  /** For v2 subscriptions with `since` (delivery/recovery.ts); undefined with the history off. */
+  readonly history?: History | undefined;
   /** WS_CLIENT_PUBLISH_RATE and WS_CLIENT_PUBLISH_BURST. */
   readonly clientPublish: InboundLimits;
   readonly log: Logger;
@@ -55,7 +58,7 @@ export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Conn
     log.warn({ conn: connectionId(data), reason }, 'socket closed for policy violation');
     ws.end(CLOSE_POLICY_VIOLATION, reason);
   };
-  const native = createNative({ hub: options.hub, dispatcher, refresh, publish: options.clientPublish, closeAbuser, log });
+  const native = createNative({ hub: options.hub, history: options.history, dispatcher, refresh, publish: options.clientPublish, closeAbuser, log });
 
   return {
     upgrade: options.upgrade,

@@ -78,6 +78,12 @@ export interface NativeState {
   /** Frames refused with an error frame, counted against a bucket of their own (socket/native.ts). */
   errorSpent: number;
   errorAt: number;
+  /** Key addresses and the stream position the client saw last in each (`since` in its connect
+   * URL: delivery/recovery.ts), until its first sync recovers them; then undefined. */
+  since: ReadonlyMap<string, number> | undefined;
+  /** Topic addresses being recovered (subscribed with `since`, history not yet read): not yet in
+   * `subscribed`; an unsubscribe meanwhile takes them out, and the recovery then writes nothing. */
+  recovering: Set<string> | undefined;
 }
 
 export type Socket = WebSocket<Connection>;

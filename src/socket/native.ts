@@ -6,6 +6,9 @@
 import { topicAddress, parseAddress } from '../delivery/address.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { Hub } from '../delivery/hub.js';
+import type { History } from '../delivery/history.js';
+import { recoverTopic } from '../delivery/recovery.js';
+import { sinceOf } from './since.js';
 import { frameOf, newMessageId, type Message } from '../delivery/message.js';
 import { isValidKey } from '../delivery/routing-key.js';
 import { OctowayError, type ErrorCode } from '../errors.js';
@@ -25,6 +28,8 @@ const MAX_ACK_ID_LENGTH = 512;
 
 export interface NativeOptions {
   readonly hub: Hub;
+  /** The streams' history, for `since` (delivery/recovery.ts); undefined when WS_HISTORY_SIZE is 0. */
+  readonly history?: History | undefined;
   readonly dispatcher: Dispatcher;
   /** Answers refresh frames; undefined without JWT verification. */
   readonly refresh: Refresher | undefined;
@@ -46,7 +51,7 @@ export interface Native {
 }
 
 export function createNative(options: NativeOptions): Native {
-  const { hub, dispatcher, refresh, log } = options;
+  const { hub, dispatcher, refresh, history, log } = options;
 
   /** Replies are not messages: a socket still receiving its held messages gets them at once. */
   const write = (ws: Socket, body: Record<string, unknown>): void => {
@@ -91,24 +96,41 @@ export function createNative(options: NativeOptions): Native {
       if (topics instanceof OctowayError) return refuse(ws, ref, topics);
       const denied = topics.find((t) => !granted(data.identity.grants.subscribe, t));
       if (denied !== undefined) return refuse(ws, ref, refusal('TOPIC_FORBIDDEN', `the socket's grants do not allow subscribing to ${JSON.stringify(denied.slice(0, 200))}`));
+      const since = frame.since === undefined ? undefined : sinceOf(frame.since, topics);
+      if (since instanceof OctowayError) return refuse(ws, ref, since);
       const state = stateOf(ws);
-      const fresh = topics.filter((t) => !state.subscribed.has(topicAddress(data.app, t)));
+      // Subscribed already, or being recovered: nothing more to do (the first subscribe's since holds).
+      const fresh = topics.filter((t) => !state.subscribed.has(topicAddress(data.app, t)) && state.recovering?.has(topicAddress(data.app, t)) !== true);
       if (state.subscribed.size + fresh.length > MAX_TOPICS_PER_SOCKET) return refuse(ws, ref, refusal('TOO_MANY_TOPICS'));
-      for (const t of fresh) hub.subscribe(ws, topicAddress(data.app, t));
+      // The answer first: then, per topic with `since`, its gap or missed messages, then live ones.
       reply(ws, ref, { type: 'subscribed', topics });
+      for (const t of fresh) {
+        const from = since?.get(t);
+        const address = topicAddress(data.app, t);
+        if (from === undefined || history === undefined) hub.subscribe(ws, address);
+        else {
+          (state.recovering ??= new Set()).add(address);
+          recoverTopic({ hub, history, log }, ws, address, from, () => state.recovering?.delete(address) === true)
+            .catch((err: unknown) => log.error({ err }, 'could not recover a topic stream'));
+        }
+      }
     },
 
     unsubscribe(ws, frame, ref) {
       const data = ws.getUserData();
       const topics = topicsOf(frame);
       if (topics instanceof OctowayError) return refuse(ws, ref, topics);
-      for (const t of topics) hub.unsubscribe(ws, topicAddress(data.app, t));
+      for (const t of topics) {
+        hub.unsubscribe(ws, topicAddress(data.app, t));
+        hub.nativeOf(ws)?.recovering?.delete(topicAddress(data.app, t));
+      }
       reply(ws, ref, { type: 'unsubscribed', topics });
     },
 
     'unsubscribe-all'(ws, _frame, ref) {
-      const subscribed = hub.nativeOf(ws)?.subscribed;
-      const addresses = subscribed === undefined ? [] : [...subscribed];
+      const native = hub.nativeOf(ws);
+      const addresses = native === undefined ? [] : [...native.subscribed, ...(native.recovering ?? [])];
+      native?.recovering?.clear();
       for (const address of addresses) hub.unsubscribe(ws, address);
       reply(ws, ref, { type: 'unsubscribed', topics: addresses.map((a) => parseAddress(a).name) });
     },

@@ -8,7 +8,8 @@ import { peerAddress, replyError, type RefusalCount } from '../http/exchange.js'
 import { createConnections, DEFAULT_APP, type Connections, type Socket } from './connection.js';
 import { handshakeError } from './handshake.js';
 import { selectedProtocol } from '../identity/modes.js';
-import { framerOf, type Framer } from '../delivery/framer.js';
+import { framerOf, GOCTOPUS, type Framer } from '../delivery/framer.js';
+import { keysSinceOf } from './since.js';
 import type { RateLimit } from '../http/rate-limit.js';
 
 export interface UpgradeOptions {
@@ -26,7 +27,7 @@ export interface UpgradeOptions {
   /** Counts refused upgrades by code (the metrics). */
   readonly refused: RefusalCount;
   /** Runs res.upgrade so that the socket it opens speaks the framer's protocol (hub.opening). */
-  readonly opening?: ((framer: Framer, upgrade: () => void) => void) | undefined;
+  readonly opening?: ((framer: Framer, upgrade: () => void, since?: ReadonlyMap<string, number>) => void) | undefined;
   readonly log: Logger;
   /** The app its sockets belong to (src/apps.ts), and the gateway's one record builder, shared by
    * every app so ids share the node; a builder of its own and the default app when undefined. */
@@ -82,7 +83,10 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       const data = connections.open(result.identity, upgrade.request.remoteAddress, app);
       const { res, secKey, protocol, extensions, context } = upgrade;
       const framer = framerOf(protocol);
-      upgradeLater(res, () => opening(framer, () => res.upgrade(data, secKey, protocol, extensions, context)));
+      // A v2 client's keys to recover (delivery/recovery.ts); Goctopus clients have no positions.
+      const since = framer === GOCTOPUS ? undefined : keysSinceOf(upgrade.request.query, result.identity.keys, data.keys);
+      if (since instanceof OctowayError) return refuse(res, since, upgrade.request, log, refused);
+      upgradeLater(res, () => opening(framer, () => res.upgrade(data, secKey, protocol, extensions, context), since));
     } catch (err) {
       failed(upgrade, err);
     }

@@ -84,3 +84,30 @@ test('an older node ignores every version 1 envelope but a publish addressed to 
   assert.deepEqual(versionZero(`@1p,${NODE}@2|${header}\nf`, NODE), ['b']);
   assert.equal(versionZero(`@1p,${NODE}@2|${header}\nf`, OTHER), undefined);
 });
+
+test('stream positions: a publish header and a live envelope carry seqs aligned with their targets; without them, none', async () => {
+  const { liveEnvelope, liveEnvelopeHead, readLive } = await import('../../src/redis/bus-envelope.js');
+  const text = publishEnvelope('1,3', publishHeader('m', ['a', 'b', 'c'], [7, 0, 9]), 'f');
+  const route = readRoute(text, NODE);
+  assert.ok(route.kind === 'publish');
+  assert.deepEqual(readPublish(text, route.body), { id: 'm', keys: ['a', 'b', 'c'], targets: ['a', 'c'], seqs: [7, 9], frame: 'f' });
+  const single = publishEnvelope('1', publishHeader('m', ['a'], [5]), 'f');
+  const one = readRoute(single, NODE);
+  assert.ok(one.kind === 'publish');
+  assert.deepEqual(readPublish(single, one.body)?.seqs, [5]);
+  // What the LIVE script builds (head, seqs, frame) is what liveEnvelope builds, and reads back.
+  const built = `${liveEnvelopeHead(NODE, 'l', ['a', 't'], 'c-1')}3,4]]\nframe`;
+  assert.equal(built, liveEnvelope(NODE, 'l', ['a', 't'], 'c-1', 'frame', [3, 4]));
+  const live = readRoute(built, OTHER);
+  assert.ok(live.kind === 'live');
+  assert.deepEqual(readLive(built, live.body), { origin: NODE, id: 'l', targets: ['a', 't'], from: 'c-1', seqs: [3, 4], frame: 'frame' });
+  const plain = liveEnvelope(NODE, 'l', ['t'], undefined, 'frame');
+  const r = readRoute(plain, OTHER);
+  assert.ok(r.kind === 'live');
+  assert.equal(readLive(plain, r.body)?.seqs, undefined);
+  // Not integers: ignored (the message is delivered without positions), never a crash.
+  const odd = publishEnvelope('1', '["m",["a"],["x"]]', 'f');
+  const o = readRoute(odd, NODE);
+  assert.ok(o.kind === 'publish');
+  assert.deepEqual(readPublish(odd, o.body), { id: 'm', keys: ['a'], targets: ['a'], frame: 'f' });
+});
