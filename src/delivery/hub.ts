@@ -56,6 +56,10 @@ export interface Hub {
   /** Open sockets per key or pattern on this node (a socket counts under each of its keys; topics
    * are not counted: they have no presence yet, on one node as with Redis). */
   presence(): Map<string, number>;
+  /** Puts a framed protocol's sockets on `app`, the uWS app (a seed listener's: src/protocols/
+   * listener.ts) that accepts them: uWS topics are per app, so its publishes must go through it.
+   * Called once per protocol, before its first socket; other protocols use the hub's own app. */
+  bind(framer: Framer, app: TemplatedApp): void;
   readonly size: number;
   /** Routing keys with at least one socket here. */
   readonly keyCount: number;
@@ -89,10 +93,10 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
   /** Per framed protocol (any but Goctopus), its sockets; and how many such sockets are open. */
   const framed = new Map<Framer, FramedSockets>();
   let framedSockets = 0;
-  const laneOf = (framer: Framer): FramedSockets => {
+  const laneOf = (framer: Framer, on: TemplatedApp = app): FramedSockets => {
     let lane = framed.get(framer);
     if (lane === undefined) {
-      lane = createFramedSockets(framer, { app, compress, queueOrSend: (ws, id, frame) => queueOrSend(ws, id, frame), wrote: (n) => { written += n; }, patternDeliveries });
+      lane = createFramedSockets(framer, { app: on, compress, queueOrSend: (ws, id, frame) => queueOrSend(ws, id, frame), wrote: (n) => { written += n; }, patternDeliveries });
       framed.set(framer, lane);
     }
     return lane;
@@ -315,6 +319,10 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
     },
 
     send,
+    bind(framer, on) {
+      if (framed.has(framer)) throw new Error(`framer ${framer.name} bound after its first socket`);
+      laneOf(framer, on);
+    },
     patternKeysOf(ws, id) {
       const known = patternDeliveries.get(id);
       if (known === undefined) return [];

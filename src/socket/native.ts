@@ -187,7 +187,8 @@ export function granted(grants: readonly string[], name: string): boolean {
   return false;
 }
 
-function stateOf(data: Connection): NativeState {
+/** The socket's topic state, made at its first subscription (seed listeners subscribe through it too). */
+export function stateOf(data: Connection): NativeState {
   data.native ??= { subscribed: new Set(), publishSpent: 0, publishAt: nowSeconds(), errorSpent: 0, errorAt: nowSeconds() };
   return data.native;
 }
