@@ -7,6 +7,7 @@ import { fanout } from './fanout.js';
 import { fanoutCompress } from './fanout-compress.js';
 import { fanoutRedis } from './fanout-redis.js';
 import { fanoutPattern } from './fanout-pattern.js';
+import { fanoutPhilote } from './fanout-philote.js';
 import { heldMem } from './held-mem.js';
 import { idleMem } from './idle-mem.js';
 import { offline } from './offline.js';
@@ -15,7 +16,7 @@ import type { Scenario } from './types.js';
 import { unicast } from './unicast.js';
 import { unicastAuth } from './unicast-auth.js';
 
-export const SCENARIOS: readonly Scenario[] = [fanout, fanoutPattern, fanoutRedis, fanoutCompress, unicast, unicastAuth, batch, connect, connectTicket, connectJwt, idleMem, scale, offline, heldMem];
+export const SCENARIOS: readonly Scenario[] = [fanout, fanoutPattern, fanoutPhilote, fanoutRedis, fanoutCompress, unicast, unicastAuth, batch, connect, connectTicket, connectJwt, idleMem, scale, offline, heldMem];
 
 export function scenarioByName(name: string): Scenario {
   const s = SCENARIOS.find((x) => x.name === name);

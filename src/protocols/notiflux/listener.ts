@@ -3,7 +3,7 @@
 // once, its token checked afterwards and a bad one dropping the message silently (broadcast.ts);
 // `GET /health`. A broadcast is published to the topic in the `notiflux` app: live only (never
 // held), to this node's subscribers and, through Redis, every other node's, as a text frame holding
-// the message as posted. Pings every 15 s; a socket silent for 30 s is dropped (uWS's idle timer).
+// the message as posted. Pings about every 16 s; a socket silent for 24 s is dropped (uWS's idle timer).
 import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t } from 'uWebSockets.js';
 import { topicAddress } from '../../delivery/address.js';
 import { payloadText, type Framer } from '../../delivery/framer.js';
@@ -31,9 +31,11 @@ export const NOTIFLUX: Framer = Object.freeze({
   },
 });
 
-/** notiflux pings every 15 s and drops a client silent for 30 s: uWS pings a socket idle for about
- * half its idle timeout and closes it at the timeout. */
-const IDLE_TIMEOUT_S = 30;
+/** notiflux pings every 15 s and drops a client silent for 30 s (checked every 15 s: 30 to 45 s).
+ * uWS has one idle timer: with 24 s it pings a socket silent for about 16 s (measured: 15.8 s, then
+ * every 8 s of its 4 s granularity... see docs/migrating.md) and drops one silent for 24 s. A client
+ * that answers pings, as every WebSocket client does, is never dropped. */
+const IDLE_TIMEOUT_S = 24;
 
 /** Every notiflux socket is anonymous until it subscribes: one shared identity, no keys. */
 const ANONYMOUS: Identity = Object.freeze({
