@@ -4,6 +4,7 @@
 // is published to the topic of that channel in the `philote` app: delivered live (never held) to
 // every socket whose `read` lists it, on this node and, through Redis, on every other; never to the
 // sender (the hub's exclude). Reads are subscribed as the socket opens and last as long as it.
+import { availableParallelism } from 'node:os';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t } from 'uWebSockets.js';
 import { parseAddress, topicAddress } from '../../delivery/address.js';
 import { payloadText, type Framer } from '../../delivery/framer.js';
@@ -64,7 +65,7 @@ export function philoteListener(settings: PhiloteListener, context: ListenerCont
     else {
       answer(res, 200, infoBody({
         version: context.version.version, goArch: GO_ARCH[process.arch] ?? process.arch, goOs: process.platform, goVersion: `node ${process.version}`,
-        numCpu: 1, uptimeSeconds: Math.floor((Date.now() - started) / 1000), tcpPort: String(port), pid: process.pid,
+        numCpu: availableParallelism(), uptimeSeconds: Math.floor((Date.now() - started) / 1000), tcpPort: String(port), pid: process.pid,
         connections: open, maxConnections: settings.maxConnections, readBufferSize: BUFFER_SIZE, writeBufferSize: BUFFER_SIZE, checkOrigin: settings.checkOrigin,
       }), 'application/json');
     }
