@@ -34,6 +34,7 @@ import { createMemoryControl } from './control/control-memory.js';
 import { createRedisControl } from './control/control-redis.js';
 import { listenMetrics, serveOnApp, type MetricsServer } from './metrics/endpoint.js';
 import { startSeedListeners } from './protocols/listeners.js';
+import type { SeedListener } from './protocols/listener.js';
 import { registerProbesOnly } from './http/probes.js';
 
 export interface Gateway {
@@ -87,6 +88,7 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
     connection: redis, channel: keyspace.channel, answer: answerHere, timeoutMs: CONTROL_TIMEOUT_MS, unavailable: () => broker.unavailable(), log: log.child({ component: 'control' }),
   });
   let listenSocket: uWS.us_listen_socket | undefined;
+  let seedListeners: SeedListener[] | undefined;
   let shuttingDown = false;
   /** How close() saved the held messages, once it has: saveNow must not save the store again
    * after close() released it. */
@@ -98,7 +100,8 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
   const readiness = (): { ready: boolean; reason?: string } => {
     if (shuttingDown) return { ready: false, reason: 'shutting down' };
     const reason = broker.unavailable();
-    return reason === undefined ? { ready: listenSocket !== undefined } : { ready: false, reason };
+    // Ready once every listener listens: the main one, then the seed listeners (seedListeners set).
+    return reason === undefined ? { ready: listenSocket !== undefined && seedListeners !== undefined } : { ready: false, reason };
   };
   // Apps (docs/apps.md): one WS_WORKERS gate and one record builder for all of them.
   const gate = createConcurrencyGate({ workers: config.workers, queueLimit: config.authQueue }, log.child({ component: 'auth' }));
@@ -131,7 +134,7 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
   if (metricsServer !== undefined) log.info({ port: metricsServer.port }, 'metrics listening');
   listenSocket = await listen(app, config.host, config.port, config.reusePort);
   // The seed protocols' listeners (issue 14): their own ports, this node's hub and dispatcher.
-  const seedListeners = await startSeedListeners(config.seeds, {
+  seedListeners = await startSeedListeners(config.seeds, {
     hub, dispatcher, connections, activity, version, log, shuttingDown: () => shuttingDown,
     host: config.host, reusePort: config.reusePort, tls: config.tls,
     limits: { maxPayloadBytes: config.maxPayloadBytes, maxBackpressureBytes: config.maxBackpressureBytes, inbound: { framesPerSecond: config.maxInboundRate, burst: 2 * config.maxInboundRate } },
@@ -168,7 +171,7 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
       clearInterval(activityLog);
       if (listenSocket !== undefined) uWS.us_listen_socket_close(listenSocket);
       listenSocket = undefined;
-      for (const listener of seedListeners) listener.close();
+      for (const listener of seedListeners ?? []) listener.close();
       await metricsServer?.close();
       for (const ws of [...hub.sockets()]) ws.end(CLOSE_GOING_AWAY.code, CLOSE_GOING_AWAY.reason);
       for (const one of mounted) await one.close();
