@@ -125,7 +125,7 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
     get waiting() { return mounted.reduce((n, m) => n + m.authLoad.waiting, 0); },
     get inFlight() { return mounted.reduce((n, m) => n + m.authLoad.inFlight, 0); },
   };
-  metrics.watch({ hub, store, authLoad, pendingUpgrades: () => mounted.reduce((n, m) => n + m.pendingUpgrades(), 0), redis, ready: () => readiness().ready });
+  metrics.watch({ hub, store, authLoad, pendingUpgrades: () => mounted.reduce((n, m) => n + m.pendingUpgrades(), 0), redis, ready: () => readiness().ready, listeners: () => seedListeners ?? [] });
   const scrape = { registry: metrics.registry, checkCredentials: basicAuth(config.metrics.credentials), refused: counts.requestRefused.add, log };
   if (config.metrics.port === undefined) serveOnApp(app, scrape);
 

@@ -52,12 +52,16 @@ export interface ListenerSpec {
   mount(app: TemplatedApp): void;
   /** Told the port actually listened on. */
   listening?(port: number): void;
+  /** Its open sockets (seedBehavior's count), for the metrics. */
+  readonly sockets: () => number;
 }
 
 export interface SeedListener {
   readonly name: string;
   /** The port listened on (0 in the configuration picks a free one). */
   readonly port: number;
+  /** Its open sockets. */
+  readonly sockets: () => number;
   /** Stops accepting; the gateway closes the sockets (every one is in the hub). */
   close(): void;
 }
@@ -73,6 +77,7 @@ export async function startListener(spec: ListenerSpec, context: ListenerContext
   return {
     name: spec.name,
     port,
+    sockets: spec.sockets,
     close() {
       if (socket !== undefined) uWS.us_listen_socket_close(socket);
       socket = undefined;
@@ -93,12 +98,19 @@ export interface SeedHooks {
   readonly admit?: (ws: Socket) => boolean;
 }
 
+export interface SeedBehavior {
+  readonly behavior: WebSocketBehavior<Connection>;
+  /** Sockets open on it (one refused by admit counts until it is dropped, a tick later). */
+  readonly sockets: () => number;
+}
+
 /** A seed socket's behaviour: the upgrade is the adapter's; open puts the socket in the hub through
  * the dispatcher (held messages of its keys first, then live), close takes it out. */
-export function seedBehavior(context: ListenerContext, upgrade: WebSocketBehavior<Connection>['upgrade'], hooks: SeedHooks): WebSocketBehavior<Connection> {
+export function seedBehavior(context: ListenerContext, upgrade: WebSocketBehavior<Connection>['upgrade'], hooks: SeedHooks): SeedBehavior {
   const { dispatcher, activity, limits } = context;
   const refusing = new Set<Socket>();
-  return {
+  let open = 0;
+  const behavior: WebSocketBehavior<Connection> = {
     upgrade,
     maxPayloadLength: limits.maxPayloadBytes,
     idleTimeout: hooks.idleTimeoutS,
@@ -109,6 +121,7 @@ export function seedBehavior(context: ListenerContext, upgrade: WebSocketBehavio
     compression: uWS.DISABLED,
     open(ws) {
       activity.opened++;
+      open++;
       if (hooks.admit !== undefined && !hooks.admit(ws)) {
         ws.getUserData().closed = true;
         // Dropped once the 101 is out (a close here would cut it): refused sockets are few, kept
@@ -128,12 +141,14 @@ export function seedBehavior(context: ListenerContext, upgrade: WebSocketBehavio
     },
     close(ws) {
       activity.closed++;
+      open--;
       refusing.delete(ws);
       // A socket refused at open was never added: the hub and broker skip what they do not hold.
       dispatcher.closed(ws);
       hooks.closed?.(ws);
     },
   };
+  return { behavior, sockets: () => open };
 }
 
 /** Accepts an upgrade synchronously (the seed protocols decide at once) with `data` as the socket's record. */

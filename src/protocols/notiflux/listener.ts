@@ -106,13 +106,14 @@ export function notifluxListener(settings: NotifluxListener, context: ListenerCo
     });
   };
 
-  const behavior = seedBehavior(context, upgrade, { idleTimeoutS: IDLE_TIMEOUT_S, sendPings: true, message: receive });
+  const { behavior, sockets } = seedBehavior(context, upgrade, { idleTimeoutS: IDLE_TIMEOUT_S, sendPings: true, message: receive });
 
   return {
     name: NOTIFLUX_APP,
     port: settings.port,
     portVariable: 'WS_NOTIFLUX_PORT',
     framer: NOTIFLUX,
+    sockets,
     mount(app: TemplatedApp) {
       app.ws('/ws', behavior);
       app.post('/broadcast', broadcast);

@@ -107,7 +107,7 @@ export function philoteListener(settings: PhiloteListener, context: ListenerCont
     dispatcher.publish(published).catch((err: unknown) => log.warn({ err, listener: PHILOTE_APP }, 'could not publish a Philote message'));
   };
 
-  const behavior = seedBehavior(context, upgrade, {
+  const { behavior, sockets } = seedBehavior(context, upgrade, {
     idleTimeoutS: 0,
     sendPings: false,
     admit: (ws) => {
@@ -134,6 +134,7 @@ export function philoteListener(settings: PhiloteListener, context: ListenerCont
     port: settings.port,
     portVariable: 'WS_PHILOTE_PORT',
     framer: PHILOTE,
+    sockets,
     mount(app: TemplatedApp) {
       app.ws('/*', behavior);
       // Requests without an upgrade: the key first, then /api, then gorilla's refusal.

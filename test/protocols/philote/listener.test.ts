@@ -137,7 +137,13 @@ describe('Philote listener', () => {
   test('the main port serves health, readiness and metrics only', async () => {
     assert.equal((await gw.request('GET', '/healthz')).status, 200);
     assert.equal((await gw.request('GET', '/readyz')).status, 200);
-    assert.equal((await gw.request('GET', '/metrics')).status, 200);
+    const reader = await connect({ read: ['m'] });
+    const metrics = await gw.request('GET', '/metrics');
+    assert.equal(metrics.status, 200);
+    // This test's socket at least (others of this file may still be closing).
+    const open = /^octoway_listener_connections\{listener="philote"\} (\d+)$/m.exec(metrics.text);
+    assert.ok(open !== null && Number(open[1]) >= 1, 'octoway_listener_connections{listener="philote"} counts the open socket');
+    await reader.close();
     const publish = await gw.request('POST', '/', { body: '{"key":"k","value":1}' });
     assert.equal(publish.status, 404);
     assert.equal(publish.json.error, 'NOT_FOUND');
