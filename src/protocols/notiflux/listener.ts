@@ -32,9 +32,10 @@ export const NOTIFLUX: Framer = Object.freeze({
 });
 
 /** notiflux pings every 15 s and drops a client silent for 30 s (checked every 15 s: 30 to 45 s).
- * uWS has one idle timer: with 24 s it pings a socket silent for about 16 s (measured: 15.8 s, then
- * every 8 s of its 4 s granularity... see docs/migrating.md) and drops one silent for 24 s. A client
- * that answers pings, as every WebSocket client does, is never dropped. */
+ * uWS has one idle timer, in whole seconds with a 4 s granularity: at 24 s it pings a socket silent
+ * for about 16 s (measured 15.7 s, then every 16 s) and drops one silent for 24 s (measured 23.7 s;
+ * at 30 s the first ping came only after 23.7 s). A client that answers pings, as every WebSocket
+ * client does, is never dropped. */
 const IDLE_TIMEOUT_S = 24;
 
 /** Every notiflux socket is anonymous until it subscribes: one shared identity, no keys. */
@@ -117,8 +118,12 @@ export function notifluxListener(settings: NotifluxListener, context: ListenerCo
     mount(app: TemplatedApp) {
       app.ws('/ws', behavior);
       app.post('/broadcast', broadcast);
+      // actix-web-actors' refusal of a GET /ws that is no WebSocket handshake: 400, empty, its reason phrase.
+      app.get('/ws', (res) => {
+        res.cork(() => res.writeStatus('400 No WebSocket Upgrade header found').end());
+      });
       app.get('/health', (res) => answer(res, 200, '', ''));
-      // actix-web's answer to a route it does not have (a GET of /ws without an upgrade included).
+      // actix-web's answer to a route it does not have (any method but GET on /ws and /health).
       app.any('/*', (res) => answer(res, 404, '', ''));
     },
   };

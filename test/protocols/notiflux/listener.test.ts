@@ -41,11 +41,16 @@ describe('notiflux listener', () => {
     await gw.stop();
   });
 
-  test('GET /health answers 200; another path 404', async () => {
+  test('GET /health answers 200; GET /ws without a handshake 400; another path or method 404', async () => {
     const health = await fetch(`${base}/health`);
     assert.equal(health.status, 200);
     assert.equal(await health.text(), '');
     assert.equal((await fetch(`${base}/nowhere`)).status, 404);
+    // /ws without a WebSocket handshake: actix's 400 with an empty body.
+    const plain = await fetch(`${base}/ws`);
+    assert.equal(plain.status, 400);
+    assert.equal(await plain.text(), '');
+    assert.equal((await fetch(`${base}/broadcast`)).status, 404);
   });
 
   test('a broadcast reaches the subscribers of its topic as the text posted, 200 with an empty body', async () => {
