@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { connect as tcp } from 'node:net';
 import { startGateway, type GatewayProcess } from '../../helpers/gateway.js';
 import { listenerPort, textSocket, type TextSocket } from '../../helpers/seed.js';
 import { NOTIFLUX_PUBLIC_KEY_B64, notifluxToken, pong } from '../../helpers/notiflux.js';
@@ -106,6 +107,20 @@ describe('notiflux listener', () => {
     const wrongType = await broadcast({ topic: 't', message: 'm', token: 't' }, 'text/plain');
     assert.equal(wrongType.status, 400);
     assert.equal(await wrongType.text(), 'Content type error');
+  });
+
+  test('a broadcast body past 2 MiB is answered 413 with actix\'s text, and the connection closed', async () => {
+    const limit = 2 * 1024 * 1024;
+    const socket = tcp(Number(new URL(base).port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (d: Buffer) => { answer += d.toString(); });
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    // One byte past the limit and no more: the gateway has read everything sent when it closes.
+    socket.write(`POST /broadcast HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${limit + 1}\r\n\r\n`);
+    socket.write(Buffer.alloc(limit + 1, 0x20));
+    await closed;
+    assert.match(answer, /^HTTP\/1\.1 413 /);
+    assert.ok(answer.endsWith(`JSON payload (${limit + 1} bytes) is larger than allowed (limit: ${limit} bytes).`), answer);
   });
 
   test('the commands: the two answers, and silence for text that is no command', async () => {
