@@ -127,6 +127,18 @@ export const GOALS: readonly Goal[] = [
     pass: (r) => r >= 0.8,
     show: x,
   },
+  {
+    // Issue 14: a Philote user's fanout through the Philote listener, against the native listener's.
+    goal: 'fanout-philote deliveries/s ≥ 0.9× fanout (native listener)',
+    value: (m) => {
+      const philote = m.get('fanout-philote', '', 'octoway', 'deliveriesPerSec');
+      const native = m.get('fanout', '', 'octoway', 'deliveriesPerSec');
+      return philote === undefined || native === undefined || native === 0 ? undefined : philote / native;
+    },
+    pass: (r) => r >= 0.9,
+    show: x,
+  },
+  absGoal('fanout-philote deliveries/s ≥ 5× the real Philote (50k/s)', 'fanout-philote', 'deliveriesPerSec', (v) => v >= 250_000, (v) => `${(v / 1000).toFixed(0)}k/s = ${(v / 50_000).toFixed(1)}× Philote`),
   ratioGoal('fanout deliveries/s ≥ 2× ws reference', 'fanout', '', 'deliveriesPerSec', (r) => r >= 2, 'ws'),
   ratioGoal('unicast deliveries/s ≥ 2× ws reference', 'unicast', '', 'deliveriesPerSec', (r) => r >= 2, 'ws'),
 ];

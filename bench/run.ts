@@ -87,7 +87,8 @@ async function runOne(s: Scenario, target: Target, variant: Variant, round: numb
   const servers: { port: number; s: Spawned }[] = [];
   try {
     if (redis instanceof Error) throw redis;
-    const env = { ...variant.env, ...redis?.env };
+    const listeners = Object.fromEntries((variant.listenerPorts ?? []).map((name) => [name, freshPort()]));
+    const env = { ...variant.env, ...redis?.env, ...Object.fromEntries(Object.entries(listeners).map(([name, port]) => [name, String(port)])) };
     const n = variant.redisNodes ?? 1;
     const startServer = (port: number, name: string): Spawned =>
       spawnNode(SERVER_CORE, [...profArgs(name), ...serverArgs(target)], serverEnv(target, port, auth.port, env), name);
@@ -100,6 +101,7 @@ async function runOne(s: Scenario, target: Target, variant: Variant, round: numb
     const cfg: ClientConfig = { scenario: s.name, variant: variant.name, target, host: '127.0.0.1', port, serverPid: server.pid, authPid: auth.pid, authPort: auth.port, round };
     if (n > 1) cfg.nodes = servers.map((x) => ({ port: x.port, pid: x.s.pid }));
     if (redis !== undefined) cfg.redisPid = redis.pid;
+    if (variant.listenerPorts !== undefined) cfg.listeners = listeners;
     const client = spawnNode(CLIENT_CORE, ['dist/bench/client/main.js'], { BENCH_CLIENT_CONFIG: JSON.stringify(cfg), ...(o.perf ? { BENCH_PERF_DIR: path.join(RESULTS_DIR, 'prof') } : {}) }, `${tag}-client`, 'pipe');
     let result: string | undefined;
     let error: string | undefined;

@@ -63,6 +63,9 @@ export const SEED_DEFAULTS = {
   WS_PHILOTE_CHECK_ORIGIN: 'false',
 } as const;
 
+/** The listeners' port variables: any of them set, a deployment may run without the main app. */
+export const SEED_PORTS = ['WS_DSOCK_PORT', 'WS_DRIPLET_PORT', 'WS_NOTIFLUX_PORT', 'WS_PHILOTE_PORT'] as const;
+
 /** Secrets: a problem with one of them never shows its value. */
 export const SEED_SECRETS: readonly string[] = ['WS_DSOCK_TOKEN', 'WS_DSOCK_JWT_SECRET', 'WS_PHILOTE_SECRET'];
 

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { parseDuration, parseSize } from './units.js';
 import { MAX_EXPIRE_MS, MAX_EXPIRE_TEXT } from './delivery/message.js';
 import { authModes, parseAuthUrl, readJwt, readPublishAuth, type AuthMode, type JwtSettings, type PublishAuthSettings, type Readers } from './config-auth.js';
-import { readSeedListeners, SEED_DEFAULTS, SEED_SECRETS, type SeedListeners } from './config-seeds.js';
+import { readSeedListeners, SEED_DEFAULTS, SEED_PORTS, SEED_SECRETS, type SeedListeners } from './config-seeds.js';
 
 export { AUTH_MODES, PUBLISH_AUTH_MODES } from './config-auth.js';
 export type { AuthMode, JwtSettings, PublishAuthMode, PublishAuthSettings } from './config-auth.js';
@@ -104,6 +104,9 @@ export interface Config {
   readonly publishAuth: PublishAuthSettings;
   /** The seed protocols' listeners (config-seeds.ts); each undefined when its port is unset. */
   readonly seeds: SeedListeners;
+  /** A seed port set with neither WS_AUTH_URL nor WS_LOGIN: the main port serves health, readiness,
+   * version and metrics only (no app, no publish API, no sockets). */
+  readonly seedOnly: boolean;
 }
 
 /** Every default, as the operator would type it. The README's configuration table mirrors this. */
@@ -244,6 +247,9 @@ export function loadConfig(env: Env): Config {
   const list = (name: ConfigName): string[] => raw(name).split(',').map((s) => s.trim()).filter((s) => s !== '');
 
   const insecure = bool('WS_INSECURE_NO_AUTH');
+  // Only seed listeners (issue 14): a seed port set, and neither WS_AUTH_URL nor WS_LOGIN. The main
+  // port then serves health, readiness, version and metrics only, so it needs neither.
+  const seedOnly = SEED_PORTS.some((name) => raw(name) !== '') && raw('WS_AUTH_URL') === '' && (env.WS_LOGIN ?? '') === '' && !insecure;
   const goctopus = goctopusSettings(raw, bad, insecure);
   const modes = authModes(raw, bad, goctopus.authorizer);
   // WS_AUTH_URL is forward auth's (with the dummy authorizer, the one key): needed only with forward.
@@ -252,12 +258,12 @@ export function loadConfig(env: Env): Config {
     // Nothing to check: WS_AUTH_URL, if given, is unused.
   } else if (goctopus.authorizer === 'dummy') {
     if (raw('WS_AUTH_URL') === '') bad('WS_AUTH_URL', 'the key every socket gets with WS_AUTHORIZER=dummy', 0);
-  } else if (authUrl === undefined) bad('WS_AUTH_URL', 'the http(s) URL of your auth endpoint, such as http://app:8000/api/is_authenticated (or a WS_AUTH_MODE without forward)', 0);
+  } else if (authUrl === undefined && !seedOnly) bad('WS_AUTH_URL', 'the http(s) URL of your auth endpoint, such as http://app:8000/api/is_authenticated (or a WS_AUTH_MODE without forward)', 0);
 
   const login = env.WS_LOGIN ?? '';
   const password = env.WS_PASSWORD ?? '';
   const readers: Readers = { env, problems, raw, bad, duration, bool, list };
-  const publishAuth = readPublishAuth(readers, { insecure, login, password, toleranceMs: duration('WS_HMAC_TOLERANCE', 1_000, TIMER_MAX) });
+  const publishAuth = readPublishAuth(readers, { insecure: insecure || seedOnly, login, password, toleranceMs: duration('WS_HMAC_TOLERANCE', 1_000, TIMER_MAX) });
   const { jwt, jwtCookie } = readJwt(readers, { clientJwt: modes.includes('jwt'), publisherJwt: publishAuth.modes.includes('jwt'), timerMax: TIMER_MAX });
 
   const trustedProxies = list('WS_TRUSTED_PROXIES');
@@ -361,6 +367,7 @@ export function loadConfig(env: Env): Config {
     jwtCookie,
     publishAuth,
     metrics: metricsSettings(env, raw, int, bad),
+    seedOnly,
     seeds: readSeedListeners(readers, [{ name: 'WS_PORT', port: Number(raw('WS_PORT')) }, { name: 'WS_METRICS_PORT', port: raw('WS_METRICS_PORT') === '' ? undefined : Number(raw('WS_METRICS_PORT')) }]),
   };
   // Accepted so a Goctopus environment starts unchanged, checked, and otherwise unused.

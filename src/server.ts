@@ -35,6 +35,9 @@ import { withConnectionTargets } from './delivery/connection-targets.js';
 import { createMemoryControl } from './control/control-memory.js';
 import { createRedisControl } from './control/control-redis.js';
 import { listenMetrics, serveOnApp, type MetricsServer } from './metrics/endpoint.js';
+import { startSeedListeners } from './protocols/listeners.js';
+import type { SeedListener } from './protocols/listener.js';
+import { registerProbesOnly } from './http/probes.js';
 
 export interface Gateway {
   /** The port actually listened on (WS_PORT=0 picks a free one). */
@@ -87,6 +90,7 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
     hub, store, broker, mode: config.delivery, defaultIdempotencyTtlMs: config.msgExpireMs, maxAcksInFlight: config.maxAcksInFlight, history, log,
   }), control), counts.published);
   let listenSocket: uWS.us_listen_socket | undefined;
+  let seedListeners: SeedListener[] | undefined;
   let shuttingDown = false;
   /** How close() saved the held messages, once it has: saveNow must not save the store again
    * after close() released it. */
@@ -98,7 +102,8 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
   const readiness = (): { ready: boolean; reason?: string } => {
     if (shuttingDown) return { ready: false, reason: 'shutting down' };
     const reason = broker.unavailable();
-    return reason === undefined ? { ready: listenSocket !== undefined } : { ready: false, reason };
+    // Ready once every listener listens: the main one, then the seed listeners (seedListeners set).
+    return reason === undefined ? { ready: listenSocket !== undefined && seedListeners !== undefined } : { ready: false, reason };
   };
   // Apps (docs/apps.md): one WS_WORKERS gate and one record builder for all of them.
   const gate = createConcurrencyGate({ workers: config.workers, queueLimit: config.authQueue }, log.child({ component: 'auth' }));
@@ -112,13 +117,17 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
     alone: apps.length === 1,
   };
   const mounted: MountedApp[] = [];
-  for (const appConfig of apps) mounted.push(await mountApp(appConfig, shared));
-  refuseUnknownApps(app, counts.requestRefused.add, log);
+  if (config.seedOnly) {
+    registerProbesOnly(app, { readiness, version, refused: counts.requestRefused.add, log });
+  } else {
+    for (const appConfig of apps) mounted.push(await mountApp(appConfig, shared));
+    refuseUnknownApps(app, counts.requestRefused.add, log);
+  }
   const authLoad = {
     get waiting() { return mounted.reduce((n, m) => n + m.authLoad.waiting, 0); },
     get inFlight() { return mounted.reduce((n, m) => n + m.authLoad.inFlight, 0); },
   };
-  metrics.watch({ hub, store, authLoad, pendingUpgrades: () => mounted.reduce((n, m) => n + m.pendingUpgrades(), 0), redis, ready: () => readiness().ready });
+  metrics.watch({ hub, store, authLoad, pendingUpgrades: () => mounted.reduce((n, m) => n + m.pendingUpgrades(), 0), redis, ready: () => readiness().ready, listeners: () => seedListeners ?? [] });
   const scrape = { registry: metrics.registry, checkCredentials: basicAuth(config.metrics.credentials), refused: counts.requestRefused.add, log };
   if (config.metrics.port === undefined) serveOnApp(app, scrape);
 
@@ -126,6 +135,12 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
   const metricsServer: MetricsServer | undefined = config.metrics.port === undefined ? undefined : await listenMetrics(config.host, config.metrics.port, scrape);
   if (metricsServer !== undefined) log.info({ port: metricsServer.port }, 'metrics listening');
   listenSocket = await listen(app, config.host, config.port, config.reusePort);
+  // The seed protocols' listeners (issue 14): their own ports, this node's hub and dispatcher.
+  seedListeners = await startSeedListeners(config.seeds, {
+    hub, dispatcher, connections, activity, version, log, shuttingDown: () => shuttingDown,
+    host: config.host, reusePort: config.reusePort, tls: config.tls,
+    limits: { maxPayloadBytes: config.maxPayloadBytes, maxBackpressureBytes: config.maxBackpressureBytes, inbound: { framesPerSecond: config.maxInboundRate, burst: 2 * config.maxInboundRate } },
+  });
   if (restored !== undefined) {
     await markLoaded(restored.path);
     log.info({ messages: restored.messages, file: restored.path }, 'held messages loaded');
@@ -147,7 +162,7 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
   }, ACTIVITY_LOG_MS);
   activityLog.unref();
   if (config.trustAllProxies) log.warn('WS_TRUST_PROXY_HEADERS=true: X-Forwarded-For is believed from every peer, so any client can choose the address its rate limit and auth backend see; list your proxies in WS_TRUSTED_PROXIES instead');
-  log.info({ host: config.host, port, delivery: config.delivery, apps: apps.map((a) => a.name) }, 'listening');
+  log.info({ host: config.host, port, delivery: config.delivery, apps: config.seedOnly ? [] : apps.map((a) => a.name), listeners: seedListeners.map((l) => l.name) }, 'listening');
 
   return {
     port,
@@ -158,6 +173,7 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
       clearInterval(activityLog);
       if (listenSocket !== undefined) uWS.us_listen_socket_close(listenSocket);
       listenSocket = undefined;
+      for (const listener of seedListeners ?? []) listener.close();
       await metricsServer?.close();
       for (const ws of [...hub.sockets()]) ws.end(CLOSE_GOING_AWAY.code, CLOSE_GOING_AWAY.reason);
       for (const one of mounted) await one.close();

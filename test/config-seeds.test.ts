@@ -75,3 +75,14 @@ test('Driplet: the config path is required and the file is read with its overrid
     `WS_DRIPLET_CONFIG=${JSON.stringify(path)}: Endpoints.web.JWTSecret is empty (or unset): expected the secret client tokens are signed with (or DRIPLET_ENDPOINTS_WEB_JWTSECRET)`,
   ]);
 });
+
+test('only seed listeners: neither WS_AUTH_URL nor WS_LOGIN is needed, and the main port serves probes only', () => {
+  const config = loadConfig({ WS_PHILOTE_PORT: '6380', WS_PHILOTE_SECRET: 's' });
+  assert.equal(config.seedOnly, true);
+  assert.equal(config.seeds.philote?.port, 6380);
+  // With WS_AUTH_URL or WS_LOGIN set, the main app is meant: its settings are required as ever.
+  assert.equal(loadConfig({ ...base, WS_PHILOTE_PORT: '6380', WS_PHILOTE_SECRET: 's' }).seedOnly, false);
+  assert.throws(() => loadConfig({ WS_LOGIN: 'l', WS_PASSWORD: 'p', WS_PHILOTE_PORT: '6380', WS_PHILOTE_SECRET: 's' }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('WS_AUTH_URL')));
+  // Without a seed port, nothing changes: WS_AUTH_URL and WS_LOGIN are required.
+  assert.throws(() => loadConfig({}), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('WS_AUTH_URL')) && err.problems.some((p) => p.startsWith('WS_LOGIN')));
+});

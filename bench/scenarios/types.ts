@@ -11,6 +11,9 @@ export interface Variant {
    * server core. Absent: one node, in memory.
    */
   readonly redisNodes?: number;
+  /** Port variables of seed listeners (WS_PHILOTE_PORT, ...) the runner sets to fresh ports (one
+   * node only), told to the client as ClientConfig.listeners. */
+  readonly listenerPorts?: readonly string[];
 }
 
 export interface MetricDef {
@@ -33,6 +36,8 @@ export interface ClientConfig {
   round: number;
   /** Every node of a multi-node run, the first being port/serverPid; absent for one server. */
   nodes?: readonly { port: number; pid: number }[];
+  /** The seed listeners' ports, by variable (Variant.listenerPorts). */
+  listeners?: Readonly<Record<string, number>>;
   /** Redis's pid when the run uses Redis and its /proc/<pid> is readable (for its CPU), else absent or 0. */
   redisPid?: number;
 }

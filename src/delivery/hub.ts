@@ -76,6 +76,10 @@ export interface Hub {
   /** Open sockets per key or pattern on this node (a socket counts under each of its keys; topics
    * are not counted: they have no presence yet, on one node as with Redis). */
   presence(): Map<string, number>;
+  /** Puts a framed protocol's sockets on `app`, the uWS app (a seed listener's: src/protocols/
+   * listener.ts) that accepts them: uWS topics are per app, so its publishes must go through it.
+   * Called once per protocol, before its first socket; other protocols use the hub's own app. */
+  bind(framer: Framer, app: TemplatedApp): void;
   readonly size: number;
   /** Routing keys with at least one socket here. */
   readonly keyCount: number;
@@ -123,10 +127,10 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
   let openingFramer: Framer = GOCTOPUS;
   let openingSince: ReadonlyMap<string, number> | undefined;
   const nativeOf = (ws: Socket): NativeState | undefined => (natives.size === 0 ? undefined : natives.get(ws));
-  const laneOf = (framer: Framer): FramedSockets => {
+  const laneOf = (framer: Framer, on: TemplatedApp = app): FramedSockets => {
     let lane = framed.get(framer);
     if (lane === undefined) {
-      lane = createFramedSockets(framer, { app, compress, queueOrSend: (ws, id, frame) => queueOrSend(ws, id, frame), wrote: (n) => { written += n; }, patternDeliveries });
+      lane = createFramedSockets(framer, { app: on, compress, queueOrSend: (ws, id, frame) => queueOrSend(ws, id, frame), wrote: (n) => { written += n; }, patternDeliveries });
       framed.set(framer, lane);
     }
     return lane;
@@ -391,6 +395,11 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
         set.delete(listener);
         if (set.size === 0 && watched.get(address) === set) watched.delete(address);
       };
+    },
+
+    bind(framer, on) {
+      if (framed.has(framer)) throw new Error(`framer ${framer.name} bound after its first socket`);
+      laneOf(framer, on);
     },
     patternKeysOf(ws, id) {
       const known = patternDeliveries.get(id);

@@ -43,6 +43,8 @@ export interface Watched {
   readonly pendingUpgrades: () => number;
   readonly redis: RedisConnection | undefined;
   readonly ready: () => boolean;
+  /** The seed listeners' open sockets, by listener name (none before they listen). */
+  readonly listeners: () => ReadonlyArray<{ readonly name: string; sockets(): number }>;
 }
 
 export interface Metrics {
@@ -104,6 +106,8 @@ export function createMetrics(version: VersionInfo): Metrics {
     watch(parts) {
       const { hub, store } = parts;
       gauge(registers, 'connections', 'Open WebSocket connections on this node.', [], () => [[{}, hub.size]]);
+      gauge(registers, 'listener_connections', 'Open WebSocket connections on this node\'s seed listeners (dSock, Driplet, notiflux, Philote), by listener; counted in connections too.', ['listener'], () =>
+        parts.listeners().map((l) => [{ listener: l.name }, l.sockets()]));
       gauge(registers, 'keys', 'Routing keys with at least one open socket on this node.', [], () => [[{}, hub.keyCount]]);
       counter(registers, 'messages_delivered_total', 'Frames written to sockets on this node (one per socket per message).', [], () => [[{}, hub.written]]);
       const stats = store.stats();

@@ -211,6 +211,11 @@ export function granted(grants: readonly string[], name: string): boolean {
   return false;
 }
 
+/** A socket's v2 (or seed protocol) topic state, kept by the hub for every socket not speaking
+ * Goctopus's protocol (hub.opening). */
+export function stateOf(hub: Hub, ws: Socket): NativeState {
+  return hub.nativeOf(ws) as NativeState;
+}
 
 /** A token bucket's spent count at `now` (whole seconds), refilled as socket/inbound-budget.ts's. */
 function refill(spent: number, at: number, limits: InboundLimits, now: number): number {
