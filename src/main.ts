@@ -37,6 +37,36 @@ try {
 
 const log = createLogger(config.logLevel, undefined, config.logFormat);
 let gateway: Gateway | undefined;
+
+// Failures nothing in the gateway caught (docs/operations.md, "Unhandled errors"). A rejected
+// promise nobody awaited is one operation's failure: the state it leaves is that operation's, so
+// it is logged loudly and the gateway keeps serving its other sockets. An uncaught exception
+// unwound a synchronous path halfway (a hub index, a socket record): the state may be corrupt, so
+// the held messages are saved if the store is in memory and the process exits 1 for its
+// supervisor to restart it. Only the error's type, message and stack are logged: an error may
+// carry the command or request that failed (ioredis's `command.args` holds payloads).
+process.on('unhandledRejection', (reason: unknown) => {
+  log.error({ err: describeError(reason) }, 'unhandled promise rejection; still serving');
+});
+process.on('uncaughtException', (err: Error) => {
+  log.fatal({ err: describeError(err) }, 'uncaught exception; exiting');
+  try {
+    const saved = gateway?.saveNow();
+    if (saved !== undefined && saved.messages > 0) log.fatal({ held: saved.messages, savedTo: saved.file }, saved.file === undefined ? 'held messages lost' : 'held messages saved before exiting');
+  } catch (saveErr) {
+    log.fatal({ err: describeError(saveErr) }, 'held messages could not be saved before exiting');
+  }
+  process.exit(1);
+});
+
+/** What is logged of an error: its type, its message (cut to 200 characters; none for a SyntaxError,
+ * whose message quotes the text that failed to parse) and its stack frames without the message line. */
+function describeError(err: unknown): { type: string; message?: string; stack?: string } {
+  if (!(err instanceof Error)) return { type: typeof err };
+  const frames = err.stack?.split('\n').filter((line) => line.startsWith('    at ')).join('\n');
+  return { type: err.name, ...(err instanceof SyntaxError ? {} : { message: err.message.slice(0, 200) }), ...(frames ? { stack: frames } : {}) };
+}
+
 /** A signal that arrived while the gateway was starting (it may already be listening and have
  * logged so): acted on as soon as the start returns, so no signal is ever left to Node's default. */
 let stopRequested: NodeJS.Signals | undefined;

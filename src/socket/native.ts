@@ -62,9 +62,12 @@ export function createNative(options: NativeOptions): Native {
   };
   const reply = (ws: Socket, ref: Ref, body: Record<string, unknown>): void => write(ws, ref === undefined ? body : { ...body, ref });
 
+  /** A client fault: answered with an error frame and charged against the refused-frame budget. */
   const refuse = (ws: Socket, ref: Ref, error: OctowayError): void => {
     const data = ws.getUserData();
-    const state = stateOf(ws);
+    // A socket already closed has no state left in the hub (hub.remove): nothing to charge or answer.
+    const state = hub.nativeOf(ws);
+    if (state === undefined || data.closed) return;
     const now = nowSeconds();
     state.errorSpent = refill(state.errorSpent, state.errorAt, REFUSED_FRAMES, now) + 1;
     state.errorAt = now;
@@ -72,6 +75,10 @@ export function createNative(options: NativeOptions): Native {
     if (log.isLevelEnabled('debug')) log.debug({ conn: connectionId(data), code: error.code }, 'v2 frame refused');
     reply(ws, ref, { type: 'error', code: error.code, message: error.message });
   };
+  /** A server fault (the store or bus failed): an error frame only. It never spends the client's
+   * refused-frame budget, so an outage does not close well-behaved clients with the terminal 1008.
+   * It may arrive after the socket closed (an async publish): then nothing is written. */
+  const fail = (ws: Socket, ref: Ref, error: OctowayError): void => reply(ws, ref, { type: 'error', code: error.code, message: error.message });
   const refusal = (code: ErrorCode, message?: string): OctowayError => new OctowayError(code, message);
   /** Every socket handed to this module speaks v2: the hub holds its state from hub.add on. */
   const stateOf = (ws: Socket): NativeState => hub.nativeOf(ws) as NativeState;
@@ -161,9 +168,9 @@ export function createNative(options: NativeOptions): Native {
       try {
         if (dispatcher.publishNow(message) !== undefined) return answer();
       } catch (err) {
-        return refuse(ws, ref, asOctowayError(err));
+        return fail(ws, ref, asOctowayError(err));
       }
-      dispatcher.publish(message).then(answer, (err: unknown) => refuse(ws, ref, asOctowayError(err)));
+      dispatcher.publish(message).then(answer, (err: unknown) => fail(ws, ref, asOctowayError(err)));
     },
 
     ack(ws, frame, ref) {

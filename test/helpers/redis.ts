@@ -63,6 +63,10 @@ export interface OwnRedis {
   start(): Promise<void>;
   /** SHUTDOWN SAVE: a graceful stop that keeps its data for the next start. */
   stop(): Promise<void>;
+  /** SIGSTOP: it keeps its connections open and answers nothing (commands time out), as a hung server. */
+  pause(): void;
+  /** SIGCONT after pause. */
+  resume(): void;
   /** Stops it if running and removes its directory. */
   dispose(): Promise<void>;
 }
@@ -102,7 +106,14 @@ export async function ownRedis(password: string, options: { tls?: boolean } = {}
       client.disconnect();
       await exited;
     },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
+    },
     async dispose() {
+      child?.kill('SIGCONT');
       await kill(child);
       await rm(dir, { recursive: true, force: true });
     },
