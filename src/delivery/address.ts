@@ -40,6 +40,12 @@ export function sessionAddress(app: string, user: string, session: string): stri
   return `${NUL}s${app}${NUL}${user}${NUL}${session}`;
 }
 
+/** A publish's message_id as remembered for deduplication: within its app, so the same message_id in
+ * two apps is two messages (a default-app id is remembered as it was before apps existed). */
+export function messageIdAddress(app: string, id: string): string {
+  return keyAddress(app, id);
+}
+
 export interface ParsedAddress {
   readonly kind: AddressKind;
   readonly app: string;

@@ -8,7 +8,7 @@ import { MemoryHistory, type History } from './history.js';
 import type { Hub } from './hub.js';
 import { connectionId, type Socket } from '../socket/connection.js';
 import type { Message, PublishResult } from './message.js';
-import { keyAddress, parseAddress } from './address.js';
+import { messageIdAddress, parseAddress } from './address.js';
 import { splitHeld } from './conditions.js';
 import { recoverKeys } from './recovery.js';
 
@@ -168,10 +168,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   };
 }
 
-/** The message_id as remembered: within its app (that of its keys, which one publish never mixes),
- * so the same message_id in two apps is two messages; a default-app id stays as earlier versions
- * remembered it. */
+/** The message_id as remembered: within the app of the message's addresses (one publish never
+ * mixes apps), whether it has keys or topics only. */
 function messageIdOf(message: Message): string {
-  const first = message.keys[0];
-  return first === undefined || first.charCodeAt(0) !== 0 ? message.id : keyAddress(parseAddress(first).app, message.id);
+  const first = message.keys[0] ?? message.topics?.[0];
+  return first === undefined ? message.id : messageIdAddress(parseAddress(first).app, message.id);
 }

@@ -116,6 +116,21 @@ describe('two apps and the default on one gateway', () => {
     assert.deepEqual((await plain.waitForFrames(1))[0]!.payload, 'default held');
   });
 
+  test('a topic-only publish\'s message_id stays in its app: another app\'s publish with it is delivered', async () => {
+    const toBlueTopic = await publishTo(gw, '/apps/blue', BLUE, { topic: 't', value: 'blue topic', message_id: 'topic-id' });
+    assert.deepEqual([toBlueTopic.status, toBlueTopic.json.duplicate], [202, undefined]);
+    // Within blue it is the same message: a retry.
+    assert.equal((await publishTo(gw, '/apps/blue', BLUE, { topic: 't', value: 'retry', message_id: 'topic-id' })).json.duplicate, true);
+    const before = gw.logs.filter((l) => l.msg === 'socket synced').length;
+    const plain = await socket(gw.ws('/ws?email=M'));
+    await synced(before + 1);
+    const toDefault = await publishTo(gw, '', BASIC, { key: 'M', value: 'default key', message_id: 'topic-id' });
+    assert.deepEqual([toDefault.status, toDefault.json.duplicate, toDefault.json.delivered], [202, undefined, 1]);
+    assert.equal((await plain.waitForFrames(1))[0]!.payload, 'default key');
+    const toGreenTopic = await publishTo(gw, '/apps/green', GREEN, { topic: 't', value: 'green topic', message_id: 'topic-id' });
+    assert.deepEqual([toGreenTopic.status, toGreenTopic.json.duplicate], [202, undefined]);
+  });
+
   test('each app takes its own credentials only, for publishing and for sockets', async () => {
     for (const [base, authorization] of [['/apps/blue', BASIC], ['', BLUE], ['/apps/green', BLUE], ['/apps/blue', GREEN]] as const) {
       const r = await publishTo(gw, base, authorization, { key: 'K', value: 'x' });
