@@ -7,7 +7,7 @@ import { parseAddress } from '../delivery/address.js';
 import type { HttpRequest } from 'uWebSockets.js';
 import type { PublishAuthMode, PublishAuthSettings } from '../config.js';
 import { OctowayError, type ErrorCode } from '../errors.js';
-import { grantsOf } from '../identity/jwt-grants.js';
+import { granted, grantsOf } from '../identity/jwt-grants.js';
 import type { JwtVerifier } from '../identity/jwt-verifier.js';
 import { basicAuth, tokenAuth } from './credentials.js';
 import { checkTimestamp, hmacKeys, matchingSignature, parseSignature, SIGNATURE_HEADER, type Signature } from './hmac-signature.js';
@@ -18,8 +18,18 @@ export type Endpoint = 'publish' | 'admin';
 
 export interface Publisher {
   readonly mode: PublishAuthMode;
-  /** The only keys it may publish to (a publisher JWT's claims); undefined: every key. */
-  readonly reach: ReadonlySet<string> | undefined;
+  /** Where it may publish (a publisher JWT's claims); undefined: everywhere. */
+  readonly reach: Reach | undefined;
+}
+
+/** A publisher JWT's reach. Keys and topics never share a namespace: a topic grant never reaches the
+ * key of the same name, nor a key claim the topic. */
+export interface Reach {
+  /** The `keys` claim, matched exactly. */
+  readonly keys: ReadonlySet<string>;
+  /** The publish grants (`topics` with a publish scope, `write`): exact names or prefix patterns
+   * (`chat:*`), matched as a socket's grants are (identity/jwt-grants.ts's granted). */
+  readonly topics: readonly string[];
 }
 
 export type AuthStep =
@@ -87,7 +97,7 @@ export function createPublisherAuth(settings: PublishAuthSettings, parts: Publis
     const grants = grantsOf(verified.claims);
     if (grants instanceof OctowayError) return unauthorized(grants.code, grants.message, challenges(true));
     if (!grants.publisher) return new OctowayError('PUBLISH_SCOPE_MISSING');
-    return { mode: 'jwt', reach: new Set([...grants.keysClaim, ...grants.publish]) };
+    return { mode: 'jwt', reach: { keys: new Set(grants.keysClaim), topics: grants.publish } };
   };
 
   const replayVerdict = (verdict: ReplayVerdict): Publisher | OctowayError => {
@@ -132,21 +142,25 @@ export function createPublisherAuth(settings: PublishAuthSettings, parts: Publis
   };
 }
 
-/** The first key of `request` a publisher may not reach, as the 403 to answer; undefined when it may
- * reach them all. Checked before anything is published, so a batch is all or nothing. */
+/** The first key or topic of `request` a publisher may not reach, as the 403 to answer; undefined
+ * when it may reach them all. Checked before anything is published, so a batch is all or nothing. */
 export function checkReach(publisher: Publisher, request: PublishRequest): OctowayError | undefined {
   const { reach } = publisher;
   if (reach === undefined) return undefined;
   for (let i = 0; i < request.messages.length; i++) {
     const message = request.messages[i]!;
-    // Users and sessions by their user's name; a connection by its id.
+    const where = request.batch ? `messages[${i}]: ` : '';
+    // Keys by name; users and sessions by their user's name, and a connection by its id, as keys.
     const keyNames = message.keys.map((k) => (k.charCodeAt(0) === 0 ? parseAddress(k).name : k));
-    const named = message.topics === undefined ? keyNames : [...keyNames, ...message.topics.map((t) => parseAddress(t).name)];
-    const names = message.connection === undefined ? named : [...named, message.connection.id];
+    const names = message.connection === undefined ? keyNames : [...keyNames, message.connection.id];
     for (const key of names) {
-      if (reach.has(key)) continue;
-      const where = request.batch ? `messages[${i}]: ` : '';
-      return new OctowayError('PUBLISH_KEY_FORBIDDEN', `${where}the publisher JWT may not publish to ${JSON.stringify(key.slice(0, 200))} (its keys, topics and write claims list where it may)`);
+      if (reach.keys.has(key)) continue;
+      return new OctowayError('PUBLISH_KEY_FORBIDDEN', `${where}the publisher JWT may not publish to the key ${JSON.stringify(key.slice(0, 200))} (its keys claim lists where it may)`);
+    }
+    for (const address of message.topics ?? []) {
+      const topic = parseAddress(address).name;
+      if (granted(reach.topics, topic)) continue;
+      return new OctowayError('PUBLISH_TOPIC_FORBIDDEN', `${where}the publisher JWT may not publish to the topic ${JSON.stringify(topic.slice(0, 200))} (its topics, with a publish scope, and write claims list where it may)`);
     }
   }
   return undefined;

@@ -56,6 +56,16 @@ export function grantsOf(claims: Readonly<Record<string, unknown>>): JwtGrants |
   }
 }
 
+/** Whether a grant list allows a name: an exact entry, or a prefix pattern ending in `*` (`*` alone:
+ * every name). Topic grants only: a key claim is matched exactly, never as a pattern. */
+export function granted(grants: readonly string[], name: string): boolean {
+  for (const grant of grants) {
+    if (grant === name) return true;
+    if (grant.endsWith('*') && name.startsWith(grant.slice(0, -1))) return true;
+  }
+  return false;
+}
+
 /** A list claim: absent, one string, or an array of strings, each a valid routing key. */
 function listClaim(claims: Readonly<Record<string, unknown>>, name: string): string[] {
   const value = claims[name];

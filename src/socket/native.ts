@@ -12,6 +12,7 @@ import { sinceOf } from './since.js';
 import { frameOf, newMessageId, type Message } from '../delivery/message.js';
 import { isValidKey } from '../delivery/routing-key.js';
 import { OctowayError, type ErrorCode } from '../errors.js';
+import { granted } from '../identity/jwt-grants.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../http/json-depth.js';
 import type { Logger } from '../log.js';
 import { connectionId, nowSeconds, type NativeState, type Socket } from './connection.js';
@@ -207,15 +208,6 @@ export function createNative(options: NativeOptions): Native {
       handler(ws, frame, ref as Ref);
     },
   };
-}
-
-/** Whether a grant list allows a name: an exact entry, or a prefix pattern ending in `*` (`*` alone: every name). */
-export function granted(grants: readonly string[], name: string): boolean {
-  for (const grant of grants) {
-    if (grant === name) return true;
-    if (grant.endsWith('*') && name.startsWith(grant.slice(0, -1))) return true;
-  }
-  return false;
 }
 
 /** A socket's v2 (or seed protocol) topic state, kept by the hub for every socket not speaking

@@ -87,7 +87,13 @@ describe('every mode listed: WS_PUBLISH_AUTH=basic,bearer,hmac,jwt', () => {
     const token = await sign(jwtKey, { sub: 'backend-1', scope: 'publish', keys: ['k-a'], topics: ['t-1'], exp: nowS() + 60 });
     const headers = { authorization: `Bearer ${token}` };
     assert.equal((await post(body('k-a'), headers)).status, 202);
-    assert.equal((await post(body('t-1'), headers)).status, 202, 'topics count with a publish scope');
+    const topic = (name: string): string => JSON.stringify({ topic: name, value: 'v' });
+    assert.equal((await post(topic('t-1'), headers)).status, 202, 'topics count with a publish scope, as topics');
+    // Keys and topics never share a namespace: a topic grant is not the key of its name, nor the reverse.
+    const keyOfTopic = await post(body('t-1'), headers);
+    assert.deepEqual([keyOfTopic.status, keyOfTopic.json.error], [403, 'PUBLISH_KEY_FORBIDDEN']);
+    const topicOfKey = await post(topic('k-a'), headers);
+    assert.deepEqual([topicOfKey.status, topicOfKey.json.error], [403, 'PUBLISH_TOPIC_FORBIDDEN']);
     const outside = await post(JSON.stringify({ keys: ['k-a', 'k-b'], value: 1, expire: '0' }), headers);
     assert.equal(outside.status, 403);
     assert.equal(outside.json.error, 'PUBLISH_KEY_FORBIDDEN');
@@ -96,8 +102,21 @@ describe('every mode listed: WS_PUBLISH_AUTH=basic,bearer,hmac,jwt', () => {
     assert.equal((await post(body('backend-1'), headers)).status, 403, 'sub is who it is, not where it may publish');
   });
 
+  test('jwt: prefix grants (chat:*) reach the topics they match, as they do for sockets; never keys', async () => {
+    const token = await sign(jwtKey, { scope: 'publish', topics: ['chat:*'], write: ['room'], exp: nowS() + 60 });
+    const headers = { authorization: `Bearer ${token}` };
+    for (const name of ['chat:lobby', 'chat:', 'room']) {
+      assert.equal((await post(JSON.stringify({ topic: name, value: 1 }), headers)).status, 202, name);
+    }
+    const other = await post(JSON.stringify({ topics: ['chat:x', 'chatter'], value: 1 }), headers);
+    assert.deepEqual([other.status, other.json.error], [403, 'PUBLISH_TOPIC_FORBIDDEN']);
+    assert.match(other.json.message, /"chatter"/);
+    assert.equal((await post(body('chat:lobby'), headers)).json.error, 'PUBLISH_KEY_FORBIDDEN', 'a pattern never reaches a key');
+    assert.equal((await post(body('chat:*'), headers)).json.error, 'PUBLISH_KEY_FORBIDDEN');
+  });
+
   test('jwt: a batch with one key out of reach is refused whole, and nothing of it is published', async () => {
-    const token = await sign(jwtKey, { scope: 'broadcast', topics: ['k-batch'], exp: nowS() + 60 });
+    const token = await sign(jwtKey, { scope: 'publish', keys: ['k-batch'], exp: nowS() + 60 });
     const batch = { messages: [{ key: 'k-batch', value: 1, expire: '1m' }, { key: 'k-other', value: 2, expire: '1m' }] };
     const r = await post(JSON.stringify(batch), { authorization: `Bearer ${token}` });
     assert.equal(r.status, 403);
@@ -188,9 +207,10 @@ describe('modes one at a time', () => {
     const key = await signingKey('ES256');
     await withGateway({ WS_PUBLISH_AUTH: 'jwt', WS_JWT_PUBLIC_KEY: Buffer.from(key.configured).toString('base64'), WS_LOGIN: '', WS_PASSWORD: '' }, async (gw) => {
       const token = await sign(key, { sub: 'svc', scope: 'broadcast', topics: ['news'], exp: nowS() + 60 });
-      assert.equal((await gw.request('POST', '/', { body: body('news'), auth: false, headers: { authorization: `Bearer ${token}` } })).status, 202);
+      const news = JSON.stringify({ topic: 'news', value: 'v' });
+      assert.equal((await gw.request('POST', '/', { body: news, auth: false, headers: { authorization: `Bearer ${token}` } })).status, 202);
       const confused = await sign({ alg: 'HS256', key: new TextEncoder().encode(key.configured), configured: '' }, { scope: 'broadcast', topics: ['news'] });
-      const r = await gw.request('POST', '/', { body: body('news'), auth: false, headers: { authorization: `Bearer ${confused}` } });
+      const r = await gw.request('POST', '/', { body: news, auth: false, headers: { authorization: `Bearer ${confused}` } });
       assert.equal(r.json.error, 'JWT_ALG_CONFUSION');
     });
   });
