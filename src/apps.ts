@@ -149,6 +149,7 @@ export async function mountApp({ name, config }: AppConfig, shared: AppShared): 
     hub: shared.hub,
     history: shared.history,
     clientPublish: { framesPerSecond: config.clientPublishRate, burst: config.clientPublishBurst },
+    maxTopicsPerSocket: config.maxTopicsPerSocket,
     compress: config.compress,
     expiry,
     refresh: jwtVerifier === undefined || !config.authModes.includes('jwt') ? undefined : createRefresher(jwtVerifier, expiry, log.child({ component: 'jwt' })),

@@ -47,6 +47,8 @@ export interface Config {
   /** v2 client publishes per second one socket may send on average, and at once (its burst). */
   readonly clientPublishRate: number;
   readonly clientPublishBurst: number;
+  /** Topics one v2 socket may be subscribed to at once. */
+  readonly maxTopicsPerSocket: number;
   readonly delivery: DeliveryMode;
   readonly maxHeld: number;
   readonly maxHeldPerKey: number;
@@ -140,6 +142,7 @@ export const DEFAULTS = {
   WS_MAX_ACKS_IN_FLIGHT: '2000',
   WS_CLIENT_PUBLISH_RATE: '10',
   WS_CLIENT_PUBLISH_BURST: '0',
+  WS_MAX_TOPICS_PER_SOCKET: '100',
   WS_DELIVERY: 'at-most-once',
   WS_MAX_HELD: '1000000',
   WS_MAX_HELD_PER_KEY: '1000',
@@ -342,6 +345,7 @@ export function loadConfig(env: Env): Config {
     clientPublishRate: publishRate,
     // 0 (the default): twice the rate, the ratio WS_MAX_INBOUND_RATE's bucket uses too.
     clientPublishBurst: int('WS_CLIENT_PUBLISH_BURST', 0, 1_000_000) || 2 * publishRate,
+    maxTopicsPerSocket: int('WS_MAX_TOPICS_PER_SOCKET', 1, 10_000),
     delivery: delivery as DeliveryMode,
     maxHeld: int('WS_MAX_HELD', 1),
     maxHeldPerKey: int('WS_MAX_HELD_PER_KEY', 1),

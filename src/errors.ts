@@ -72,7 +72,7 @@ export const ERRORS = {
   TOPIC_INVALID: { status: 400, message: '"topic" (or each of "topics") must be a non-empty string of at most 1024 characters without NUL' },
   TOPIC_FORBIDDEN: { status: 403, message: 'the socket\'s grants do not allow subscribing to this topic' },
   SINCE_INVALID: { status: 400, message: '"since" must be a JSON object of stream names (the frame\'s topics, or the socket\'s keys in the connect URL) to positions: integers from 0' },
-  TOO_MANY_TOPICS: { status: 400, message: 'a socket may subscribe to at most 1000 topics at once' },
+  TOO_MANY_TOPICS: { status: 400, message: 'a socket may subscribe to at most WS_MAX_TOPICS_PER_SOCKET topics at once' },
   PUBLISH_TOPIC_FORBIDDEN: { status: 403, message: 'the grants do not allow publishing to this topic' },
   PUBLISH_DATA_MISSING: { status: 400, message: '"data" is required and must not be null' },
   PUBLISH_RATE_LIMITED: { status: 429, message: 'the socket publishes faster than WS_CLIENT_PUBLISH_RATE allows' },

@@ -34,6 +34,8 @@ export interface BehaviorOptions {
   readonly history?: History | undefined;
   /** WS_CLIENT_PUBLISH_RATE and WS_CLIENT_PUBLISH_BURST. */
   readonly clientPublish: InboundLimits;
+  /** WS_MAX_TOPICS_PER_SOCKET. */
+  readonly maxTopicsPerSocket: number;
   readonly log: Logger;
 }
 
@@ -58,7 +60,7 @@ export function socketBehavior(options: BehaviorOptions): WebSocketBehavior<Conn
     log.warn({ conn: connectionId(data), reason }, 'socket closed for policy violation');
     ws.end(CLOSE_POLICY_VIOLATION, reason);
   };
-  const native = createNative({ hub: options.hub, history: options.history, dispatcher, refresh, publish: options.clientPublish, closeAbuser, log });
+  const native = createNative({ hub: options.hub, history: options.history, dispatcher, refresh, publish: options.clientPublish, maxTopics: options.maxTopicsPerSocket, closeAbuser, log });
 
   return {
     upgrade: options.upgrade,

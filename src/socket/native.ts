@@ -19,8 +19,6 @@ import { connectionId, nowSeconds, type NativeState, type Socket } from './conne
 import type { InboundLimits } from './inbound-budget.js';
 import type { Refresher } from './refresh.js';
 
-/** Topics one socket may be subscribed to at once: each is a hub entry and a uWS subscription. */
-export const MAX_TOPICS_PER_SOCKET = 1000;
 /** Refused frames a socket may send at once, and per second on average, before it is closed:
  * a client with a bug gets its errors; one looping on them does not keep the gateway busy. */
 const REFUSED_FRAMES: InboundLimits = { framesPerSecond: 5, burst: 20 };
@@ -36,6 +34,10 @@ export interface NativeOptions {
   readonly refresh: Refresher | undefined;
   /** WS_CLIENT_PUBLISH_RATE and WS_CLIENT_PUBLISH_BURST. */
   readonly publish: InboundLimits;
+  /** WS_MAX_TOPICS_PER_SOCKET: topics one socket may be subscribed to at once. Each costs the socket a
+   * Set entry and its address string, and the hub an entry per distinct topic (uWS keeps one name
+   * per topic): client-chosen memory, so bounded per socket. */
+  readonly maxTopics: number;
   /** Closes the socket with 1008 and the reason (behavior.ts's closeAbuser). */
   readonly closeAbuser: (ws: Socket, reason: string) => void;
   readonly log: Logger;
@@ -81,6 +83,7 @@ export function createNative(options: NativeOptions): Native {
    * It may arrive after the socket closed (an async publish): then nothing is written. */
   const fail = (ws: Socket, ref: Ref, error: OctowayError): void => reply(ws, ref, { type: 'error', code: error.code, message: error.message });
   const refusal = (code: ErrorCode, message?: string): OctowayError => new OctowayError(code, message);
+  const tooManyTopics = (): OctowayError => refusal('TOO_MANY_TOPICS', `a socket may subscribe to at most ${options.maxTopics} topics at once (WS_MAX_TOPICS_PER_SOCKET)`);
   /** Every socket handed to this module speaks v2: the hub holds its state from hub.add on. */
   const stateOf = (ws: Socket): NativeState => hub.nativeOf(ws) as NativeState;
 
@@ -92,7 +95,8 @@ export function createNative(options: NativeOptions): Native {
       if (!Array.isArray(topics)) return refusal('TOPIC_INVALID');
       all.push(...(topics as unknown[]));
     }
-    if (all.length === 0 || all.length > MAX_TOPICS_PER_SOCKET) return refusal('TOPIC_INVALID');
+    if (all.length === 0) return refusal('TOPIC_INVALID');
+    if (all.length > options.maxTopics) return tooManyTopics();
     for (const t of all) if (!isValidKey(t)) return refusal('TOPIC_INVALID');
     return [...new Set(all as string[])];
   };
@@ -109,7 +113,7 @@ export function createNative(options: NativeOptions): Native {
       const state = stateOf(ws);
       // Subscribed already, or being recovered: nothing more to do (the first subscribe's since holds).
       const fresh = topics.filter((t) => !state.subscribed.has(topicAddress(data.app, t)) && state.recovering?.has(topicAddress(data.app, t)) !== true);
-      if (state.subscribed.size + fresh.length > MAX_TOPICS_PER_SOCKET) return refuse(ws, ref, refusal('TOO_MANY_TOPICS'));
+      if (state.subscribed.size + fresh.length > options.maxTopics) return refuse(ws, ref, tooManyTopics());
       // The answer first: then, per topic with `since`, its gap or missed messages, then live ones.
       reply(ws, ref, { type: 'subscribed', topics });
       for (const t of fresh) {

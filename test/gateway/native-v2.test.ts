@@ -262,3 +262,28 @@ test('a v2 frame counts one more against WS_MAX_INBOUND_RATE per 4 KiB: large fr
     assert.deepEqual(closed, { code: CLOSE_CODES.POLICY_VIOLATION.code, reason: 'inbound frame rate exceeded' });
   });
 });
+
+test('a socket holds at most WS_MAX_TOPICS_PER_SOCKET topics (100 by default): past it TOO_MANY_TOPICS, nothing subscribed', async () => {
+  const names = (from: number, count: number): string[] => Array.from({ length: count }, (_, i) => `chat:${from + i}`);
+  await withGateway({ WS_AUTH_MODE: 'jwt', WS_JWT_SECRET: hs.configured }, async (gw) => {
+    const socket = await connectV2(gw.ws(await url({ sub: 'many', read: ['chat:*'] })));
+    const tooMany = await socket.request({ type: 'subscribe', topics: names(0, 101) });
+    assert.deepEqual([tooMany.type, tooMany.code], ['error', 'TOO_MANY_TOPICS']);
+    assert.equal((await socket.request({ type: 'subscribe', topics: names(0, 99) })).type, 'subscribed');
+    // Again, with one new: the topics already held do not count twice.
+    assert.equal((await socket.request({ type: 'subscribe', topics: names(50, 50) })).type, 'subscribed');
+    const past = await socket.request({ type: 'subscribe', topic: 'chat:100' });
+    assert.deepEqual([past.type, past.code], ['error', 'TOO_MANY_TOPICS']);
+    assert.match(past.message, /at most 100 topics/);
+    assert.equal((await gw.publish({ topic: 'chat:100', value: 1 })).json.delivered, 0, 'the refused topic was not subscribed');
+    await socket.request({ type: 'unsubscribe', topic: 'chat:0' });
+    assert.equal((await socket.request({ type: 'subscribe', topic: 'chat:100' })).type, 'subscribed', 'room again after an unsubscribe');
+    await socket.close();
+  });
+  await withGateway({ WS_AUTH_MODE: 'jwt', WS_JWT_SECRET: hs.configured, WS_MAX_TOPICS_PER_SOCKET: '2' }, async (gw) => {
+    const socket = await connectV2(gw.ws(await url({ sub: 'few', read: ['chat:*'] })));
+    assert.equal((await socket.request({ type: 'subscribe', topics: names(0, 2) })).type, 'subscribed');
+    assert.equal((await socket.request({ type: 'subscribe', topic: 'chat:2' })).code, 'TOO_MANY_TOPICS');
+    await socket.close();
+  });
+});

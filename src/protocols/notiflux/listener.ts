@@ -13,7 +13,10 @@ import type { NotifluxListener } from '../../config-seeds.js';
 import { CLOSE_CODES } from '../../errors.js';
 import { nowSeconds, type Socket } from '../../socket/connection.js';
 import { takeInboundFrame } from '../../socket/inbound-budget.js';
-import { MAX_TOPICS_PER_SOCKET, stateOf } from '../../socket/native.js';
+import { stateOf } from '../../socket/native.js';
+
+/** Topics one notiflux socket may hold (notiflux itself has no bound; refused ones are ignored silently, as every refused subscribe is). */
+const MAX_TOPICS_PER_SOCKET = 1000;
 import { acceptUpgrade, answer, answerAndClose, peerText, readRawBody, replyText, seedBehavior, type ListenerContext, type ListenerSpec } from '../listener.js';
 import { NOTIFLUX_BODY_LIMIT, parseBroadcast } from './broadcast.js';
 import { parseCommand } from './commands.js';
