@@ -76,7 +76,9 @@ export function createRedisControl(options: RedisControlOptions): ControlPlane {
   };
 
   const onMessage = (from: string, text: string): void => {
-    // Publishes (the common case) are the broker's: one comparison, one character, one route read.
+    // Publishes (the common case) are the broker's. Every version 1 envelope starts with '@', so the
+    // character check drops only version 0 publishes: each publish still costs this listener one
+    // route read (readRoute's allocation-free prefix check for a publish to every node).
     if (from !== channel || text.charCodeAt(0) !== 64) return;
     const route = readRoute(text, self);
     if (route.kind === 'disconnect' || route.kind === 'query') onRequest(readControl(text, route.body));

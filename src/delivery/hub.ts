@@ -1,4 +1,6 @@
-// The hub: this node's open sockets by routing key, and the one place frames are written to them.
+// The hub: this node's open sockets by routing key, and where messages are written to them (v2
+// replies to a socket still syncing, and the refresher's answers, are written directly by
+// socket/native.ts and socket/refresh.ts, past the slow-consumer check; the 1 s sweep bounds them).
 // Single-key fan-out goes through uWS topics (one publish, C++ does the per-socket work);
 // only multi-key messages and sockets still receiving their held messages take the JS path.
 // Pattern keys (key-pattern.ts) are topics too, named for the pattern: a message is published to its
@@ -39,9 +41,9 @@ export interface Hub {
   /** Writes the frame to every socket of the addresses (keys, topics) or of a pattern matching one
    * of them, once per socket, each in its protocol's framing; returns how many. `from`: the
    * connection id of the client that published it; `exclude`: that client's socket, when it must
-   * not get its own message back; `seqs`: its stream positions, aligned with `keys` (history on
+   * not get its own message back; `seqs`: its stream positions, aligned with `addresses` (history on
    * only; framed protocols show them, Goctopus frames never change). */
-  deliver(keys: readonly string[], id: string, frame: string, from?: string, exclude?: Socket, seqs?: readonly number[]): number;
+  deliver(addresses: readonly string[], id: string, frame: string, from?: string, exclude?: Socket, seqs?: readonly number[]): number;
   /** Runs `upgrade` (a uWS res.upgrade, which opens the socket before it returns) so that the socket
    * it opens speaks `framer`'s protocol; `since`: the key positions a v2 client asked to recover
    * from (delivery/recovery.ts), kept in its state until its first sync. */
@@ -336,14 +338,14 @@ export function createHub(app: TemplatedApp, maxBackpressureBytes: number, write
       }
     },
 
-    deliver(keys, id, frame, from, exclude, seqs) {
-      if (isConditioned(frame)) return deliverConditioned(view, keys, id, decodeFrame(frame), from, exclude);
-      const count = deliverGoctopus(keys, id, frame);
+    deliver(addresses, id, frame, from, exclude, seqs) {
+      if (isConditioned(frame)) return deliverConditioned(view, addresses, id, decodeFrame(frame), from, exclude);
+      const count = deliverGoctopus(addresses, id, frame);
       if (natives.size === 0) return count;
       // Watchers exist only while a framed (v2) socket recovers a stream: after the early return.
-      if (watched.size > 0) notifyWatchers(keys, id, frame, from, seqs);
+      if (watched.size > 0) notifyWatchers(addresses, id, frame, from, seqs);
       let framedCount = 0;
-      for (const lane of framed.values()) framedCount += lane.deliver(keys, id, frame, from, exclude, seqs);
+      for (const lane of framed.values()) framedCount += lane.deliver(addresses, id, frame, from, exclude, seqs);
       return count + framedCount;
     },
 

@@ -23,7 +23,7 @@ export function takeInboundFrame(data: Pick<Connection, 'inboundSpent' | 'inboun
   // socket's last frame (GET /connections' last_seen). The refill depends on the time elapsed only,
   // and a credited frame spends nothing, so refilling earlier leaves the same bucket.
   if (now !== data.inboundAt) {
-    data.inboundSpent = Math.max(0, data.inboundSpent - (now - data.inboundAt) * limits.framesPerSecond);
+    data.inboundSpent = refillBucket(data.inboundSpent, data.inboundAt, limits, now);
     data.inboundAt = now;
   }
   if (data.inboundCredit > 0) {
@@ -31,6 +31,12 @@ export function takeInboundFrame(data: Pick<Connection, 'inboundSpent' | 'inboun
     return true;
   }
   return ++data.inboundSpent <= limits.burst;
+}
+
+/** A token bucket's spent count at `now` (whole seconds) after refilling at `framesPerSecond` since
+ * `at`: the one refill of the inbound, client-publish and refused-frame buckets. */
+export function refillBucket(spent: number, at: number, limits: InboundLimits, now: number): number {
+  return now === at ? spent : Math.max(0, spent - (now - at) * limits.framesPerSecond);
 }
 
 /** Credits `frames` frames just written to the socket as it went live (its held messages and the

@@ -16,7 +16,7 @@ import { granted } from '../identity/jwt-grants.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../http/json-depth.js';
 import type { Logger } from '../log.js';
 import { connectionId, nowSeconds, type NativeState, type Socket } from './connection.js';
-import type { InboundLimits } from './inbound-budget.js';
+import { refillBucket, type InboundLimits } from './inbound-budget.js';
 import type { Refresher } from './refresh.js';
 
 /** Refused frames a socket may send at once, and per second on average, before it is closed:
@@ -72,7 +72,7 @@ export function createNative(options: NativeOptions): Native {
     const state = hub.nativeOf(ws);
     if (state === undefined || data.closed) return;
     const now = nowSeconds();
-    state.errorSpent = refill(state.errorSpent, state.errorAt, REFUSED_FRAMES, now) + 1;
+    state.errorSpent = refillBucket(state.errorSpent, state.errorAt, REFUSED_FRAMES, now) + 1;
     state.errorAt = now;
     if (state.errorSpent > REFUSED_FRAMES.burst) return options.closeAbuser(ws, 'too many refused frames');
     if (log.isLevelEnabled('debug')) log.debug({ conn: connectionId(data), code: error.code }, 'v2 frame refused');
@@ -158,7 +158,7 @@ export function createNative(options: NativeOptions): Native {
       const state = stateOf(ws);
       const now = nowSeconds();
       // Counted even when refused: a client that goes on regardless is closed past twice the burst.
-      state.publishSpent = refill(state.publishSpent, state.publishAt, options.publish, now) + 1;
+      state.publishSpent = refillBucket(state.publishSpent, state.publishAt, options.publish, now) + 1;
       state.publishAt = now;
       if (state.publishSpent > 2 * burst) return options.closeAbuser(ws, 'client publish rate exceeded');
       if (state.publishSpent > burst) return refuse(ws, ref, refusal('PUBLISH_RATE_LIMITED'));
@@ -218,11 +218,6 @@ export function createNative(options: NativeOptions): Native {
  * Goctopus's protocol (hub.opening). */
 export function stateOf(hub: Hub, ws: Socket): NativeState {
   return hub.nativeOf(ws) as NativeState;
-}
-
-/** A token bucket's spent count at `now` (whole seconds), refilled as socket/inbound-budget.ts's. */
-function refill(spent: number, at: number, limits: InboundLimits, now: number): number {
-  return now === at ? spent : Math.max(0, spent - (now - at) * limits.framesPerSecond);
 }
 
 function parseObject(text: string): Frame | undefined {

@@ -43,14 +43,20 @@ function record(client: Sdk.Octoway) {
     });
   }
   const of = (type: string) => events.filter((e) => e.type === type).map((e) => e.event);
-  const until = async (type: string, count: number): Promise<any[]> => {
-    const deadline = Date.now() + 5_000;
-    while (of(type).length < count) {
-      if (Date.now() > deadline) throw new Error(`expected ${count} ${type} events: ${JSON.stringify(events)}`);
-      await new Promise<void>((resolve) => { waiters.push(resolve); setTimeout(resolve, 250); });
-    }
-    return of(type);
-  };
+  /** Resolves once `count` events of `type` arrived: checked on each event, failing after 5 s. */
+  const until = (type: string, count: number): Promise<any[]> => new Promise((resolve, reject) => {
+    const check = (): void => {
+      if (of(type).length < count) return void waiters.push(check);
+      clearTimeout(timer);
+      resolve(of(type));
+    };
+    const timer = setTimeout(() => {
+      const at = waiters.indexOf(check);
+      if (at >= 0) waiters.splice(at, 1);
+      reject(new Error(`expected ${count} ${type} events: ${JSON.stringify(events)}`));
+    }, 5_000);
+    check();
+  });
   return { events, of, until };
 }
 
