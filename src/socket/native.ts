@@ -81,7 +81,12 @@ export function createNative(options: NativeOptions): Native {
   /** A server fault (the store or bus failed): an error frame only. It never spends the client's
    * refused-frame budget, so an outage does not close well-behaved clients with the terminal 1008.
    * It may arrive after the socket closed (an async publish): then nothing is written. */
-  const fail = (ws: Socket, ref: Ref, error: OctowayError): void => reply(ws, ref, { type: 'error', code: error.code, message: error.message });
+  const fail = (ws: Socket, ref: Ref, err: unknown): void => {
+    const error = asOctowayError(err);
+    // Not one of ours: a bug, answered INTERNAL_ERROR and logged (its type and message, never the message published).
+    if (!(err instanceof OctowayError)) log.error({ conn: connectionId(ws.getUserData()), type: (err as Error)?.name, reason: String((err as Error)?.message).slice(0, 200) }, 'v2 publish failed');
+    reply(ws, ref, { type: 'error', code: error.code, message: error.message });
+  };
   const refusal = (code: ErrorCode, message?: string): OctowayError => new OctowayError(code, message);
   const tooManyTopics = (): OctowayError => refusal('TOO_MANY_TOPICS', `a socket may subscribe to at most ${options.maxTopics} topics at once (WS_MAX_TOPICS_PER_SOCKET)`);
   /** Every socket handed to this module speaks v2: the hub holds its state from hub.add on. */
@@ -173,9 +178,9 @@ export function createNative(options: NativeOptions): Native {
       try {
         if (dispatcher.publishNow(message) !== undefined) return answer();
       } catch (err) {
-        return fail(ws, ref, asOctowayError(err));
+        return fail(ws, ref, err);
       }
-      dispatcher.publish(message).then(answer, (err: unknown) => fail(ws, ref, asOctowayError(err)));
+      dispatcher.publish(message).then(answer, (err: unknown) => fail(ws, ref, err));
     },
 
     ack(ws, frame, ref) {
