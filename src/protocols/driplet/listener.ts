@@ -74,10 +74,10 @@ export function dripletListener(settings: DripletListener, context: ListenerCont
   };
 
   /** The socket's identity, or the answer refusing the upgrade: Driplet's order, endpoint then token. */
-  const admit = (req: HttpRequest): Identity | DripletAnswer => {
-    const endpoint = endpointOf(req.getParameter(0) ?? '');
+  const admit = (segment: string, query: string): Identity | DripletAnswer => {
+    const endpoint = endpointOf(segment);
     if (endpoint === undefined) return DRIPLET_ANSWERS.invalidEndpoint;
-    const client = verifyDripletToken(new URLSearchParams(req.getQuery() ?? '').get('token') ?? '', endpoint.jwtSecret);
+    const client = verifyDripletToken(new URLSearchParams(query).get('token') ?? '', endpoint.jwtSecret);
     if (!('ok' in client)) return client;
     if (client.custom === undefined) return NO_CUSTOM;
     return Object.freeze({ subject: undefined, session: undefined, keys: Object.freeze([]), claims: client.custom, grants: NO_GRANTS, expiresAt: undefined });
@@ -85,7 +85,7 @@ export function dripletListener(settings: DripletListener, context: ListenerCont
 
   const upgrade = (res: HttpResponse, req: HttpRequest, socketContext: us_socket_context_t): void => {
     if (context.shuttingDown()) return send(res, { status: 503, body: 'Shutting down\n' });
-    const identity = admit(req);
+    const identity = admit(req.getParameter(0) ?? '', req.getQuery() ?? '');
     if (!('grants' in identity)) return send(res, identity);
     const endpoint = endpointOf(req.getParameter(0) ?? '') as DripletEndpoint;
     acceptUpgrade(hub, DRIPLET, res, req, socketContext, connections.open(identity, peerText(res), dripletApp(endpoint.name)));
@@ -145,6 +145,23 @@ export function dripletListener(settings: DripletListener, context: ListenerCont
     return DRIPLET_ANSWERS.ok;
   };
 
+  const pingOf = (segment: string): DripletAnswer => {
+    const endpoint = endpointOf(segment);
+    return endpoint === undefined ? DRIPLET_ANSWERS.invalidEndpoint : pingAnswer(endpoint.name);
+  };
+
+  /** A HEAD request's answer: the GET routes' (Go's ServeMux routes HEAD as GET). */
+  const headAnswer = (url: string, query: string): DripletAnswer => {
+    if (url === '/') return DRIPLET_STATUS;
+    const ws = /^\/ws\/([^/]+)$/.exec(url);
+    if (ws !== null) {
+      const identity = admit(ws[1] as string, query);
+      return 'grants' in identity ? NOT_WEBSOCKET : identity;
+    }
+    const ping = /^\/api\/([^/]+)\/ping$/.exec(url);
+    return ping === null ? DRIPLET_NOT_FOUND : pingOf(ping[1] as string);
+  };
+
   const { behavior, sockets } = seedBehavior(context, upgrade, { idleTimeoutS: 0, sendPings: false, message: receive });
 
   return {
@@ -157,20 +174,19 @@ export function dripletListener(settings: DripletListener, context: ListenerCont
       app.ws('/ws/:name', behavior);
       // The same checks without a handshake, then gorilla's refusal and Driplet's own after it.
       app.get('/ws/:name', (res, req) => {
-        const identity = admit(req);
+        const identity = admit(req.getParameter(0) ?? '', req.getQuery() ?? '');
         send(res, 'grants' in identity ? NOT_WEBSOCKET : identity);
       });
       app.post('/api/:name/message', publish);
-      app.get('/api/:name/ping', (res, req) => {
-        const endpoint = endpointOf(req.getParameter(0) ?? '');
-        send(res, endpoint === undefined ? DRIPLET_ANSWERS.invalidEndpoint : pingAnswer(endpoint.name));
-      });
+      app.get('/api/:name/ping', (res, req) => send(res, pingOf(req.getParameter(0) ?? '')));
       app.get('/', (res) => send(res, DRIPLET_STATUS));
       // Go's ServeMux: "GET /" takes every other GET path (Front answers 404 for them); any other
       // method is 405 naming the methods the path has.
       app.any('/*', (res, req) => {
         const method = req.getCaseSensitiveMethod();
-        if (method === 'GET' || method === 'HEAD') return send(res, DRIPLET_NOT_FOUND);
+        // HEAD: what GET answers, without its body (Go's server writes the headers only).
+        if (method === 'HEAD') return send(res, headAnswer(req.getUrl(), req.getQuery() ?? ''), false, true);
+        if (method === 'GET') return send(res, DRIPLET_NOT_FOUND);
         send(res, methodNotAllowed(/^\/api\/[^/]+\/message$/.test(req.getUrl()) ? 'GET, HEAD, POST' : 'GET, HEAD'));
       });
     },
@@ -179,7 +195,7 @@ export function dripletListener(settings: DripletListener, context: ListenerCont
 
 /** Writes a Driplet answer: Go's http.Error headers for plain text, JSON for the status routes,
  * nothing but the status for a 200 publish. `close`: the body was left unread. */
-function send(res: HttpResponse, answer: DripletAnswer, close = false): void {
+function send(res: HttpResponse, answer: DripletAnswer, close = false, head = false): void {
   res.cork(() => {
     res.writeStatus(statusLine(answer.status));
     if (answer.contentType !== '') {
@@ -189,6 +205,7 @@ function send(res: HttpResponse, answer: DripletAnswer, close = false): void {
     if (answer.allow !== undefined) res.writeHeader('Allow', answer.allow);
     if (answer.retryAfter !== undefined) res.writeHeader('Retry-After', String(answer.retryAfter));
     if (answer.websocketVersion === true) res.writeHeader('Sec-Websocket-Version', '13');
-    res.end(answer.body, close);
+    // HEAD: no body (uWS's endWithoutBody leaves the request unanswered in this build: Content-Length 0).
+    res.end(head ? '' : answer.body, close);
   });
 }

@@ -60,6 +60,12 @@ describe('Driplet listener', () => {
     assert.equal(postFront.status, 405);
     assert.equal(postFront.headers.get('allow'), 'GET, HEAD');
     assert.equal(await postFront.text(), 'Method Not Allowed\n');
+    // HEAD is routed as GET, without the body.
+    const head = await fetch(`${base}/api/web/ping`, { method: 'HEAD' });
+    assert.deepEqual([head.status, head.headers.get('content-type'), await head.text()], [200, 'application/json', '']);
+    const headUnknown = await fetch(`${base}/api/nope/ping`, { method: 'HEAD' });
+    assert.equal(headUnknown.status, 404);
+    assert.equal((await fetch(`${base}/ws/web?token=x`, { method: 'HEAD' })).status, 401);
     const putMessage = await fetch(`${base}/api/web/message`, { method: 'PUT' });
     assert.equal(putMessage.status, 405);
     assert.equal(putMessage.headers.get('allow'), 'GET, HEAD, POST');
