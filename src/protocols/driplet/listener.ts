@@ -205,7 +205,9 @@ function send(res: HttpResponse, answer: DripletAnswer, close = false, head = fa
     if (answer.allow !== undefined) res.writeHeader('Allow', answer.allow);
     if (answer.retryAfter !== undefined) res.writeHeader('Retry-After', String(answer.retryAfter));
     if (answer.websocketVersion === true) res.writeHeader('Sec-Websocket-Version', '13');
-    // HEAD: no body (uWS's endWithoutBody leaves the request unanswered in this build: Content-Length 0).
-    res.end(head ? '' : answer.body, close);
+    // HEAD: the GET answer's length, no body (as http/exchange.ts: endWithoutBody(length) would
+    // leave the request unanswered, so the header is written and endWithoutBody called bare).
+    if (head) res.writeHeader('Content-Length', String(Buffer.byteLength(answer.body))).endWithoutBody();
+    else res.end(answer.body, close);
   });
 }

@@ -62,7 +62,7 @@ describe('Driplet listener', () => {
     assert.equal(await postFront.text(), 'Method Not Allowed\n');
     // HEAD is routed as GET, without the body.
     const head = await fetch(`${base}/api/web/ping`, { method: 'HEAD' });
-    assert.deepEqual([head.status, head.headers.get('content-type'), await head.text()], [200, 'application/json', '']);
+    assert.deepEqual([head.status, head.headers.get('content-type'), head.headers.get('content-length'), await head.text()], [200, 'application/json', '33', '']);
     const headUnknown = await fetch(`${base}/api/nope/ping`, { method: 'HEAD' });
     assert.equal(headUnknown.status, 404);
     assert.equal((await fetch(`${base}/ws/web?token=x`, { method: 'HEAD' })).status, 401);
