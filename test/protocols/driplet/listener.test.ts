@@ -4,6 +4,7 @@
 // endpoints kept apart.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect as tcp } from 'node:net';
 import { startGateway, type GatewayProcess } from '../../helpers/gateway.js';
 import { listenerPort, refused, textSocket, type TextSocket } from '../../helpers/seed.js';
 import { ADMIN, clientToken, freshNonce, nowS, pong, post, publishBody, sendFrame, WEB, writeConfig, type Endpoint } from './driplet.js';
@@ -168,6 +169,29 @@ describe('Driplet listener', () => {
     assert.equal((await post(base, 'admin', sameNonce, ADMIN.apiSecret)).status, 200);
     await pong(s);
     assert.deepEqual(s.texts, ['{"message":"first","target":{},"endpoint":"web","topic":"once"}']);
+  });
+
+  test('one nonce sent at once several times is accepted exactly once', async () => {
+    const s = await client(WEB, ['race']);
+    const body = publishBody({ message: 'raced', topic: 'race' });
+    const answers = await Promise.all(Array.from({ length: 5 }, () => post(base, 'web', body, WEB.apiSecret)));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [200, 401, 401, 401, 401]);
+    await pong(s);
+    assert.deepEqual(s.texts, ['{"message":"raced","target":{},"endpoint":"web","topic":"race"}']);
+  });
+
+  test('a publish body past 1 MiB is 413 and the connection closed; the listener serves on', async () => {
+    const limit = 1024 * 1024;
+    const socket = tcp(Number(new URL(base).port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (d: Buffer) => { answer += d.toString(); });
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(`POST /api/web/message HTTP/1.1\r\nHost: x\r\nX-Driplet-Signature: 00\r\nContent-Length: ${limit + 1}\r\n\r\n`);
+    socket.write(Buffer.alloc(limit + 1, 0x20));
+    await closed;
+    assert.match(answer, /^HTTP\/1\.1 413 /);
+    assert.ok(answer.endsWith('Request body too large\n'), answer);
+    assert.equal((await fetch(`${base}/`)).status, 200);
   });
 
   test('targeting on `custom`: exclude first, then any include; dotted paths, arrays, numbers as numbers', async () => {
