@@ -137,7 +137,7 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
   listenSocket = await listen(app, config.host, config.port, config.reusePort);
   // The seed protocols' listeners (issue 14): their own ports, this node's hub and dispatcher.
   seedListeners = await startSeedListeners(config.seeds, {
-    hub, dispatcher, connections, activity, version, log, shuttingDown: () => shuttingDown,
+    hub, dispatcher, connections, activity, version, log, shuttingDown: () => shuttingDown, redis, keyspace,
     host: config.host, reusePort: config.reusePort, tls: config.tls,
     limits: { maxPayloadBytes: config.maxPayloadBytes, maxBackpressureBytes: config.maxBackpressureBytes, inbound: { framesPerSecond: config.maxInboundRate, burst: 2 * config.maxInboundRate } },
   });

@@ -11,6 +11,8 @@ import type { Hub } from '../delivery/hub.js';
 import { statusLine } from '../http/exchange.js';
 import { listen } from '../listen.js';
 import type { Logger } from '../log.js';
+import type { RedisConnection } from '../redis/connect.js';
+import type { Keyspace } from '../redis/keyspace.js';
 import type { SocketActivity } from '../socket/behavior.js';
 import type { InboundLimits } from '../socket/inbound-budget.js';
 import type { Connection, Connections, Socket } from '../socket/connection.js';
@@ -37,6 +39,10 @@ export interface ListenerContext {
     readonly inbound: InboundLimits;
   };
   readonly log: Logger;
+  /** WS_REDIS_URL's connection, for state every node must share (Driplet's nonces); undefined on one node. */
+  readonly redis: RedisConnection | undefined;
+  /** The node's Redis names (WS_REDIS_PREFIX). */
+  readonly keyspace: Keyspace;
 }
 
 /** One seed protocol, as its adapter describes it. */
@@ -178,13 +184,16 @@ export function answerAndClose(res: HttpResponse, status: number, body: string):
 }
 
 /** Reads a request body up to `limit` bytes: `onBody` gets it whole, or undefined past the limit
- * (then the rest is not read). Nothing is called when the client goes away. */
-export function readRawBody(res: HttpResponse, limit: number, onBody: (body: Buffer | undefined) => void): void {
+ * (then the rest is not read). Nothing is called when the client goes away. Returns whether the
+ * client went away, for an answer written later (after an await): uWS forbids writing to it then. */
+export function readRawBody(res: HttpResponse, limit: number, onBody: (body: Buffer | undefined) => void): () => boolean {
   const chunks: Buffer[] = [];
   let size = 0;
   let done = false;
+  let aborted = false;
   res.onAborted(() => {
     done = true;
+    aborted = true;
   });
   res.onData((chunk, last) => {
     if (done) return;
@@ -200,6 +209,7 @@ export function readRawBody(res: HttpResponse, limit: number, onBody: (body: Buf
       onBody(Buffer.concat(chunks, size));
     }
   });
+  return () => aborted;
 }
 
 /** The TCP peer's address as text (uWS gives it as bytes). */

@@ -3,6 +3,7 @@
 // protocols/<seed>/listener.ts returning a ListenerSpec.
 import type { SeedListeners } from '../config-seeds.js';
 import { startListener, type ListenerContext, type ListenerSpec, type SeedListener } from './listener.js';
+import { dripletListener } from './driplet/listener.js';
 import { notifluxListener } from './notiflux/listener.js';
 import { philoteListener } from './philote/listener.js';
 
@@ -10,6 +11,7 @@ export async function startSeedListeners(seeds: SeedListeners, context: Listener
   const specs: ListenerSpec[] = [];
   if (seeds.philote !== undefined) specs.push(philoteListener(seeds.philote, context));
   if (seeds.notiflux !== undefined) specs.push(notifluxListener(seeds.notiflux, context));
+  if (seeds.driplet !== undefined) specs.push(dripletListener(seeds.driplet, context));
   const started: SeedListener[] = [];
   try {
     for (const spec of specs) started.push(await startListener(spec, context));

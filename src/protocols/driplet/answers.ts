@@ -9,6 +9,12 @@ export interface DripletAnswer {
   readonly body: string;
   /** Seconds, for a Retry-After header (Octoway's own answer when the nonce store is down). */
   readonly retryAfter?: number;
+  /** Absent: Go's http.Error headers (text/plain, nosniff); '' for none (an empty 200). */
+  readonly contentType?: string;
+  /** The Allow header of Go's ServeMux 405. */
+  readonly allow?: string;
+  /** gorilla/websocket's Sec-Websocket-Version: 13 on a refused handshake. */
+  readonly websocketVersion?: true;
 }
 
 function answer(status: number, text: string): DripletAnswer {
@@ -24,15 +30,31 @@ export const DRIPLET_ANSWERS = Object.freeze({
   broadcastError: answer(500, 'Error broadcasting message'),
   /** Not Driplet's (it kept nonces in memory): Redis could not vouch for the nonce; retry. */
   nonceStoreUnavailable: Object.freeze({ status: 503, body: 'Nonce store unavailable\n', retryAfter: 1 }),
+  /** Not Driplet's (it read any body whole): past DRIPLET_BODY_LIMIT, the rest left unread. */
+  bodyTooLarge: answer(413, 'Request body too large'),
+  /** A publish accepted: `w.WriteHeader(200)`, no body, no Content-Type. */
+  ok: Object.freeze({ status: 200, body: '', contentType: '' }),
 });
+
+/** The largest publish body read (Driplet had no bound): WS_MAX_BODY's default. */
+export const DRIPLET_BODY_LIMIT = 1024 * 1024;
+
+/** `GET /ws/{endpoint}` with a good token but no WebSocket handshake: gorilla's 400 "Bad Request",
+ * then Driplet's own http.Error after it (its status ignored by Go, its text appended). */
+export const NOT_WEBSOCKET: DripletAnswer = Object.freeze({ status: 400, body: 'Bad Request\nCould not upgrade connection\n', websocketVersion: true });
+
+/** Go 1.22 ServeMux's answer to a method the path has no pattern for. */
+export function methodNotAllowed(allow: string): DripletAnswer {
+  return { status: 405, body: 'Method Not Allowed\n', allow };
+}
 
 /** `GET /` (exactly that path; any other GET path not routed is NotFoundHandler's
  * "404 page not found"). Content-Type: application/json. */
-export const DRIPLET_STATUS = Object.freeze({ status: 200, body: '{"status":"ok"}\n' });
-export const DRIPLET_NOT_FOUND = Object.freeze({ status: 404, body: '404 page not found\n' });
+export const DRIPLET_STATUS: DripletAnswer = Object.freeze({ status: 200, body: '{"status":"ok"}\n', contentType: 'application/json' });
+export const DRIPLET_NOT_FOUND: DripletAnswer = answer(404, '404 page not found');
 
 /** `GET /api/{endpoint}/ping` for a configured endpoint (else invalidEndpoint): a Go map, so
  * `endpoint` comes before `status`. Content-Type: application/json. */
 export function pingAnswer(endpoint: string): DripletAnswer {
-  return { status: 200, body: `{"endpoint":${goString(endpoint)},"status":"ok"}\n` };
+  return { status: 200, body: `{"endpoint":${goString(endpoint)},"status":"ok"}\n`, contentType: 'application/json' };
 }

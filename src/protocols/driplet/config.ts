@@ -50,6 +50,11 @@ export function parseDripletConfig(text: string, env: Env): DripletConfig | { re
       problems.push(`Endpoints.${name} must be a table with Name, APISecret and JWTSecret`);
       continue;
     }
+    if (name.includes('\u0000')) {
+      // Octoway's addresses separate names with NUL: an endpoint named with one could not be kept apart.
+      problems.push(`Endpoints.${JSON.stringify(name)}: an endpoint name may not contain NUL`);
+      continue;
+    }
     const fields: Table = { ...value };
     applyEnv(fields, `endpoints.${name}`, env);
     const apiSecret = goString(fields.apisecret, `Endpoints.${name}.APISecret`, problems);

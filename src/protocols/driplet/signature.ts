@@ -3,7 +3,8 @@
 // `timestamp` within 60 s of now, and its `nonce` unused on the endpoint for 60 s. Every refusal
 // after the header's absence is Driplet's one answer, 401 "Invalid signature".
 // Differences, deliberate: the nonce is remembered per endpoint and checked atomically (Driplet kept
-// one entry per nonce, so A, B, A on two endpoints was accepted), and across nodes (ReplayGuard).
+// one entry per nonce, so A, B, A on two endpoints was accepted), across nodes (ReplayGuard), and
+// until its body's timestamp is 60 s past (Driplet: 60 s from receipt, short for a future timestamp).
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { OctowayError } from '../../errors.js';
 import type { ReplayGuard } from '../../http/replay-guard.js';
@@ -43,8 +44,11 @@ export async function verifyPublish(endpoint: DripletEndpoint | undefined, signa
   if (metadata.timestamp < nowS - DRIPLET_WINDOW_S || metadata.timestamp > nowS + DRIPLET_WINDOW_S) return DRIPLET_ANSWERS.invalidSignature;
   let verdict: string;
   try {
-    // Remembered for 60 s from now, as Driplet's Store(nonce, endpoint, now + 1 minute).
-    verdict = await guard.claim(nonceKey(endpoint.name, metadata.nonce), now / 1000, now);
+    // Remembered until the body's timestamp is past the window: as long as the timestamp check
+    // would let its replay through. Driplet remembered it for 60 s from now, so a body dated up to
+    // 60 s ahead could be replayed in the minute after that; and a bounded memory that must forget
+    // early refuses by this date (the guard's horizon) instead of admitting a replay.
+    verdict = await guard.claim(nonceKey(endpoint.name, metadata.nonce), metadata.timestamp, now);
   } catch (err) {
     if (err instanceof OctowayError && err.code === 'STORE_UNAVAILABLE') return DRIPLET_ANSWERS.nonceStoreUnavailable;
     throw err;

@@ -80,3 +80,9 @@ test('refusals: bad TOML, no endpoint, empty secrets, a non-table endpoint, a ba
   assert.deepEqual(problems('[Global]\nPort = "many"\n[Endpoints.a]\nAPISecret = "x"\nJWTSecret = "y"\n'), ['Global.Port must be a whole number']);
   assert.deepEqual(problems('[Endpoints.a]\nAPISecret = ["x"]\nJWTSecret = "y"\n'), ['Endpoints.a.APISecret must be a string']);
 });
+
+test('an endpoint name holding NUL is refused: Octoway\'s addresses separate names with it', () => {
+  const parsed = parseDripletConfig('[Endpoints."a\\u0000b"]\nAPISecret = "x"\nJWTSecret = "y"\n', {});
+  assert.ok('problems' in parsed);
+  assert.match(parsed.problems.join('; '), /may not contain NUL/);
+});

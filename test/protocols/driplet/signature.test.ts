@@ -101,6 +101,15 @@ test('a nonce is refused on its endpoint for 60 s, in memory on one node', async
   assert.ok('ok' in await verifyPublish(web, sign(text), bytes(text), guard, later));
 });
 
+test('a body dated ahead keeps its nonce until its timestamp is 60 s past (Driplet forgot it 60 s after receipt)', async () => {
+  const guard = new MemoryReplayGuard(60_000);
+  const text = body({ nonce: 'ahead', timestamp: nowS + 60 });
+  assert.ok('ok' in await verifyPublish(web, sign(text), bytes(text), guard, NOW));
+  // 61 s later the timestamp is still within 60 s of now: Driplet accepted this replay.
+  assert.equal(await verifyPublish(web, sign(text), bytes(text), guard, NOW + 61_000), DRIPLET_ANSWERS.invalidSignature);
+  assert.equal(await verifyPublish(web, sign(text), bytes(text), guard, NOW + 119_000), DRIPLET_ANSWERS.invalidSignature);
+});
+
 const admin = await redisClient();
 after(() => admin.quit());
 

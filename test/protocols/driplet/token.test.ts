@@ -54,7 +54,7 @@ test('exp and nbf when present, no leeway; iat not checked; exp may be a numeric
 });
 
 test('status answers: GET / and the ping, as json.Encoder writes them', () => {
-  assert.deepEqual(DRIPLET_STATUS, { status: 200, body: '{"status":"ok"}\n' });
-  assert.deepEqual(pingAnswer('web'), { status: 200, body: '{"endpoint":"web","status":"ok"}\n' });
+  assert.deepEqual(DRIPLET_STATUS, { status: 200, body: '{"status":"ok"}\n', contentType: 'application/json' });
+  assert.deepEqual(pingAnswer('web'), { status: 200, body: '{"endpoint":"web","status":"ok"}\n', contentType: 'application/json' });
   assert.deepEqual(DRIPLET_ANSWERS.unauthorized, { status: 401, body: 'Unauthorized\n' });
 });
