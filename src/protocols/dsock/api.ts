@@ -162,7 +162,7 @@ export function createDsockApi({ tickets, control, dispatcher, log }: DsockApiPa
         storeFailed(err, 'could not list dSock connections');
         return lookupFailed(parsed.target);
       }
-      const connections: DsockConnection[] = views.map((v) => ({ id: v.id, worker: v.node, lastPing: v.last_seen, user: v.user ?? '', session: v.session ?? undefined }));
+      const connections: DsockConnection[] = views.map((v) => ({ id: v.id, worker: v.node, lastPing: v.connected_at, user: v.user ?? '', session: v.session ?? undefined }));
       return infoAnswer(connections, claims);
     },
   };
