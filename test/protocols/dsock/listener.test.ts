@@ -52,6 +52,10 @@ describe('dSock listener', () => {
   after(async () => {
     await Promise.all(open.map((s) => s.close()));
     await gw.stop();
+    // Never logged: the API token (sent as a query parameter too) and claim ids, which are secrets.
+    const output = gw.output();
+    assert.ok(!output.includes(TOKEN), 'the API token was logged');
+    assert.ok(!output.includes('fixed-id'), 'a claim id was logged');
   });
 
   test('the token: query or Authorization (any 7-character scheme); else 400 INVALID_AUTHORIZATION, also on unknown paths', async () => {
