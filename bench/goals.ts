@@ -138,6 +138,17 @@ export const GOALS: readonly Goal[] = [
     pass: (r) => r >= 0.9,
     show: x,
   },
+  {
+    // Issue 14: a dSock user's fanout through the dSock listener (HTTP /send to one user), against the native listener's.
+    goal: 'fanout-dsock deliveries/s ≥ 0.9× fanout (native listener)',
+    value: (m) => {
+      const dsock = m.get('fanout-dsock', '', 'octoway', 'deliveriesPerSec');
+      const native = m.get('fanout', '', 'octoway', 'deliveriesPerSec');
+      return dsock === undefined || native === undefined || native === 0 ? undefined : dsock / native;
+    },
+    pass: (r) => r >= 0.9,
+    show: x,
+  },
   absGoal('fanout-philote deliveries/s ≥ 5× the real Philote (50k/s)', 'fanout-philote', 'deliveriesPerSec', (v) => v >= 250_000, (v) => `${(v / 1000).toFixed(0)}k/s = ${(v / 50_000).toFixed(1)}× Philote`),
   ratioGoal('fanout deliveries/s ≥ 2× ws reference', 'fanout', '', 'deliveriesPerSec', (r) => r >= 2, 'ws'),
   ratioGoal('unicast deliveries/s ≥ 2× ws reference', 'unicast', '', 'deliveriesPerSec', (r) => r >= 2, 'ws'),

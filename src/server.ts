@@ -38,6 +38,8 @@ import { listenMetrics, serveOnApp, type MetricsServer } from './metrics/endpoin
 import { startSeedListeners } from './protocols/listeners.js';
 import type { SeedListener } from './protocols/listener.js';
 import { registerProbesOnly } from './http/probes.js';
+import { MemoryTickets } from './identity/memory-tickets.js';
+import { RedisTickets } from './identity/redis-tickets.js';
 
 export interface Gateway {
   /** The port actually listened on (WS_PORT=0 picks a free one). */
@@ -137,9 +139,11 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
   listenSocket = await listen(app, config.host, config.port, config.reusePort);
   // The seed protocols' listeners (issue 14): their own ports, this node's hub and dispatcher.
   seedListeners = await startSeedListeners(config.seeds, {
-    hub, dispatcher, connections, activity, version, log, shuttingDown: () => shuttingDown, redis, keyspace,
+    hub, dispatcher, connections, activity, version, log, shuttingDown: () => shuttingDown, control, redis, keyspace,
+    // A listener's tickets open its sockets only: Redis names of their own, apart from every app's (apps.ts).
+    tickets: (name) => redis === undefined ? new MemoryTickets(config.ticketMax) : new RedisTickets(redis.client, new Keyspace(`${config.redisPrefix}listener:${name}:`), log.child({ component: 'tickets', listener: name })),
     host: config.host, reusePort: config.reusePort, tls: config.tls,
-    limits: { maxPayloadBytes: config.maxPayloadBytes, maxBackpressureBytes: config.maxBackpressureBytes, inbound: { framesPerSecond: config.maxInboundRate, burst: 2 * config.maxInboundRate } },
+    limits: { maxPayloadBytes: config.maxPayloadBytes, maxBackpressureBytes: config.maxBackpressureBytes, maxBodyBytes: config.maxBodyBytes, inbound: { framesPerSecond: config.maxInboundRate, burst: 2 * config.maxInboundRate } },
   });
   if (restored !== undefined) {
     await markLoaded(restored.path);

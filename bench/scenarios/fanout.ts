@@ -29,6 +29,13 @@ export interface WaveOptions {
   keyOfSocket?: (i: number) => number;
   receivers?: number;
   bodyOf?: (key: string, v: string) => string;
+  /** fanout-dsock: the sockets open, and messages are published, on this port (a seed listener's)
+   * rather than the node's. */
+  port?: number;
+  /** fanout-dsock: the POST publishing message m (value v) in the listener's own API, and the id its
+   * frame carries (the body is delivered as is, so it is a frame the tracker reads); the answer must
+   * be `{"success":true}` (it has no delivered count). */
+  request?: (m: number, v: string) => { readonly path: string; readonly body: string; readonly credentials: string; readonly id: string };
 }
 
 /**
@@ -37,7 +44,7 @@ export interface WaveOptions {
  */
 export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
   const total = o.warmup + o.messages;
-  const nodes = ctx.nodes ?? [{ port: ctx.port, pid: ctx.serverPid }];
+  const nodes = o.port !== undefined ? [{ port: o.port, pid: ctx.serverPid }] : ctx.nodes ?? [{ port: ctx.port, pid: ctx.serverPid }];
   const socketKey = o.socketKey ?? 'fan';
   const key = o.publishKey ?? 'fan';
   const tracker = new Tracker({
@@ -52,7 +59,7 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
   const rss0 = serverRss(ctx);
   const opened = await openMany({
     host: ctx.host,
-    port: ctx.port,
+    port: o.port ?? ctx.port,
     portOf: (i) => nodes[i % nodes.length]!.port,
     count: o.sockets,
     path: o.pathOf ?? (() => wsPath(socketKey)),
@@ -80,6 +87,13 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
   const wrongDelivered: string[] = [];
   const publish = async (m: number): Promise<void> => {
     const wave = tracker.waitMessage(m, o.waveTimeoutMs, conns);
+    if (o.request !== undefined) {
+      const q = o.request(m, value(m, m, o.size));
+      const r = await pubs[m % pubs.length]!.request('POST', q.path, q.body, q.credentials);
+      postIds[m] = q.id;
+      if (r.status !== 200 || r.body !== '{"success":true}') wrongDelivered.push(`m=${m}: ${r.status} ${r.body}`);
+      return wave;
+    }
     const r = await pubs[m % pubs.length]!.request('POST', ctx.pubPath, (o.bodyOf ?? singleBody)(key, value(m, m, o.size)));
     const res = parseSingle(r.status, r.body);
     postIds[m] = res.id;

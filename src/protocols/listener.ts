@@ -5,9 +5,11 @@
 // A protocol adapter (protocols/<seed>/listener.ts) only adds routes: its HTTP answers, and a socket
 // behaviour built by seedBehavior, which does the open/close bookkeeping every listener needs.
 import uWS, { type HttpResponse, type TemplatedApp, type WebSocket, type WebSocketBehavior } from 'uWebSockets.js';
+import type { ControlPlane } from '../control/control.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { Framer } from '../delivery/framer.js';
 import type { Hub } from '../delivery/hub.js';
+import type { TicketStore } from '../identity/ticket-store.js';
 import { statusLine } from '../http/exchange.js';
 import { listen } from '../listen.js';
 import type { Logger } from '../log.js';
@@ -24,6 +26,12 @@ export interface ListenerContext {
   readonly hub: Hub;
   readonly dispatcher: Dispatcher;
   readonly connections: Connections;
+  /** The node's control plane (disconnect and list sockets on every node). */
+  readonly control: ControlPlane;
+  /** A new ticket store of the listener's own (memory, or Redis under names of its own): no other
+   * app's or listener's tickets are in it. Nothing to close: the memory one holds no timer, the
+   * Redis one the gateway's connection. */
+  readonly tickets: (app: string) => TicketStore;
   readonly activity: SocketActivity;
   readonly shuttingDown: () => boolean;
   readonly version: VersionInfo;
@@ -35,6 +43,8 @@ export interface ListenerContext {
     readonly maxPayloadBytes: number;
     /** WS_MAX_BACKPRESSURE: the hub's slow-consumer bound. */
     readonly maxBackpressureBytes: number;
+    /** WS_MAX_BODY: the largest HTTP request body an API accepts (dSock's /send). */
+    readonly maxBodyBytes: number;
     /** WS_MAX_INBOUND_RATE, for the listeners whose frames cost work (notiflux's signature checks). */
     readonly inbound: InboundLimits;
   };

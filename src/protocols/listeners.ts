@@ -4,11 +4,13 @@
 import type { SeedListeners } from '../config-seeds.js';
 import { startListener, type ListenerContext, type ListenerSpec, type SeedListener } from './listener.js';
 import { dripletListener } from './driplet/listener.js';
+import { dsockListener } from './dsock/listener.js';
 import { notifluxListener } from './notiflux/listener.js';
 import { philoteListener } from './philote/listener.js';
 
 export async function startSeedListeners(seeds: SeedListeners, context: ListenerContext): Promise<SeedListener[]> {
   const specs: ListenerSpec[] = [];
+  if (seeds.dsock !== undefined) specs.push(dsockListener(seeds.dsock, context));
   if (seeds.philote !== undefined) specs.push(philoteListener(seeds.philote, context));
   if (seeds.notiflux !== undefined) specs.push(notifluxListener(seeds.notiflux, context));
   if (seeds.driplet !== undefined) specs.push(dripletListener(seeds.driplet, context));

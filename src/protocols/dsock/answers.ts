@@ -29,6 +29,10 @@ export const DSOCK_ERRORS = Object.freeze({
   ERROR_READING_MESSAGE: 'Error reading message',
   ERROR_MARSHALLING_MESSAGE: 'Error marshalling message',
   INVALID_MESSAGE_TYPE: 'Invalid message type, must be text or binary',
+  // Octoway's own, for bounds dSock does not have (docs/migrating.md): a /send body past
+  // WS_MAX_BODY (413), and a claim past WS_TICKET_MAX unused claims in memory (503).
+  MESSAGE_TOO_LARGE: 'Message is too large',
+  TOO_MANY_CLAIMS: 'Too many unused claims',
 });
 
 export type DsockErrorCode = keyof typeof DSOCK_ERRORS;
