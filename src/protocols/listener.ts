@@ -167,13 +167,17 @@ export function seedBehavior(context: ListenerContext, upgrade: WebSocketBehavio
   return { behavior, sockets: () => open };
 }
 
+/** The seeds select no subprotocol (gorilla and actix without a configured list answer none), so
+ * neither does a seed listener: echoing the client's whole offer would be an invalid 101 for a
+ * client offering two. */
+export const NO_SUBPROTOCOL = '';
+
 /** Accepts an upgrade synchronously (the seed protocols decide at once) with `data` as the socket's record. */
 export function acceptUpgrade(hub: Hub, framer: Framer, res: HttpResponse, req: uWS.HttpRequest, context: uWS.us_socket_context_t, data: Connection): void {
   const key = req.getHeader('sec-websocket-key');
-  const protocol = req.getHeader('sec-websocket-protocol');
   const extensions = req.getHeader('sec-websocket-extensions');
   // The hub gives the socket its protocol (and topic state) as uWS opens it, inside res.upgrade.
-  hub.opening(framer, () => res.upgrade(data, key, protocol, extensions, context));
+  hub.opening(framer, () => res.upgrade(data, key, NO_SUBPROTOCOL, extensions, context));
 }
 
 /** A plain answer, as the seeds write theirs (text, or JSON they built). Inside a uWS callback. */

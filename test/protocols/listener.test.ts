@@ -81,3 +81,24 @@ test('Philote and notiflux in one process over TLS: each on its port, apps apart
     if (!stopped) await gw.stop();
   }
 });
+
+test('a seed listener selects no subprotocol, as the seeds do: a client offering two gets a valid 101 without one', async () => {
+  const gw = await startGateway({ WS_LOGIN: '', WS_PASSWORD: '', WS_NOTIFLUX_PORT: '0', WS_NOTIFLUX_JWT_PUBLIC_KEY_B64: NOTIFLUX_PUBLIC_KEY_B64 });
+  try {
+    const port = await listenerPort(gw, 'notiflux');
+    const { request: plain } = await import('node:http');
+    const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const req = plain({ host: '127.0.0.1', port, path: '/ws', headers: {
+        Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Protocol': 'one, two',
+      } });
+      req.on('upgrade', (res, socket) => { socket.destroy(); resolve(res.headers); });
+      req.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(headers['sec-websocket-accept'], 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+    assert.equal(headers['sec-websocket-protocol'], undefined);
+  } finally {
+    await gw.stop();
+  }
+});

@@ -10,7 +10,7 @@ import type { Identity } from '../../identity/identity.js';
 import type { DsockListener } from '../../config-seeds.js';
 import { statusLine } from '../../http/exchange.js';
 import type { Connection } from '../../socket/connection.js';
-import { acceptUpgrade, peerText, seedBehavior, type ListenerContext, type ListenerSpec } from '../listener.js';
+import { acceptUpgrade, NO_SUBPROTOCOL, peerText, seedBehavior, type ListenerContext, type ListenerSpec } from '../listener.js';
 import { authorized, dsockError, parseConnect, verifyConnectJwt, type DsockAnswer } from './answers.js';
 import { createDsockApi, DSOCK_APP, sessionTopic, userTopic } from './api.js';
 
@@ -83,7 +83,6 @@ export function dsockListener(settings: DsockListener, context: ListenerContext)
     }
     // uWS invalidates req when this function returns: copy what the upgrade needs first.
     const key = req.getHeader('sec-websocket-key');
-    const protocol = req.getHeader('sec-websocket-protocol');
     const extensions = req.getHeader('sec-websocket-extensions');
     const peer = peerText(res);
     let aborted = false;
@@ -96,7 +95,7 @@ export function dsockListener(settings: DsockListener, context: ListenerContext)
       if (taken === undefined) return reply(res, dsockError('MISSING_CLAIM'), true);
       if (taken === 'expired') return reply(res, dsockError('EXPIRED_CLAIM'), true);
       const data: Connection = connections.open(identityOf(taken.user, taken.session), peer, DSOCK_APP);
-      upgradeLater(res, () => hub.opening(DSOCK, () => res.upgrade(data, key, protocol, extensions, socketContext)));
+      upgradeLater(res, () => hub.opening(DSOCK, () => res.upgrade(data, key, NO_SUBPROTOCOL, extensions, socketContext)));
     }, (err: unknown) => {
       log.warn({ err, listener: DSOCK_APP }, 'could not take a dSock claim');
       if (!aborted) reply(res, dsockError('ERROR_GETTING_CLAIM', 500), true);
