@@ -121,8 +121,27 @@ export function controlContract(name: string, options: ControlContractOptions): 
       const r = await post(node(1), { key: 'offline', drop_held: true });
       assert.deepEqual(r.json, { closed: 0, nodes: count(), unanswered: 0, dropped: 1 });
       assert.deepEqual((await node(0).request('GET', '/?key=offline')).json, []);
-      // A user's own held messages (none yet: user targets of publishes come later) are dropped the same way.
       assert.deepEqual((await post(node(0), { user: 'nobody-online', session: 's9', drop_held: true })).json, { closed: 0, nodes: count(), unanswered: 0, dropped: 0 });
+    });
+
+    test('messages held for a user and their sessions: GET /?user=U[&session=S] lists them; drop_held on the user drops the sessions\' too', async () => {
+      const hold = async (body: Record<string, unknown>) => assert.equal((await node(0).publish({ expire: '1h', ...body })).json.held, 1);
+      await hold({ user: 'zed', value: 'to zed' });
+      await hold({ user: 'zed', session: 't1', value: 'to t1' });
+      await hold({ user: 'zed', session: 't2', value: 'to t2' });
+      await hold({ user: 'zedd', session: 't1', value: 'another user' });
+      const listed = await node(1).request('GET', '/?user=zed');
+      assert.equal(listed.status, 200, listed.text);
+      assert.deepEqual(listed.json.map((m: { user: string; session: string | null; payload: unknown }) => [m.user, m.session, m.payload]),
+        [['zed', null, 'to zed'], ['zed', 't1', 'to t1'], ['zed', 't2', 'to t2']]);
+      assert.deepEqual((await node(1).request('GET', '/?user=zed&session=t2')).json.map((m: { payload: unknown }) => m.payload), ['to t2']);
+      assert.equal((await node(1).request('GET', '/?session=t2')).status, 400);
+      assert.deepEqual((await node(0).request('GET', '/')).json, [], 'GET / lists keys only');
+      assert.deepEqual((await post(node(1), { user: 'zed', drop_held: true })).json, { closed: 0, nodes: count(), unanswered: 0, dropped: 3 });
+      assert.deepEqual((await node(0).request('GET', '/?user=zed')).json, []);
+      // Another user whose name starts with this one's keeps theirs.
+      assert.deepEqual((await node(0).request('GET', '/?user=zedd&session=t1')).json.map((m: { payload: unknown }) => m.payload), ['another user']);
+      assert.equal((await post(node(0), { user: 'zedd', session: 't1', drop_held: true })).json.dropped, 1);
     });
 
     test('GET /connections pages through every socket with a cursor, each once, at most `limit` a page', async () => {
