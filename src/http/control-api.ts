@@ -178,7 +178,7 @@ async function listConnections(control: ControlPlane, query: URLSearchParams, ap
 }
 
 async function countPresence(control: ControlPlane, query: URLSearchParams, app: string): Promise<unknown> {
-  const target = queryTarget(query, ['key', 'topic'], app);
+  const target = queryTarget(query, ['key', 'user', 'session', 'connection', 'topic'], app);
   const gathered = await control.ask({ op: 'presence', target });
   let connections = 0;
   for (const a of gathered.answers) if (a.op === 'presence') connections += a.connections;

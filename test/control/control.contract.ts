@@ -108,6 +108,12 @@ export function controlContract(name: string, options: ControlContractOptions): 
       const listed = (await node(1).request('GET', '/connections?user=alice')).json.connections as View[];
       assert.deepEqual(listed.map((v) => [v.user, v.session, v.keys]).sort(), [['alice', 's1', ['alice']], ['alice', 's2', ['alice']]]);
       assert.deepEqual((await node(0).request('GET', '/connections?user=alice&session=s2')).json.connections.map((v: View) => v.session), ['s2']);
+      // GET /presence takes the same targets as GET /connections.
+      const presence = async (query: string) => (await node(0).request('GET', `/presence?${query}`)).json;
+      assert.deepEqual(await presence('user=alice'), { connections: 2, nodes: count(), unanswered: 0 });
+      assert.deepEqual(await presence('user=alice&session=s2'), { connections: 1, nodes: count(), unanswered: 0 });
+      assert.deepEqual(await presence(`connection=${listed[0]?.id}`), { connections: 1, nodes: count(), unanswered: 0 });
+      assert.deepEqual(await presence('user=nobody'), { connections: 0, nodes: count(), unanswered: 0 });
       assert.deepEqual((await post(node(0), { user: 'alice', session: 's2', code: 4500 })).json.closed, 1);
       assert.equal(await a2.closed, 4500);
       assert.deepEqual((await post(node(1), { user: 'alice' })).json.closed, 1);
@@ -195,7 +201,7 @@ export function controlContract(name: string, options: ControlContractOptions): 
         assert.deepEqual([r.status, r.json.error], [400, code], JSON.stringify(body));
       }
       assert.equal((await node(0).request('POST', '/disconnect', { body: '{' })).json.error, 'INVALID_JSON');
-      assert.equal((await node(0).request('GET', '/presence?user=x')).json.error, 'INVALID_QUERY');
+      assert.equal((await node(0).request('GET', '/presence?user=x&limit=1')).json.error, 'INVALID_QUERY');
       assert.equal((await node(0).request('GET', '/connections?key=kept&limit=1001')).json.error, 'INVALID_QUERY');
       assert.equal((await node(0).request('GET', '/connections')).json.error, 'INVALID_TARGET');
       assert.equal((await node(0).request('GET', '/disconnect')).status, 405);
