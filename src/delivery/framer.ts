@@ -3,7 +3,7 @@
 // address`, and builds a protocol's frame for a message only when sockets of that protocol are on
 // one of the message's addresses. Goctopus's tag is '', so Goctopus sockets sit on the address
 // itself and its frame is the message's own `frame`: the single-key hot path is one app.publish.
-// Protocol adapters (issue #14) add a Framer each; they own no delivery logic.
+// Each protocol adapter (src/protocols) adds a Framer; it owns no delivery logic.
 import { parseAddress } from './address.js';
 
 export interface Framer {

@@ -10,8 +10,8 @@ import type { Framer } from '../delivery/framer.js';
 export const DEFAULT_APP = 'default';
 
 /**
- * uWS copies these fields onto every socket object, so each one costs memory per connection (a
- * later issue holds an idle socket to 3 KB). Identity fields are not copied per socket: `identity`
+ * uWS copies these fields onto every socket object, so each one costs memory per connection (an
+ * idle socket's budget is about 1.5 KB). Identity fields are not copied per socket: `identity`
  * is one frozen object, shared by every socket opened with the same cached decision. Strings that
  * are the same for many sockets (`app`, `node`) are shared references; counters are small integers,
  * which V8 keeps unboxed. The id is derived (connectionId), not stored. Mind the count: with 16
