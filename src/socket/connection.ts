@@ -90,6 +90,9 @@ export type Socket = WebSocket<Connection>;
 
 /** Builds connection records for one gateway. */
 export interface Connections {
+  /** The node part every socket id of this gateway starts with (`<node>-<n>`), as GET /connections
+   * shows it in `node`; logged in the `listening` line so operators can match the two. */
+  readonly node: string;
   /** `app` defaults to the one createConnections was given. */
   open(identity: Identity, remoteAddress: string, app?: string): Connection;
 }
@@ -112,6 +115,7 @@ export function createConnections(defaultApp: string = DEFAULT_APP): Connections
     return keys;
   };
   return {
+    node,
     open(identity, remoteAddress, app = defaultApp) {
       const openedAt = nowSeconds();
       // Every field written here, in this order, so every record has the same hidden class.
