@@ -63,7 +63,7 @@ function startGateway(auth: Server): void {
 Octoway demo: gateway on ${url}, demo auth backend on 127.0.0.1:${AUTH_PORT}.
 
   Listen as alice (another terminal):
-    npm run demo:listen -- alice@example.com
+    ${GATEWAY_PORT === '7890' ? '' : `WS_PORT=${GATEWAY_PORT} `}npm run demo:listen -- alice@example.com
   or open ${PAGE} in a browser, open its console and paste:
     ${SNIPPET}
 

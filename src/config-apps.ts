@@ -51,7 +51,7 @@ export function loadApps(sources: Pick<Sources, 'values' | 'apps'>): Gateway {
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       for (const problem of err.problems) {
-        const named = renamed(problem, name, own);
+        const named = hinted(renamed(problem, name, own), name, own, declared.size > 0);
         if (!problems.includes(named)) problems.push(named);
       }
       return undefined;
@@ -113,4 +113,14 @@ export function settingName(variable: string): string {
  * `apps:` (`WS_LOGIN` -> `apps.blue.login`); the environment's names stay for the rest. */
 function renamed(problem: string, app: string, own: Readonly<Record<string, string>> | 'all'): string {
   return problem.replace(/\bWS_[A-Z_]+\b/g, (variable) => (APP_SETTING_SET.has(variable) && (own === 'all' || variable in own) ? `apps.${app}.${settingName(variable)}` : variable));
+}
+
+/** With apps in WS_CONFIG, a default-app problem about an app setting the environment left unset or
+ * wrong also names the file's way to set it (`apps.default.auth_url`): the YAML user may not know
+ * app `default` still reads the environment. */
+function hinted(problem: string, app: string, own: Readonly<Record<string, string>> | 'all', hasApps: boolean): string {
+  if (app !== DEFAULT_APP || own === 'all' || !hasApps) return problem;
+  const variable = /^WS_[A-Z_]+\b/.exec(problem)?.[0];
+  if (variable === undefined || !APP_SETTING_SET.has(variable) || variable in own) return problem;
+  return `${problem} (app default reads it from the environment, or set apps.default.${settingName(variable)} in WS_CONFIG)`;
 }

@@ -76,7 +76,7 @@ export interface Config {
    * (WS_METRICS_LOGIN/WS_METRICS_PASSWORD) when set. */
   readonly metrics: { readonly port: number | undefined; readonly credentials: { readonly login: string; readonly password: string } | undefined };
 
-  // Client auth modes and tickets (issue 11).
+  // Client auth modes and tickets.
   /** WS_AUTH_MODE: the modes an upgrade may use, without repeats, in the order given. */
   readonly authModes: readonly AuthMode[];
   /** WS_TICKET_TTL: a ticket's lifetime when POST /tickets gives neither `ttl` nor `expires_at`. */
@@ -165,7 +165,7 @@ export const DEFAULTS = {
   WS_PING_INTERVAL: '30s',
   WS_REDIS_KEY_TTL: '24h',
   WS_RECONCILE_INTERVAL: '0',
-  // Client auth modes and tickets (issue 11).
+  // Client auth modes and tickets.
   WS_AUTH_MODE: 'forward',
   WS_TICKET_TTL: '60s',
   WS_TICKET_MAX: '100000',

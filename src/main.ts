@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // Entry point: reads configuration, starts the gateway, stops it on SIGTERM/SIGINT.
 // Exit codes: 0 after a clean stop, 2 for bad configuration or state file, 1 for anything else.
 import dotenv from 'dotenv';

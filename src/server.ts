@@ -166,7 +166,7 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
   }, ACTIVITY_LOG_MS);
   activityLog.unref();
   if (config.trustAllProxies) log.warn('WS_TRUST_PROXY_HEADERS=true: X-Forwarded-For is believed from every peer, so any client can choose the address its rate limit and auth backend see; list your proxies in WS_TRUSTED_PROXIES instead');
-  log.info({ host: config.host, port, delivery: config.delivery, apps: config.seedOnly ? [] : apps.map((a) => a.name), listeners: seedListeners.map((l) => l.name) }, 'listening');
+  log.info({ host: config.host, port, node: connections.node, delivery: config.delivery, apps: config.seedOnly ? [] : apps.map((a) => a.name), listeners: seedListeners.map((l) => l.name) }, 'listening');
 
   return {
     port,

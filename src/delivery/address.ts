@@ -40,6 +40,12 @@ export function sessionAddress(app: string, user: string, session: string): stri
   return `${NUL}s${app}${NUL}${user}${NUL}${session}`;
 }
 
+/** What every session address of a user starts with (sessionAddress with the session cut off): no
+ * other user's, since a user name never holds NUL. */
+export function sessionAddressPrefix(app: string, user: string): string {
+  return `${NUL}s${app}${NUL}${user}${NUL}`;
+}
+
 /** A publish's message_id as remembered for deduplication: within its app, so the same message_id in
  * two apps is two messages (a default-app id is remembered as it was before apps existed). */
 export function messageIdAddress(app: string, id: string): string {

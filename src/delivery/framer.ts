@@ -3,7 +3,7 @@
 // address`, and builds a protocol's frame for a message only when sockets of that protocol are on
 // one of the message's addresses. Goctopus's tag is '', so Goctopus sockets sit on the address
 // itself and its frame is the message's own `frame`: the single-key hot path is one app.publish.
-// Protocol adapters (issue #14) add a Framer each; they own no delivery logic.
+// Each protocol adapter (src/protocols) adds a Framer; it owns no delivery logic.
 import { parseAddress } from './address.js';
 
 export interface Framer {
@@ -37,7 +37,7 @@ export const GOCTOPUS: Framer = Object.freeze({
 export const V2_SUBPROTOCOL = 'octoway.v2';
 
 /**
- * `{"type":"message","id":…,"key"|"topic":…[,"seq":…],"payload":…[,"from":…]}`. The payload's JSON text is cut
+ * `{"type":"message","id":…,"key"|"topic"|"user":…|"user":…,"session":…[,"seq":…],"payload":…[,"from":…]}`. The payload's JSON text is cut
  * out of the Goctopus frame, never parsed again: frameOf builds that frame with one
  * JSON.stringify({id, payload}), so it is exactly `{"id":<id>,"payload":<payload>}`.
  */
@@ -49,7 +49,11 @@ export const V2: Framer = Object.freeze({
     const idText = JSON.stringify(id);
     const tail = from === undefined ? '}' : `,"from":${JSON.stringify(from)}}`;
     const position = seq === undefined ? '' : `,"seq":${seq}`;
-    return `{"type":"message","id":${idText},"${where.kind}":${JSON.stringify(where.name)}${position},"payload":${payloadText(frame, idText)}${tail}`;
+    // A session address names its user and the session: both are said (`"user"` then `"session"`).
+    const source = where.kind === 'session'
+      ? `"user":${JSON.stringify(where.name)},"session":${JSON.stringify(where.session)}`
+      : `"${where.kind}":${JSON.stringify(where.name)}`;
+    return `{"type":"message","id":${idText},${source}${position},"payload":${payloadText(frame, idText)}${tail}`;
   },
 });
 

@@ -1,7 +1,7 @@
 // Goctopus's admin endpoints on `/`: list and remove held messages. Behind the publish credentials.
 // Each app's admin sees its own keys only, by name (http/app-scope.ts).
 import { OctowayError } from '../errors.js';
-import { keyAddress } from '../delivery/address.js';
+import { keyAddress, parseAddress, sessionAddress, sessionAddressPrefix, userAddress } from '../delivery/address.js';
 import { keyNameIn } from './app-scope.js';
 import { checkParameters } from './exchange.js';
 import type { HeldStore } from '../delivery/held-store.js';
@@ -42,7 +42,8 @@ async function appKeys(store: HeldStore, app: string): Promise<Array<{ key: stri
 /** `GET /` lists the keys with held messages (Goctopus's array of strings); `GET /?counts` the same
  * keys with how many each holds; `GET /?key=K` one key's messages, oldest first. */
 export async function listHeld(store: HeldStore, query: URLSearchParams, scope: AdminScope): Promise<unknown> {
-  checkParameters(query, ['key', 'counts']);
+  checkParameters(query, ['key', 'counts', 'user', 'session']);
+  if (query.has('user') || query.has('session')) return listUserHeld(store, query, scope);
   const key = query.get('key');
   if (key === null) {
     const keys = await appKeys(store, scope.app);
@@ -57,6 +58,39 @@ export async function listHeld(store: HeldStore, query: URLSearchParams, scope: 
       id: m.id, key, payload: payloadOf(plainFrame(m.frame)), date, exp: m.expire, created_at: date, expires_at: new Date(m.expiresAt).toISOString(),
     };
   });
+}
+
+/** A message held for a user (or one of their sessions): the key view's fields with `user` and
+ * `session` (null for a message to every socket of the user) where a key's has `key`. */
+export type UserHeldMessageView = Omit<HeldMessageView, 'key'> & { user: string; session: string | null };
+
+/** `GET /?user=U`: the messages held for user U (published with `user` while none of their sockets
+ * was open) and for each of U's sessions, each address's oldest first; `GET /?user=U&session=S`: that
+ * session's only. `GET /` lists keys only (Goctopus's shape), never users. */
+async function listUserHeld(store: HeldStore, query: URLSearchParams, scope: AdminScope): Promise<UserHeldMessageView[]> {
+  if (query.has('key') || query.has('counts')) throw new OctowayError('INVALID_QUERY', '"user" (with an optional "session") takes neither "key" nor "counts"');
+  const user = query.get('user');
+  const session = query.get('session');
+  if (user === null) throw new OctowayError('INVALID_QUERY', '"session" needs "user"');
+  if (user === '' || session === '') throw new OctowayError('INVALID_QUERY', '"user" and "session" must not be empty');
+  let addresses: string[];
+  if (session !== null) addresses = [sessionAddress(scope.app, user, session)];
+  else {
+    const prefix = sessionAddressPrefix(scope.app, user);
+    const sessions = (await store.keys()).map((k) => k.key).filter((address) => address.startsWith(prefix)).sort();
+    addresses = [userAddress(scope.app, user), ...sessions];
+  }
+  const views: UserHeldMessageView[] = [];
+  for (const address of addresses) {
+    const of = parseAddress(address).session ?? null;
+    for (const m of await store.list(address)) {
+      const date = new Date(m.createdAt).toISOString();
+      views.push({
+        id: m.id, user, session: of, payload: payloadOf(plainFrame(m.frame)), date, exp: m.expire, created_at: date, expires_at: new Date(m.expiresAt).toISOString(),
+      });
+    }
+  }
+  return views;
 }
 
 /** Whether a `GET /` asks for presence or history rather than held messages. */

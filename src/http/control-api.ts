@@ -3,7 +3,7 @@
 // the nodes). Targets name a key, keys, a user (and session), a connection id or a topic.
 import { CLOSE_CODES, OctowayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { keyAddress, sessionAddress, topicAddress, userAddress } from '../delivery/address.js';
+import { keyAddress, sessionAddress, sessionAddressPrefix, topicAddress, userAddress } from '../delivery/address.js';
 import type { HeldStore } from '../delivery/held-store.js';
 import { isValidKey } from '../delivery/routing-key.js';
 import { MAX_PAGE, type ConnectionView, type ControlPlane, type ControlTarget, type Gathered } from '../control/control.js';
@@ -131,16 +131,20 @@ async function disconnect(options: ControlApiOptions, body: DisconnectBody): Pro
   if (!body.dropHeld) return { closed, ...nodesOf(gathered) };
   // After the sockets closed, so a message held meanwhile for a closing socket goes too.
   let dropped = 0;
-  for (const key of heldAddresses(target)) dropped += await options.store.remove({ key });
+  for (const key of await heldAddresses(options.store, target)) dropped += await options.store.remove({ key });
   return { closed, ...nodesOf(gathered), dropped };
 }
 
-/** The addresses a target's messages are held under: its keys, or the user's (or the session's)
- * own address, where user and session messages are held while none of their sockets is open. */
-function heldAddresses(target: ControlTarget): readonly string[] {
+/** The addresses a target's messages are held under: its keys, or the session's own address, or
+ * the user's own address and those of each of the user's sessions (the store's keys starting with
+ * the user's session prefix): wiping a user drops their session holds too. */
+async function heldAddresses(store: HeldStore, target: ControlTarget): Promise<readonly string[]> {
   if (target.kind === 'keys') return target.addresses;
   if (target.kind !== 'user') return [];
-  return [target.session === undefined ? userAddress(target.app, target.user) : sessionAddress(target.app, target.user, target.session)];
+  if (target.session !== undefined) return [sessionAddress(target.app, target.user, target.session)];
+  const prefix = sessionAddressPrefix(target.app, target.user);
+  const sessions = (await store.keys()).map((k) => k.key).filter((address) => address.startsWith(prefix));
+  return [userAddress(target.app, target.user), ...sessions];
 }
 
 function queryTarget(query: URLSearchParams, allowed: readonly string[], app: string): ControlTarget {
@@ -174,7 +178,7 @@ async function listConnections(control: ControlPlane, query: URLSearchParams, ap
 }
 
 async function countPresence(control: ControlPlane, query: URLSearchParams, app: string): Promise<unknown> {
-  const target = queryTarget(query, ['key', 'topic'], app);
+  const target = queryTarget(query, ['key', 'user', 'session', 'connection', 'topic'], app);
   const gathered = await control.ask({ op: 'presence', target });
   let connections = 0;
   for (const a of gathered.answers) if (a.op === 'presence') connections += a.connections;

@@ -10,8 +10,8 @@ import type { Framer } from '../delivery/framer.js';
 export const DEFAULT_APP = 'default';
 
 /**
- * uWS copies these fields onto every socket object, so each one costs memory per connection (a
- * later issue holds an idle socket to 3 KB). Identity fields are not copied per socket: `identity`
+ * uWS copies these fields onto every socket object, so each one costs memory per connection (an
+ * idle socket's budget is about 1.5 KB). Identity fields are not copied per socket: `identity`
  * is one frozen object, shared by every socket opened with the same cached decision. Strings that
  * are the same for many sockets (`app`, `node`) are shared references; counters are small integers,
  * which V8 keeps unboxed. The id is derived (connectionId), not stored. Mind the count: with 16
@@ -90,6 +90,9 @@ export type Socket = WebSocket<Connection>;
 
 /** Builds connection records for one gateway. */
 export interface Connections {
+  /** The node part every socket id of this gateway starts with (`<node>-<n>`), as GET /connections
+   * shows it in `node`; logged in the `listening` line so operators can match the two. */
+  readonly node: string;
   /** `app` defaults to the one createConnections was given. */
   open(identity: Identity, remoteAddress: string, app?: string): Connection;
 }
@@ -112,6 +115,7 @@ export function createConnections(defaultApp: string = DEFAULT_APP): Connections
     return keys;
   };
   return {
+    node,
     open(identity, remoteAddress, app = defaultApp) {
       const openedAt = nowSeconds();
       // Every field written here, in this order, so every record has the same hidden class.

@@ -101,6 +101,23 @@ function suite(name: string, setUp: () => Promise<Setup>): void {
       await Promise.all([one.close(), two.close()]);
     });
 
+    test('v2 message frames say where a message came from: user; user and session; a connection message the socket\'s key', async () => {
+      const socket = await open({ sub: 'vic', sid: 'tab-1' }, ['octoway.v2']);
+      const id = await connectionOf('vic');
+      await publish({ user: 'vic', value: 'to user' });
+      await publish({ user: 'vic', session: 'tab-1', value: 'to session' });
+      await publish({ connection: id, value: 'to connection' });
+      await socket.waitFor(4);
+      const [welcome, ...messages] = socket.frames.map((f) => (f.binary ? f : { ...f, id: undefined, binary: undefined }));
+      assert.equal((welcome as { type?: string }).type, 'welcome');
+      assert.deepEqual(messages, [
+        { type: 'message', id: undefined, binary: undefined, user: 'vic', payload: 'to user' },
+        { type: 'message', id: undefined, binary: undefined, user: 'vic', session: 'tab-1', payload: 'to session' },
+        { type: 'message', id: undefined, binary: undefined, key: 'vic', payload: 'to connection' },
+      ]);
+      await socket.close();
+    });
+
     test('a socket under a key and its user gets a message to both once', async () => {
       // A JWT's sub is also its key (jwt-grants.ts): 'cat' is a key and a user here.
       const socket = await open({ sub: 'cat' });

@@ -108,6 +108,12 @@ export function controlContract(name: string, options: ControlContractOptions): 
       const listed = (await node(1).request('GET', '/connections?user=alice')).json.connections as View[];
       assert.deepEqual(listed.map((v) => [v.user, v.session, v.keys]).sort(), [['alice', 's1', ['alice']], ['alice', 's2', ['alice']]]);
       assert.deepEqual((await node(0).request('GET', '/connections?user=alice&session=s2')).json.connections.map((v: View) => v.session), ['s2']);
+      // GET /presence takes the same targets as GET /connections.
+      const presence = async (query: string) => (await node(0).request('GET', `/presence?${query}`)).json;
+      assert.deepEqual(await presence('user=alice'), { connections: 2, nodes: count(), unanswered: 0 });
+      assert.deepEqual(await presence('user=alice&session=s2'), { connections: 1, nodes: count(), unanswered: 0 });
+      assert.deepEqual(await presence(`connection=${listed[0]?.id}`), { connections: 1, nodes: count(), unanswered: 0 });
+      assert.deepEqual(await presence('user=nobody'), { connections: 0, nodes: count(), unanswered: 0 });
       assert.deepEqual((await post(node(0), { user: 'alice', session: 's2', code: 4500 })).json.closed, 1);
       assert.equal(await a2.closed, 4500);
       assert.deepEqual((await post(node(1), { user: 'alice' })).json.closed, 1);
@@ -121,8 +127,27 @@ export function controlContract(name: string, options: ControlContractOptions): 
       const r = await post(node(1), { key: 'offline', drop_held: true });
       assert.deepEqual(r.json, { closed: 0, nodes: count(), unanswered: 0, dropped: 1 });
       assert.deepEqual((await node(0).request('GET', '/?key=offline')).json, []);
-      // A user's own held messages (none yet: user targets of publishes come later) are dropped the same way.
       assert.deepEqual((await post(node(0), { user: 'nobody-online', session: 's9', drop_held: true })).json, { closed: 0, nodes: count(), unanswered: 0, dropped: 0 });
+    });
+
+    test('messages held for a user and their sessions: GET /?user=U[&session=S] lists them; drop_held on the user drops the sessions\' too', async () => {
+      const hold = async (body: Record<string, unknown>) => assert.equal((await node(0).publish({ expire: '1h', ...body })).json.held, 1);
+      await hold({ user: 'zed', value: 'to zed' });
+      await hold({ user: 'zed', session: 't1', value: 'to t1' });
+      await hold({ user: 'zed', session: 't2', value: 'to t2' });
+      await hold({ user: 'zedd', session: 't1', value: 'another user' });
+      const listed = await node(1).request('GET', '/?user=zed');
+      assert.equal(listed.status, 200, listed.text);
+      assert.deepEqual(listed.json.map((m: { user: string; session: string | null; payload: unknown }) => [m.user, m.session, m.payload]),
+        [['zed', null, 'to zed'], ['zed', 't1', 'to t1'], ['zed', 't2', 'to t2']]);
+      assert.deepEqual((await node(1).request('GET', '/?user=zed&session=t2')).json.map((m: { payload: unknown }) => m.payload), ['to t2']);
+      assert.equal((await node(1).request('GET', '/?session=t2')).status, 400);
+      assert.deepEqual((await node(0).request('GET', '/')).json, [], 'GET / lists keys only');
+      assert.deepEqual((await post(node(1), { user: 'zed', drop_held: true })).json, { closed: 0, nodes: count(), unanswered: 0, dropped: 3 });
+      assert.deepEqual((await node(0).request('GET', '/?user=zed')).json, []);
+      // Another user whose name starts with this one's keeps theirs.
+      assert.deepEqual((await node(0).request('GET', '/?user=zedd&session=t1')).json.map((m: { payload: unknown }) => m.payload), ['another user']);
+      assert.equal((await post(node(0), { user: 'zedd', session: 't1', drop_held: true })).json.dropped, 1);
     });
 
     test('GET /connections pages through every socket with a cursor, each once, at most `limit` a page', async () => {
@@ -176,7 +201,7 @@ export function controlContract(name: string, options: ControlContractOptions): 
         assert.deepEqual([r.status, r.json.error], [400, code], JSON.stringify(body));
       }
       assert.equal((await node(0).request('POST', '/disconnect', { body: '{' })).json.error, 'INVALID_JSON');
-      assert.equal((await node(0).request('GET', '/presence?user=x')).json.error, 'INVALID_QUERY');
+      assert.equal((await node(0).request('GET', '/presence?user=x&limit=1')).json.error, 'INVALID_QUERY');
       assert.equal((await node(0).request('GET', '/connections?key=kept&limit=1001')).json.error, 'INVALID_QUERY');
       assert.equal((await node(0).request('GET', '/connections')).json.error, 'INVALID_TARGET');
       assert.equal((await node(0).request('GET', '/disconnect')).status, 405);

@@ -224,6 +224,20 @@ test('a bad apps configuration stops the start with exit 2, naming the app and t
   }
 });
 
+test('with apps in WS_CONFIG, a default-app setting left unset names apps.default.<setting> beside its variable', async () => {
+  // docs/apps.md's example once gave app default only allowed_origins, with nothing in the environment.
+  const yaml = 'apps:\n  blue:\n    auth_url: http://a/\n    login: a\n    password: b\n  default:\n    allowed_origins: [https://www.example.com]\n';
+  const result = await startExpectingFailure({ WS_CONFIG: await yamlFile(yaml) });
+  assert.equal(result.exitCode, 2, result.stderr);
+  assert.match(result.stderr, /WS_AUTH_URL is not set: .*apps\.default\.auth_url/);
+  assert.match(result.stderr, /WS_LOGIN is not set: .*apps\.default\.login/);
+  assert.match(result.stderr, /WS_PASSWORD is not set: .*apps\.default\.password/);
+  // Without apps the message stays the environment's alone.
+  const plain = await startExpectingFailure({ WS_CONFIG: await yamlFile('port: 7890\n') });
+  assert.match(plain.stderr, /WS_AUTH_URL is not set/);
+  assert.doesNotMatch(plain.stderr, /apps\.default/);
+});
+
 test('a ticket made in one app connects to that app only, under its keys', async () => {
   const auth = await startAuthBackend();
   const gw = await startGateway({

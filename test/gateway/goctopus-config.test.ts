@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { connect } from '../helpers/client.js';
 import { MAIN, startExpectingFailure, startGateway, untilRedisLive, withGateway } from '../helpers/gateway.js';
 import { startAuthBackend } from '../helpers/auth-backend.js';
@@ -152,4 +153,15 @@ test('WS_WRITE_TIMEOUT closes a socket that takes no writes for that long, under
     assert.ok((line.closed as number) >= 1);
     socket.ws.terminate();
   });
+});
+
+test('the package has an octoway command (package.json bin, a node shebang kept by the build): `npx octoway --help` lists the flags', async () => {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const child = spawn('npx', ['--no-install', 'octoway', '--help'], { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 0);
+  assert.match(out, /^Usage: octoway \[flags\]/);
+  assert.match(out, /--port\s+WS_PORT/);
 });

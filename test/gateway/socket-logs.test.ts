@@ -29,3 +29,17 @@ test('at debug each socket logs open and close with its id, at level 20', async 
     assert.equal(closed['conn'], open['conn']);
   });
 });
+
+test('the listening line names the node that connection ids (and GET /connections) start with', async () => {
+  await withGateway({}, async (gw) => {
+    const listening = await gw.waitForLog((l) => l.msg === 'listening');
+    assert.match(String(listening['node']), /^[0-9a-z]{1,8}$/);
+    const socket = await connect(gw.ws('/ws?email=seen@example.com'));
+    const listed = await gw.request('GET', '/connections?key=seen@example.com');
+    assert.equal(listed.status, 200, listed.text);
+    const [view] = listed.json.connections as Array<{ id: string; node: string }>;
+    assert.equal(view?.node, listening['node']);
+    assert.ok(view?.id.startsWith(`${String(listening['node'])}-`), view?.id);
+    await socket.close();
+  });
+});
