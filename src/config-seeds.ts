@@ -1,4 +1,4 @@
-// The seed protocols' listeners (issue 14): dSock, Driplet, notiflux and Philote, each on a port of
+// The seed protocols' listeners: dSock, Driplet, notiflux and Philote, each on a port of
 // its own. A listener is on when its port is set; its other required settings are then required.
 // Kept apart from config.ts, which calls readSeedListeners with its readers so every problem is
 // reported together (exit 2).

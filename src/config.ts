@@ -250,7 +250,7 @@ export function loadConfig(env: Env): Config {
   const list = (name: ConfigName): string[] => raw(name).split(',').map((s) => s.trim()).filter((s) => s !== '');
 
   const insecure = bool('WS_INSECURE_NO_AUTH');
-  // Only seed listeners (issue 14): a seed port set, and neither WS_AUTH_URL nor WS_LOGIN. The main
+  // Only seed listeners: a seed port set, and neither WS_AUTH_URL nor WS_LOGIN. The main
   // port then serves health, readiness, version and metrics only, so it needs neither.
   const seedOnly = SEED_PORTS.some((name) => raw(name) !== '') && raw('WS_AUTH_URL') === '' && (env.WS_LOGIN ?? '') === '' && !insecure;
   const goctopus = goctopusSettings(raw, bad, insecure);

@@ -137,7 +137,7 @@ export async function startGateway(config: Config, log: Logger, apps: readonly A
   const metricsServer: MetricsServer | undefined = config.metrics.port === undefined ? undefined : await listenMetrics(config.host, config.metrics.port, scrape);
   if (metricsServer !== undefined) log.info({ port: metricsServer.port }, 'metrics listening');
   listenSocket = await listen(app, config.host, config.port, config.reusePort);
-  // The seed protocols' listeners (issue 14): their own ports, this node's hub and dispatcher.
+  // The seed protocols' listeners: their own ports, this node's hub and dispatcher.
   seedListeners = await startSeedListeners(config.seeds, {
     hub, dispatcher, connections, activity, version, log, shuttingDown: () => shuttingDown, control, redis, keyspace,
     // A listener's tickets open its sockets only: Redis names of their own, apart from every app's (apps.ts).

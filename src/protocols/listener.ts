@@ -1,4 +1,4 @@
-// What every seed listener shares (issue 14): its own uWS app (TLS as the main one) on its own port,
+// What every seed listener shares: its own uWS app (TLS as the main one) on its own port,
 // in the same process as the main listener, with the node's hub, dispatcher, held store, Redis and
 // shutdown. uWS topics are per app, so the listener's framer is bound to its app in the hub before
 // any socket opens: the hub then publishes that protocol's frames on the app its sockets belong to.

@@ -1,4 +1,4 @@
-// Publish targets, exclude_connection, claim filters and binary publishes (issue #13), against the
+// Publish targets, exclude_connection, claim filters and binary publishes, against the
 // real gateway on one node (memory) and on two nodes over Redis (published on one, sockets on the
 // other). "Nothing arrived" is shown by a later marker arriving first: per socket, frames arrive in
 // publish order (one node: one tick; two nodes: the bus delivers in the order Redis ran them).

@@ -1,4 +1,4 @@
-// dSock claims and Octoway tickets never open each other's sockets (issue 14): the listener's claims
+// dSock claims and Octoway tickets never open each other's sockets: the listener's claims
 // are a ticket store of its own, apart from the main port's (WS_AUTH_MODE=ticket), even for one id.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
