@@ -150,6 +150,32 @@ export const GOALS: readonly Goal[] = [
     show: x,
   },
   absGoal('fanout-philote deliveries/s ≥ 5× the real Philote (50k/s)', 'fanout-philote', 'deliveriesPerSec', (v) => v >= 250_000, (v) => `${(v / 1000).toFixed(0)}k/s = ${(v / 50_000).toFixed(1)}× Philote`),
+  // Issue 13's speed goals. Topics stay on uWS's C++ publish path: against bare uWS doing the same work.
+  ratioGoal('fanout-topic deliveries/s ≥ 0.9× bare', 'fanout-topic', '', 'deliveriesPerSec', (r) => r >= 0.9),
+  ratioGoal('fanout-topic server CPU/delivery ≤ 1.1× bare', 'fanout-topic', '', 'serverCpuUsPerDelivery', (r) => r <= 1.1),
+  {
+    // A filtered message takes the per-socket JS path; bare uWS has no per-socket filtering, so the
+    // floor is its plain fanout (one C++ publish): the 2× pays for the filter and the JS loop.
+    goal: 'fanout-filter server CPU/delivered frame ≤ 2× bare fanout\'s server CPU/delivery',
+    value: (m) => {
+      const filtered = m.get('fanout-filter', 'filter', 'octoway', 'serverCpuUsPerDelivery');
+      const bare = m.get('fanout', '', 'bare', 'serverCpuUsPerDelivery');
+      return filtered === undefined || bare === undefined || bare === 0 ? undefined : filtered / bare;
+    },
+    pass: (r) => r <= 2,
+    show: x,
+  },
+  {
+    // The v2 frame is 29 bytes longer than the Goctopus one (~155): the 5 % is for those bytes.
+    goal: 'fanout-v2 (v2 clients on a key) server CPU/delivery ≤ 1.05× fanout (Goctopus clients)',
+    value: (m) => {
+      const v2 = m.get('fanout-v2', '', 'octoway', 'serverCpuUsPerDelivery');
+      const goctopus = m.get('fanout', '', 'octoway', 'serverCpuUsPerDelivery');
+      return v2 === undefined || goctopus === undefined || goctopus === 0 ? undefined : v2 / goctopus;
+    },
+    pass: (r) => r <= 1.05,
+    show: x,
+  },
   ratioGoal('fanout deliveries/s ≥ 2× ws reference', 'fanout', '', 'deliveriesPerSec', (r) => r >= 2, 'ws'),
   ratioGoal('unicast deliveries/s ≥ 2× ws reference', 'unicast', '', 'deliveriesPerSec', (r) => r >= 2, 'ws'),
 ];

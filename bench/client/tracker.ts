@@ -4,6 +4,12 @@ import type { FrameSink, WsConn } from './ws-client.js';
 // `{"id":"` then the id, then `","payload":{"m":` — the exact shape of the gateway frame around our value.
 const ID_PREFIX = Buffer.from('{"id":"');
 const AFTER_ID = Buffer.from('","payload":{"m":');
+// Octoway v2 (`octoway.v2`): `{"type":"message","id":"<id>","key"|"topic":"<name>"[,"seq":n],"payload":{"m":`.
+// Only what the checks need is read: the id, and where the payload starts (found, not parsed: the
+// address and seq are skipped; a socket gets only its own address's messages, checked by m below).
+const V2_PREFIX = Buffer.from('{"type":"message","id":"');
+const V2_PAYLOAD = Buffer.from(',"payload":{"m":');
+const V2_TYPE = Buffer.from('{"type":"');
 const Q_SEP = Buffer.from(',"q":');
 const T_SEP = Buffer.from(',"t":');
 
@@ -18,6 +24,8 @@ export interface TrackerOptions {
   strictOrder: boolean;
   /** Room for this many latency samples (normally the expected deliveries). */
   latencySamples: number;
+  /** v2 frames other than `message` (welcome, subscribed, error), whole; absent: they are problems. */
+  onControl?: (conn: WsConn, text: string) => void;
 }
 
 export class Tracker implements FrameSink {
@@ -77,11 +85,24 @@ export class Tracker implements FrameSink {
     let m = -1;
     let q = -1;
     let t = -1;
-    const idStart = s + ID_PREFIX.length;
-    const idEnd = at(buf, s, ID_PREFIX, e) ? buf.indexOf(0x22, idStart) : -1;
+    let idStart = s + ID_PREFIX.length;
+    let idEnd = -1;
+    let payloadAt = -1;
+    // `{"i…` Goctopus, `{"t…` v2: one byte picks the prefix to compare.
+    if (buf[s + 2] !== 0x74 && at(buf, s, ID_PREFIX, e)) {
+      idEnd = buf.indexOf(0x22, idStart);
+      if (idEnd > 0 && idEnd < e && at(buf, idEnd, AFTER_ID, e)) payloadAt = idEnd + AFTER_ID.length;
+    } else if (at(buf, s, V2_PREFIX, e)) {
+      idStart = s + V2_PREFIX.length;
+      idEnd = buf.indexOf(0x22, idStart);
+      const pl = idEnd > 0 && idEnd < e ? buf.indexOf(V2_PAYLOAD, idEnd) : -1;
+      if (pl > 0 && pl + V2_PAYLOAD.length < e) payloadAt = pl + V2_PAYLOAD.length;
+    } else if (this.o.onControl !== undefined && at(buf, s, V2_TYPE, e)) {
+      return this.o.onControl(conn, buf.toString('utf8', s, e));
+    }
     let p = idEnd + 1;
-    if (idEnd > 0 && idEnd < e && at(buf, idEnd, AFTER_ID, e)) {
-      p = idEnd + AFTER_ID.length;
+    if (payloadAt > 0) {
+      p = payloadAt;
       let c = 0;
       let v = 0;
       while ((c = buf[p]!) >= 48 && c <= 57) (v = v * 10 + c - 48), p++;

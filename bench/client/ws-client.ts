@@ -41,7 +41,7 @@ export class WsConn {
 
   /** `deflate` offers permessage-deflate and inflates compressed frames. The server must accept it
    * without context takeover (uWS's shared compressor does), so each frame inflates on its own. */
-  constructor(readonly index: number, private readonly sink: FrameSink, private readonly deflate = false) {}
+  constructor(readonly index: number, private readonly sink: FrameSink, private readonly deflate = false, private readonly protocol = '') {}
 
   /** Connects and completes the handshake; resolves with an error text instead of rejecting. */
   open(host: string, port: number, path: string, timeoutMs: number): Promise<string | null> {
@@ -63,7 +63,8 @@ export class WsConn {
         s.write(
           `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
             `Sec-WebSocket-Key: ${WS_KEY}\r\nSec-WebSocket-Version: 13\r\n` +
-            (this.deflate ? 'Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n' : '') + '\r\n',
+            (this.deflate ? 'Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n' : '') +
+            (this.protocol === '' ? '' : `Sec-WebSocket-Protocol: ${this.protocol}\r\n`) + '\r\n',
         );
       });
       s.on('error', (e) => this.fail(`socket error: ${e.message}`));
@@ -83,6 +84,12 @@ export class WsConn {
     this.state = 'closed';
     this.closeCode = 1000;
     this.socket.end(maskedFrame(0x8, Buffer.from([0x03, 0xe8])));
+  }
+
+  /** Sends one small text frame (a v2 subscribe): at most 125 bytes, masked with a zero key. */
+  sendText(text: string): void {
+    if (this.state !== 'open' || this.socket === null) return;
+    this.socket.write(maskedFrame(0x1, Buffer.from(text)));
   }
 
   destroy(): void {
@@ -120,6 +127,11 @@ export class WsConn {
       // A run that asks for compression measures nothing if the server declines it.
       if (this.deflate && !/^sec-websocket-extensions:\s*permessage-deflate\b.*server_no_context_takeover/im.test(head)) {
         this.fail('permessage-deflate (without server context takeover) not negotiated');
+        return;
+      }
+      // A v2 run measures nothing if the server fell back to Goctopus frames.
+      if (this.protocol !== '' && !new RegExp(`^sec-websocket-protocol:\\s*${this.protocol}\\s*$`, 'im').test(head)) {
+        this.fail(`subprotocol ${this.protocol} not selected`);
         return;
       }
       this.state = 'open';
@@ -205,7 +217,7 @@ export class WsConn {
 
 /** Client frames must be masked; a zero mask key is valid and leaves the payload as is. */
 function maskedFrame(op: number, payload: Buffer): Buffer {
-  if (payload.length > 125) throw new Error('control payload too long');
+  if (payload.length > 125) throw new Error('frame payload too long for this client (125 bytes at most)');
   const f = Buffer.alloc(6 + payload.length);
   f[0] = 0x80 | op;
   f[1] = 0x80 | payload.length;
@@ -227,6 +239,8 @@ export interface OpenManyOptions {
   init?: (conn: WsConn, i: number) => void;
   /** Offer permessage-deflate and require it (see WsConn). */
   deflate?: boolean;
+  /** Subprotocol to offer (`octoway.v2`); none when absent. */
+  protocol?: string;
   handshakeTimeoutMs?: number;
   totalTimeoutMs: number;
 }
@@ -248,7 +262,7 @@ export async function openMany(o: OpenManyOptions): Promise<OpenManyResult> {
   const worker = async (): Promise<void> => {
     while (next < o.count && Date.now() < deadline) {
       const i = next++;
-      const conn = new WsConn(i, o.sink, o.deflate === true);
+      const conn = new WsConn(i, o.sink, o.deflate === true, o.protocol ?? '');
       o.init?.(conn, i);
       conns[i] = conn;
       const err = await conn.open(o.host, o.portOf?.(i) ?? o.port, o.path(i), o.handshakeTimeoutMs ?? 15_000);

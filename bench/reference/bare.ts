@@ -1,8 +1,11 @@
 // Reference 1: bare uWebSockets.js topics — the floor Octoway's figures are measured against.
 import uWS from 'uWebSockets.js';
-import { BASIC_AUTH, buildFrame, parsePublish, portFromEnv, responseBody, type PubResult } from './common.js';
+import { BASIC_AUTH, buildFrame, buildTopicFrame, parsePublish, portFromEnv, responseBody, type PubResult } from './common.js';
 
 interface SocketData { key: string }
+
+/** Prefix of topics' uWS topic names: no key starts with it. */
+const TOPIC_TAG = '\u0001t\u0000';
 
 const port = portFromEnv();
 const app = uWS.App();
@@ -23,6 +26,19 @@ app.ws<SocketData>('/ws', {
   },
   open: (ws) => {
     ws.subscribe(ws.getUserData().key);
+  },
+  // fanout-topic: a v2 `subscribe` frame puts the socket on a uWS topic of topics' own namespace
+  // (TOPIC_TAG, as Octoway keeps keys and topics apart) and is answered `subscribed`; the rest is ignored.
+  message: (ws, message) => {
+    let f: { type?: unknown; topic?: unknown };
+    try {
+      f = JSON.parse(Buffer.from(message).toString('utf8')) as typeof f;
+    } catch {
+      return;
+    }
+    if (f.type !== 'subscribe' || typeof f.topic !== 'string') return;
+    ws.subscribe(TOPIC_TAG + f.topic);
+    ws.send(`{"type":"subscribed","topics":[${JSON.stringify(f.topic)}]}`);
   },
 });
 
@@ -48,9 +64,10 @@ app.post('/pub', (res, req) => {
     }
     const results: PubResult[] = [];
     for (const m of parsed.messages) {
-      const { id, frame } = buildFrame(m.value);
-      const delivered = app.numSubscribers(m.key);
-      if (delivered > 0) app.publish(m.key, frame);
+      const { id, frame } = m.topic ? buildTopicFrame(m.key, m.value) : buildFrame(m.value);
+      const address = m.topic ? TOPIC_TAG + m.key : m.key;
+      const delivered = app.numSubscribers(address);
+      if (delivered > 0) app.publish(address, frame);
       results.push({ id, delivered, held: 0 });
     }
     const body = responseBody(parsed.batch, results);

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 export const BASIC_AUTH = 'Basic ' + Buffer.from('bench:bench').toString('base64');
 export const MAX_BATCH = 1000;
 
-export interface PubMessage { readonly key: string; readonly value: unknown }
+/** A message for a key, or (`topic` true, fanout-topic) for the topic named `key`. */
+export interface PubMessage { readonly key: string; readonly value: unknown; readonly topic: boolean }
 export interface PubResult { id: string; delivered: number; held: number }
 
 /** Parses `{key,value}` or `{messages:[...]}`; returns undefined for anything else (→ 400). */
@@ -33,15 +34,23 @@ export function parsePublish(body: string): { batch: boolean; messages: PubMessa
 
 function asMessage(m: unknown): PubMessage | undefined {
   if (typeof m !== 'object' || m === null) return undefined;
-  const { key, value } = m as Record<string, unknown>;
-  if (typeof key !== 'string' || key === '' || value === undefined) return undefined;
-  return { key, value };
+  const { key, topic, value } = m as Record<string, unknown>;
+  if (value === undefined) return undefined;
+  if (typeof topic === 'string' && topic !== '' && key === undefined) return { key: topic, value, topic: true };
+  if (typeof key !== 'string' || key === '') return undefined;
+  return { key, value, topic: false };
 }
 
 /** The gateway's frame, built once per message whatever the number of receivers. */
 export function buildFrame(value: unknown): { id: string; frame: string } {
   const id = randomUUID();
   return { id, frame: `{"id":"${id}","payload":${JSON.stringify(value)}}` };
+}
+
+/** A topic message as Octoway writes it to a v2 socket (history off: no seq), so both sides send the same bytes. */
+export function buildTopicFrame(topic: string, value: unknown): { id: string; frame: string } {
+  const id = randomUUID();
+  return { id, frame: `{"type":"message","id":"${id}","topic":${JSON.stringify(topic)},"payload":${JSON.stringify(value)}}` };
 }
 
 export function responseBody(batch: boolean, results: PubResult[]): string {

@@ -30,7 +30,8 @@ const server = http.createServer((req, res) => {
     const results: PubResult[] = [];
     for (const m of parsed.messages) {
       const { id, frame } = buildFrame(m.value);
-      const set = sockets.get(m.key);
+      // No topics here (fanout-topic runs on Octoway and bare only): a topic message reaches nobody.
+      const set = m.topic ? undefined : sockets.get(m.key);
       let delivered = 0;
       if (set !== undefined) {
         for (const ws of set) {

@@ -1,4 +1,4 @@
-// fanout-dsock: the fanout workload through Octoway's dSock listener (issue 14): 2,000 sockets of one
+// fanout-dsock: the fanout workload through Octoway's dSock listener: 2,000 sockets of one
 // dSock user (`/connect?jwt=`), messages sent with dSock's `POST /send?user=fan&type=text`, closed
 // loop as in fanout, every frame checked. The body is delivered as is, so each one is written as the
 // frame the tracker reads (`{"id":…,"payload":…}`), with the id chosen here.
@@ -30,7 +30,7 @@ export const fanoutDsock: Scenario = {
     '20 warm-up then 200 measured messages of about 130 bytes sent with dSock\'s `POST /send?user=fan&type=text` on one keep-alive ' +
     'connection, closed-loop (message n+1 once all 2,000 sockets got n), every frame checked in order. The first column is the fanout ' +
     'table\'s Octoway figure (native listener), the ratio divides the dSock figure by it. For scale: the real dSock v0.2.0 (API and ' +
-    'worker on Redis, one core) delivered 4.9k messages/s to 500 users × 20 sends with 64 in flight (issue 14).',
+    'worker on Redis, one core) delivered 4.9k messages/s to 500 users × 20 sends with 64 in flight.',
   targets: ['octoway'],
   variants: () => [{ name: '', env: { WS_DSOCK_TOKEN: TOKEN, WS_DSOCK_JWT_SECRET: JWT_SECRET }, listenerPorts: ['WS_DSOCK_PORT'] }],
   metrics: waveMetrics,

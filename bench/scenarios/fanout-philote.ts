@@ -1,4 +1,4 @@
-// fanout-philote: Philote's own measurement through Octoway's Philote listener (issue 14): 200
+// fanout-philote: Philote's own measurement through Octoway's Philote listener: 200
 // readers of one channel, one writer publishing over its WebSocket, every frame checked.
 import WebSocket from 'ws';
 import { SignJWT } from 'jose';
@@ -112,7 +112,7 @@ export const fanoutPhilote: Scenario = {
     `Philote's own measurement through Octoway's Philote listener (WS_PHILOTE_PORT): ${READERS} readers of one channel and one writer ` +
     `publishing ${WARMUP} warm-up then ${MESSAGES} measured frames of ${SIZE} bytes over its WebSocket, at most ${IN_FLIGHT} ahead of the ` +
     'slowest reader; every reader checks every frame, in order. deliveries/s = readers × messages ÷ window. The real Philote delivered ' +
-    '50k deliveries/s on this workload (issue 14); the first column is the fanout table\'s Octoway figure (native listener, HTTP publishes), ' +
+    '50k deliveries/s on this workload; the first column is the fanout table\'s Octoway figure (native listener, HTTP publishes), ' +
     'the ratio divides the Philote figure by it. The client is the `ws` package (heavier per frame than the native scenarios\' client).',
   targets: ['octoway'],
   variants: () => [{ name: '', env: { WS_PHILOTE_SECRET: SECRET }, listenerPorts: ['WS_PHILOTE_PORT'] }],

@@ -2,6 +2,7 @@
 import { assertOpened, openMany } from '../client/ws-client.js';
 import { HttpConn } from '../client/http-publisher.js';
 import { Tracker } from '../client/tracker.js';
+import { ControlFrames } from '../client/control-frames.js';
 import { percentiles } from '../stats.js';
 import { assertAllOpen, parseSingle, serverRss, singleBody, sleep, value, Window, wsPath } from './common.js';
 import { PLAIN, TARGETS, type Ctx, type MetricDef, type Metrics, type Scenario } from './types.js';
@@ -36,6 +37,11 @@ export interface WaveOptions {
    * frame carries (the body is delivered as is, so it is a frame the tracker reads); the answer must
    * be `{"success":true}` (it has no delivered count). */
   request?: (m: number, v: string) => { readonly path: string; readonly body: string; readonly credentials: string; readonly id: string };
+  /** Subprotocol the sockets offer (and must be given): `octoway.v2` for v2 clients. */
+  protocol?: string;
+  /** fanout-topic: once open, every socket sends `{"type":"subscribe","topic":…}` and the run waits
+   * for every `subscribed` answer before measuring (any `error` frame fails it). */
+  subscribeTopic?: string;
 }
 
 /**
@@ -54,7 +60,9 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
     qOf: (m) => m,
     strictOrder: true,
     latencySamples: o.sockets * total,
+    onControl: o.protocol === undefined ? undefined : (c, text) => control.onFrame(c.index, text),
   });
+  const control = new ControlFrames();
   await sleep(1000);
   const rss0 = serverRss(ctx);
   const opened = await openMany({
@@ -67,11 +75,19 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
     sink: tracker,
     init: (c) => tracker.register(c, o.keyOfSocket?.(c.index) ?? 0),
     deflate: o.deflate === true,
+    ...(o.protocol === undefined ? {} : { protocol: o.protocol }),
     totalTimeoutMs: 180_000,
   });
   assertOpened(opened, 'fanout sockets');
   const conns = opened.conns;
   ctx.log(`${o.sockets} sockets open in ${((opened.endUs - opened.startUs) / 1e6).toFixed(2)} s`);
+  if (o.subscribeTopic !== undefined) {
+    const frame = JSON.stringify({ type: 'subscribe', topic: o.subscribeTopic });
+    const all = control.waitSubscribed(o.sockets, 30_000);
+    for (const c of conns) c.sendText(frame);
+    await all;
+    ctx.log(`${o.sockets} sockets subscribed to topic ${o.subscribeTopic}`);
+  }
   await sleep(o.settleMs);
   const rss1 = serverRss(ctx);
   let rssSettled: number | undefined;
@@ -108,6 +124,7 @@ export async function runWaves(ctx: Ctx, o: WaveOptions): Promise<Metrics> {
   const w = win.end();
   for (const p of pubs) p.close();
   tracker.verify(conns, postIds);
+  control.verify();
   assertAllOpen(conns);
   if (wrongDelivered.length > 0) throw new Error(`publish answers with delivered ≠ ${receivers}: ${wrongDelivered.slice(0, 3).join(', ')}`);
 

@@ -11,6 +11,8 @@ import { fanoutFilter } from './fanout-filter.js';
 import { fanoutPhilote } from './fanout-philote.js';
 import { fanoutDsock } from './fanout-dsock.js';
 import { sendDsock } from './send-dsock.js';
+import { fanoutTopic } from './fanout-topic.js';
+import { fanoutV2 } from './fanout-v2.js';
 import { heldMem } from './held-mem.js';
 import { idleMem } from './idle-mem.js';
 import { offline } from './offline.js';
@@ -20,7 +22,7 @@ import type { Scenario } from './types.js';
 import { unicast } from './unicast.js';
 import { unicastAuth } from './unicast-auth.js';
 
-export const SCENARIOS: readonly Scenario[] = [fanout, fanoutPattern, fanoutFilter, fanoutPhilote, fanoutDsock, sendDsock, fanoutRedis, fanoutCompress, unicast, unicastAuth, batch, connect, connectTicket, connectJwt, idleMem, scale, offline, reconnectStorm, heldMem];
+export const SCENARIOS: readonly Scenario[] = [fanout, fanoutPattern, fanoutFilter, fanoutTopic, fanoutV2, fanoutPhilote, fanoutDsock, sendDsock, fanoutRedis, fanoutCompress, unicast, unicastAuth, batch, connect, connectTicket, connectJwt, idleMem, scale, offline, reconnectStorm, heldMem];
 
 export function scenarioByName(name: string): Scenario {
   const s = SCENARIOS.find((x) => x.name === name);

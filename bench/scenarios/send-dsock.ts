@@ -1,4 +1,4 @@
-// send-dsock: the real dSock's own measurement (issue 14) through Octoway's dSock listener: 500 users
+// send-dsock: the real dSock's own measurement through Octoway's dSock listener: 500 users
 // with one socket each (`/connect?jwt=`), 20 `POST /send?user=…&type=text` to each, 64 in flight on
 // keep-alive connections; every socket checks it got its own 20 messages, each once, in order.
 import WebSocket from 'ws';
@@ -13,7 +13,7 @@ const USERS = 500;
 const SENDS = 20;
 const IN_FLIGHT = 64;
 const SIZE = 100;
-/** dSock's measurement, for the ratio shown (issue 14: its API and worker on Redis, one core). */
+/** dSock's measurement, for the ratio shown (its API and worker on Redis, one core). */
 const REAL_DSOCK_MESSAGES_PER_SEC = 4_900;
 
 function open(url: string): Promise<WebSocket> {
@@ -101,7 +101,7 @@ export const sendDsock: Scenario = {
     `(\`/connect?jwt=\`), ${SENDS} \`POST /send?user=…&type=text\` of about ${SIZE} bytes to each, ${IN_FLIGHT} in flight on keep-alive ` +
     'connections; every socket checks its own messages, each once, in order. messages/s = all sends ÷ window (first send to last ' +
     `frame). The real dSock v0.2.0 (API and worker on Redis, pinned to one core) delivered ${REAL_DSOCK_MESSAGES_PER_SEC / 1000}k messages/s ` +
-    'on this workload (issue 14); "× real dSock" divides by that. Variants: one node in memory, and one node on Redis as dSock runs.',
+    'on this workload; "× real dSock" divides by that. Variants: one node in memory, and one node on Redis as dSock runs.',
   targets: ['octoway'],
   variants: () => [
     { name: 'memory', env: { WS_DSOCK_TOKEN: TOKEN, WS_DSOCK_JWT_SECRET: JWT_SECRET }, listenerPorts: ['WS_DSOCK_PORT'] },
