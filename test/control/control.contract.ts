@@ -9,22 +9,18 @@ import { eventually, openSocket, synced } from '../helpers/cluster.js';
 import type { GatewayProcess } from '../helpers/gateway.js';
 import { nowS, sign, signingKey, type SigningKey } from '../helpers/jwt.js';
 import { connectV2 } from '../helpers/v2.js';
-
-export interface ControlDeployment {
-  readonly nodes: readonly GatewayProcess[];
-  close(): Promise<void>;
-}
+import type { Deployment } from '../helpers/deployment.js';
 
 export interface ControlContractOptions {
   /** Starts the nodes with `env` added (the JWT settings the user targets need). */
-  start(env: Record<string, string>): Promise<ControlDeployment>;
+  start(env: Record<string, string>): Promise<Deployment>;
 }
 
 interface View { id: string; node: string; user: string | null; session: string | null; keys: string[]; topics: string[]; connected_at: number; last_seen: number }
 
 export function controlContract(name: string, options: ControlContractOptions): void {
   describe(`ControlPlane contract: ${name}`, () => {
-    let deployment: ControlDeployment | undefined;
+    let deployment: Deployment | undefined;
     let key: SigningKey;
     before(async () => {
       key = await signingKey('HS256');

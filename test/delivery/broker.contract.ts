@@ -12,13 +12,7 @@ import { connect, type TestSocket } from '../helpers/client.js';
 import { eventually, openSocket, payloads, synced } from '../helpers/cluster.js';
 import type { GatewayProcess } from '../helpers/gateway.js';
 import { MAX_EXPIRE_MS } from '../../src/delivery/message.js';
-
-export interface Deployment {
-  /** Gateway nodes sharing one broker, each ready to take publishes: one for the memory broker. */
-  readonly nodes: readonly GatewayProcess[];
-  /** Stops every node, checking each exits 0, and removes what the deployment stored. */
-  close(): Promise<void>;
-}
+import type { Deployment } from '../helpers/deployment.js';
 
 export interface BrokerContractOptions {
   /** Starts a deployment with `env` added to every node's (the delivery mode). */
