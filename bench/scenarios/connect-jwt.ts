@@ -2,12 +2,11 @@
 // goal), and ES256 and RS256 reported beside it.
 import { createPrivateKey } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { assertOpened, closeAll, openMany, type FrameSink } from '../client/ws-client.js';
+import type { FrameSink } from '../client/ws-client.js';
+import { SOCKETS, upgradeRound } from './connect.js';
 import { nowUs, sleep, Window } from './common.js';
 import { PLAIN, TARGETS, type Ctx, type Metrics, type Scenario, type Variant } from './types.js';
 
-const SOCKETS = 2000;
-const IN_FLIGHT = 200;
 
 // Fixed key pairs made for this benchmark only (openssl), so that the server (given the public half
 // in its environment) and the client process (signing) agree without sharing state. Never use them
@@ -40,22 +39,7 @@ async function makeTokens(ctx: Ctx, alg: Alg, round: number): Promise<string[]> 
   return ctx.target === 'octoway' ? tokens : tokens.map((t) => 'x'.repeat(t.length));
 }
 
-async function round(ctx: Ctx, sink: FrameSink, tokens: readonly string[]): Promise<{ upgradesPerSec: number; close: () => Promise<number> }> {
-  const opened = await openMany({
-    host: ctx.host,
-    port: ctx.port,
-    count: SOCKETS,
-    path: (i) => `/ws?token=${tokens[i]}`,
-    inFlight: IN_FLIGHT,
-    sink,
-    totalTimeoutMs: 120_000,
-  });
-  assertOpened(opened, 'connect-jwt');
-  return {
-    upgradesPerSec: SOCKETS / ((opened.endUs - opened.startUs) / 1e6),
-    close: () => closeAll(opened.conns, 10_000),
-  };
-}
+const round = (ctx: Ctx, sink: FrameSink, tokens: readonly string[]) => upgradeRound(ctx, sink, (i) => `/ws?token=${tokens[i]}`, 'connect-jwt');
 
 async function run(ctx: Ctx): Promise<Metrics> {
   let frames = 0;

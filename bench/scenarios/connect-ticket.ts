@@ -1,11 +1,10 @@
 // connect-ticket: upgrade throughput with single-use tickets (WS_AUTH_MODE=ticket), in memory and in Redis.
 import { HttpConn } from '../client/http-publisher.js';
-import { assertOpened, closeAll, openMany, type FrameSink } from '../client/ws-client.js';
+import type { FrameSink } from '../client/ws-client.js';
+import { SOCKETS, upgradeRound } from './connect.js';
 import { nowUs, sleep, Window } from './common.js';
 import { PLAIN, TARGETS, type Ctx, type Metrics, type Scenario, type Variant } from './types.js';
 
-const SOCKETS = 2000;
-const IN_FLIGHT = 200;
 const POSTERS = 20;
 
 /** Makes one ticket per socket (POST /tickets, POSTERS connections); the references get a stand-in of the same length. */
@@ -30,22 +29,7 @@ async function makeTickets(ctx: Ctx, round: number): Promise<{ tickets: string[]
   return { tickets, perSec: SOCKETS / ((nowUs() - t0) / 1e6) };
 }
 
-async function round(ctx: Ctx, sink: FrameSink, tickets: readonly string[]): Promise<{ upgradesPerSec: number; close: () => Promise<number> }> {
-  const opened = await openMany({
-    host: ctx.host,
-    port: ctx.port,
-    count: SOCKETS,
-    path: (i) => `/ws?ticket=${tickets[i]}`,
-    inFlight: IN_FLIGHT,
-    sink,
-    totalTimeoutMs: 120_000,
-  });
-  assertOpened(opened, 'connect-ticket');
-  return {
-    upgradesPerSec: SOCKETS / ((opened.endUs - opened.startUs) / 1e6),
-    close: () => closeAll(opened.conns, 10_000),
-  };
-}
+const round = (ctx: Ctx, sink: FrameSink, tickets: readonly string[]) => upgradeRound(ctx, sink, (i) => `/ws?ticket=${tickets[i]}`, 'connect-ticket');
 
 async function run(ctx: Ctx): Promise<Metrics> {
   let frames = 0;

@@ -3,25 +3,30 @@ import { assertOpened, closeAll, openMany, type FrameSink } from '../client/ws-c
 import { authRequests, sleep, Window, wsPath } from './common.js';
 import { PLAIN, TARGETS, type Ctx, type Metrics, type Scenario, type Variant } from './types.js';
 
-const SOCKETS = 2000;
+/** Sockets per round and handshakes in flight, the same for connect, connect-ticket and connect-jwt. */
+export const SOCKETS = 2000;
 const IN_FLIGHT = 200;
 
-async function round(ctx: Ctx, sink: FrameSink): Promise<{ upgradesPerSec: number; close: () => Promise<number> }> {
+/** One round of the connect scenarios: SOCKETS sockets opened on `pathOf(i)`, IN_FLIGHT handshakes
+ * at a time; the rate is SOCKETS over the time from the first connect to the last 101. */
+export async function upgradeRound(ctx: Ctx, sink: FrameSink, pathOf: (i: number) => string, what: string): Promise<{ upgradesPerSec: number; close: () => Promise<number> }> {
   const opened = await openMany({
     host: ctx.host,
     port: ctx.port,
     count: SOCKETS,
-    path: (i) => wsPath(`k${i}`),
+    path: pathOf,
     inFlight: IN_FLIGHT,
     sink,
     totalTimeoutMs: 120_000,
   });
-  assertOpened(opened, 'connect');
+  assertOpened(opened, what);
   return {
     upgradesPerSec: SOCKETS / ((opened.endUs - opened.startUs) / 1e6),
     close: () => closeAll(opened.conns, 10_000),
   };
 }
+
+const round = (ctx: Ctx, sink: FrameSink) => upgradeRound(ctx, sink, (i) => wsPath(`k${i}`), 'connect');
 
 async function run(ctx: Ctx): Promise<Metrics> {
   let frames = 0;
