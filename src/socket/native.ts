@@ -90,7 +90,6 @@ export function createNative(options: NativeOptions): Native {
   const refusal = (code: ErrorCode, message?: string): OctowayError => new OctowayError(code, message);
   const tooManyTopics = (): OctowayError => refusal('TOO_MANY_TOPICS', `a socket may subscribe to at most ${options.maxTopics} topics at once (WS_MAX_TOPICS_PER_SOCKET)`);
   /** Every socket handed to this module speaks v2: the hub holds its state from hub.add on. */
-  const stateOf = (ws: Socket): NativeState => hub.nativeOf(ws) as NativeState;
 
   const topicsOf = (frame: Frame): string[] | OctowayError => {
     const { topic, topics } = frame;
@@ -115,7 +114,7 @@ export function createNative(options: NativeOptions): Native {
       if (denied !== undefined) return refuse(ws, ref, refusal('TOPIC_FORBIDDEN', `the socket's grants do not allow subscribing to ${JSON.stringify(denied.slice(0, 200))}`));
       const since = frame.since === undefined ? undefined : sinceOf(frame.since, topics);
       if (since instanceof OctowayError) return refuse(ws, ref, since);
-      const state = stateOf(ws);
+      const state = stateOf(hub, ws);
       // Subscribed already, or being recovered: nothing more to do (the first subscribe's since holds).
       const fresh = topics.filter((t) => !state.subscribed.has(topicAddress(data.app, t)) && state.recovering?.has(topicAddress(data.app, t)) !== true);
       if (state.subscribed.size + fresh.length > options.maxTopics) return refuse(ws, ref, tooManyTopics());
@@ -160,7 +159,7 @@ export function createNative(options: NativeOptions): Native {
       if (frame.data === undefined || frame.data === null) return refuse(ws, ref, refusal('PUBLISH_DATA_MISSING'));
       const { framesPerSecond, burst } = options.publish;
       if (framesPerSecond === 0) return refuse(ws, ref, refusal('PUBLISH_RATE_LIMITED', 'client publishes are off (WS_CLIENT_PUBLISH_RATE=0)'));
-      const state = stateOf(ws);
+      const state = stateOf(hub, ws);
       const now = nowSeconds();
       // Counted even when refused: a client that goes on regardless is closed past twice the burst.
       state.publishSpent = refillBucket(state.publishSpent, state.publishAt, options.publish, now) + 1;
