@@ -115,25 +115,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     }
   };
 
-  /**
-   * Runs an upgrade that completes after the upgrade handler returned, outside any cork of its own.
-   * In the uWS build we depend on (20.30), res.cork() reads the freed HTTP state of a socket
-   * upgraded within it and, depending on leftover bytes, closes the new WebSocket right after its
-   * open event (uNetworking/uWebSockets#1928, fixed upstream by #1929); measured here, about one new
-   * process in a hundred lost a socket that way. Upgrading uncorked is uWS's own workaround, but
-   * then it prints a warning on stderr for every upgrade not made inside a cork callback. So while
-   * another socket holds the loop's cork, res.cork cannot cork this response: it just runs the
-   * callback (no warning, and none of the post-cork code that misreads the state). With no other
-   * socket open the upgrade is made bare: safe, at the cost of that one warning line. Either way the
-   * 101 goes out piece by piece rather than in one write: about 120 µs more CPU per upgrade (see
-   * docs/benchmarks.md). An answer from the auth cache arrives inside uWS's own callback, where the
-   * response is corked already and none of this costs anything.
-   */
-  const upgradeLater = (res: HttpResponse, upgrade: () => void): void => {
-    const host = options.anyOpenSocket();
-    if (host === undefined) upgrade();
-    else host.cork(() => res.cork(upgrade));
-  };
+  const upgradeLater = (res: HttpResponse, upgrade: () => void): void => upgradeOutsideCallback(options.anyOpenSocket(), res, upgrade);
 
   const precheck = (request: UpgradeRequest): OctowayError | undefined => {
     if (options.shuttingDown()) return new OctowayError('SHUTTING_DOWN', undefined, { retryAfter: 1 });
@@ -241,4 +223,23 @@ function refuse(res: HttpResponse, error: OctowayError, request: UpgradeRequest,
   if (error.code === 'RATE_LIMITED') log.debug(fields, 'upgrade refused');
   else log.info(fields, 'upgrade refused');
   replyError({ res, head: false, aborted: false, refused }, error, log, { close: true, later: true });
+}
+
+/**
+ * Runs an upgrade that completes after the upgrade handler returned, outside any cork of its own.
+ * In the uWS build we depend on (20.30), res.cork() reads the freed HTTP state of a socket
+ * upgraded within it and, depending on leftover bytes, closes the new WebSocket right after its
+ * open event (uNetworking/uWebSockets#1928, fixed upstream by #1929); measured here, about one new
+ * process in a hundred lost a socket that way. Upgrading uncorked is uWS's own workaround, but
+ * then it prints a warning on stderr for every upgrade not made inside a cork callback. So while
+ * another socket holds the loop's cork, res.cork cannot cork this response: it just runs the
+ * callback (no warning, and none of the post-cork code that misreads the state). With no other
+ * socket open the upgrade is made bare: safe, at the cost of that one warning line. Either way the
+ * 101 goes out piece by piece rather than in one write: about 120 µs more CPU per upgrade (see
+ * docs/benchmarks.md). An answer from the auth cache arrives inside uWS's own callback, where the
+ * response is corked already and none of this costs anything.
+ */
+export function upgradeOutsideCallback(anyOpenSocket: Socket | undefined, res: HttpResponse, upgrade: () => void): void {
+  if (anyOpenSocket === undefined) upgrade();
+  else anyOpenSocket.cork(() => res.cork(upgrade));
 }

@@ -10,6 +10,7 @@ import type { Identity } from '../../identity/identity.js';
 import type { DsockListener } from '../../config-seeds.js';
 import { statusLine } from '../../http/exchange.js';
 import type { Connection } from '../../socket/connection.js';
+import { upgradeOutsideCallback } from '../../socket/upgrade.js';
 import { acceptUpgrade, NO_SUBPROTOCOL, peerText, seedBehavior, type ListenerContext, type ListenerSpec } from '../listener.js';
 import { authorized, dsockError, parseConnect, verifyConnectJwt, type DsockAnswer } from './answers.js';
 import { createDsockApi, DSOCK_APP, sessionTopic, userTopic } from './api.js';
@@ -60,17 +61,9 @@ export function dsockListener(settings: DsockListener, context: ListenerContext)
   const tickets = context.tickets(DSOCK_APP);
   const api = createDsockApi({ tickets, control: context.control, dispatcher: context.dispatcher, log: log.child({ listener: DSOCK_APP }) });
 
-  /**
-   * An upgrade completing after its handler returned (a claim taken from the store), exactly as the
-   * main listener's upgradeLater (socket/upgrade.ts, which says why): never inside a cork of its own
-   * (uWS 20.30 may close a socket upgraded within res.cork), but inside another open socket's cork
-   * when there is one, so that res.cork only runs the callback; bare (one stderr warning) otherwise.
-   */
-  const upgradeLater = (res: HttpResponse, upgrade: () => void): void => {
-    const host = hub.sockets().next().value;
-    if (host === undefined) upgrade();
-    else host.cork(() => res.cork(upgrade));
-  };
+  /** An upgrade completing after its handler returned (a claim taken from the store): as the main
+   * listener's, outside a cork of its own (socket/upgrade.ts says why). */
+  const upgradeLater = (res: HttpResponse, upgrade: () => void): void => upgradeOutsideCallback(hub.sockets().next().value, res, upgrade);
 
   const upgrade = (res: HttpResponse, req: HttpRequest, socketContext: us_socket_context_t): void => {
     if (context.shuttingDown()) return reply(res, { status: 503, body: '{"success":false}' }, true);
