@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { coreBusyUs, cpuUs, rssBytes, runTimeUs } from '../proc.js';
 import { HttpConn } from '../client/http-publisher.js';
 import type { Ctx } from './types.js';
+import WebSocket from 'ws';
 
 /** The core bench/servers.ts pins servers to (not imported from there: that module spawns and traps signals). */
 const SERVER_CORE = 1;
@@ -127,4 +128,16 @@ export function assertAllOpen(conns: readonly { state: string; error: string | n
   if (bad.length > 0) {
     throw new Error(`${bad.length} sockets closed during the run, e.g. ${bad.slice(0, 3).map((c) => `socket ${c.index}: ${c.error ?? c.state}`).join('; ')}`);
   }
+}
+
+/** A `ws` client socket, open (no compression: the seed listeners' clients ask for none); rejects
+ * with the status when the upgrade is refused. For the seed-listener scenarios, whose frames the raw
+ * load client does not parse. */
+export function openWs(url: string, headers: Record<string, string> = {}): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers, perMessageDeflate: false });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+  });
 }

@@ -2,7 +2,7 @@
 // readers of one channel, one writer publishing over its WebSocket, every frame checked.
 import WebSocket from 'ws';
 import { SignJWT } from 'jose';
-import { nowUs, serverRss, sleep, Window } from './common.js';
+import { nowUs, serverRss, sleep, Window, openWs } from './common.js';
 import type { Ctx, Metrics, Scenario } from './types.js';
 
 const SECRET = 'bench-philote-secret-0123456789abcdef';
@@ -16,14 +16,7 @@ const SIZE = 100;
 const token = (claims: Record<string, unknown>): Promise<string> =>
   new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
 
-function open(url: string, auth: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${auth}` }, perMessageDeflate: false });
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
-  });
-}
+const open = (url: string, auth: string): Promise<WebSocket> => openWs(url, { Authorization: `Bearer ${auth}` });
 
 async function run(ctx: Ctx): Promise<Metrics> {
   const port = ctx.listeners?.WS_PHILOTE_PORT;

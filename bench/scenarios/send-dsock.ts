@@ -4,7 +4,7 @@
 import WebSocket from 'ws';
 import { SignJWT } from 'jose';
 import { HttpConn, runPool } from '../client/http-publisher.js';
-import { nowUs, serverRss, sleep, Window } from './common.js';
+import { nowUs, serverRss, sleep, Window, openWs } from './common.js';
 import type { Ctx, Metrics, Scenario } from './types.js';
 
 const TOKEN = 'bench-dsock-token';
@@ -16,14 +16,7 @@ const SIZE = 100;
 /** dSock's measurement, for the ratio shown (its API and worker on Redis, one core). */
 const REAL_DSOCK_MESSAGES_PER_SEC = 4_900;
 
-function open(url: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
-  });
-}
+const open = (url: string): Promise<WebSocket> => openWs(url);
 
 async function run(ctx: Ctx): Promise<Metrics> {
   const port = ctx.listeners?.WS_DSOCK_PORT;
